@@ -1,0 +1,35 @@
+"""The ``simdask`` command: ``simdask store start|stop|status``, ``simdask demo``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Sequence
+
+from ..errors import SimdaskError
+from . import demo_cmd, store_cmd
+
+__all__ = ["main", "build_parser"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="simdask", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what simdask does")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    store_cmd.register(commands)
+    demo_cmd.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(name)s: %(message)s")
+    try:
+        return int(args.run(args) or 0)
+    except (SimdaskError, ValueError) as exc:
+        print(f"simdask {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,91 @@
+"""Datasets in the store: write, read and delete them with DESIGN.md's key layout.
+
+``base`` is a dataset's key base, ``[prefix.]{name}``; its hash is
+``base.meta`` and its tensors ``base.<tensor>``. Everything of one dataset
+lives on one shard (the braces are its hash tag), so each step is one round
+trip, and a dataset appears complete or not at all (one transaction).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Sequence
+
+from ..errors import KeyNotFoundError, error_from_reply
+from ..transport import ErrorReply, Request, Transport
+from .dataset import COMPLETE_FIELD, TENSOR_NAMES_FIELD, Dataset, decode_metadata, encode_metadata
+from .tensors import EncodedTensor, check_transaction, drop_commands, head_commands, read_tensors, write_chunks
+
+__all__ = ["meta_key", "dataset_name", "write_dataset", "read_datasets", "delete_dataset"]
+
+
+def meta_key(base: str) -> str:
+    return f"{base}.meta"
+
+
+def dataset_name(base: str) -> str:
+    """The dataset name inside a key base ``[prefix.]{name}``."""
+    start = base.find("{")
+    end = base.find("}", start + 1)
+    return base[start + 1 : end] if start >= 0 and end > start else base
+
+
+def _tensor_names(transport: Transport, base: str) -> list[str] | None:
+    raw = transport.execute(base, "HGET", meta_key(base), TENSOR_NAMES_FIELD)
+    return None if raw is None else json.loads(raw)
+
+
+def _drop_tensor_commands(base: str, names: Sequence[str]) -> list[tuple]:
+    return [command for name in names for command in drop_commands(f"{base}.{name}")]
+
+
+def write_dataset(transport: Transport, base: str, dataset: Dataset, tensors: Sequence[EncodedTensor]) -> None:
+    """Write ``dataset`` (its tensors already encoded under ``base``) in one transaction.
+
+    Tensors a previous dataset of the same name had and this one has not are
+    removed in the same transaction.
+    """
+    old_names = _tensor_names(transport, base) or []
+    write_chunks(transport, tensors)
+    stale = [n for n in old_names if n not in dataset.get_tensor_names()]
+    fields = [part for field in encode_metadata(dataset) for part in field]
+    commands = [("MULTI",)]
+    for tensor in tensors:
+        commands += head_commands(tensor)
+    commands += _drop_tensor_commands(base, stale)
+    commands += [("UNLINK", meta_key(base)), ("HSET", meta_key(base), *fields, COMPLETE_FIELD, "1"), ("EXEC",)]
+    replies = transport.run([Request(base, commands)])[0]
+    check_transaction(replies, f"put_dataset {dataset.name!r} at {transport.node_for(base)}")
+
+
+def read_datasets(transport: Transport, bases: Sequence[str]) -> list[Dataset]:
+    """Read complete datasets (metadata and tensors) in two pipelined round trips."""
+    metas = transport.run([Request(b, [("HGETALL", meta_key(b))]) for b in bases])
+    datasets: list[Dataset] = []
+    keys: list[str] = []
+    owners: list[tuple[Dataset, str]] = []
+    for base, reply in zip(bases, metas):
+        context = f"get_dataset {dataset_name(base)!r} at {transport.node_for(base)}"
+        if isinstance(reply, ErrorReply):
+            raise error_from_reply(reply, context)
+        fields = dict(zip(reply[::2], reply[1::2]))
+        if fields.get(COMPLETE_FIELD.encode()) != b"1":
+            raise KeyNotFoundError(f"dataset {dataset_name(base)!r} (key {meta_key(base)!r}) does not exist in the store")
+        dataset, names = decode_metadata(dataset_name(base), fields, meta_key(base))
+        datasets.append(dataset)
+        for name in names:
+            keys.append(f"{base}.{name}")
+            owners.append((dataset, name))
+    for (dataset, name), (info, array) in zip(owners, read_tensors(transport, keys, what="get_dataset")):
+        dataset.add_tensor(name, array, dims=info.dims, attrs=info.attrs)
+    return datasets
+
+
+def delete_dataset(transport: Transport, base: str) -> None:
+    """Delete a dataset's tensors (and chunks) and its metadata hash."""
+    names = _tensor_names(transport, base)
+    if names is None:
+        raise KeyNotFoundError(f"dataset {dataset_name(base)!r} (key {meta_key(base)!r}) does not exist in the store")
+    commands = [("MULTI",), *_drop_tensor_commands(base, names), ("UNLINK", meta_key(base)), ("EXEC",)]
+    replies = transport.run([Request(base, commands)])[0]
+    check_transaction(replies, f"delete_dataset {dataset_name(base)!r} at {transport.node_for(base)}")

@@ -1,0 +1,78 @@
+"""Key names in the store: ensemble prefixes and the dataset/list layout of DESIGN.md."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+__all__ = ["KeyPrefixes", "ENV_KEY_PREFIX", "ENV_KEY_PREFIXES_IN"]
+
+ENV_KEY_PREFIX = "SIMDASK_KEY_PREFIX"
+ENV_KEY_PREFIXES_IN = "SIMDASK_KEY_PREFIXES_IN"
+
+
+def check_name(name: str, what: str) -> str:
+    """Refuse names that cannot form a key (empty, not a string)."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"{what} name must be a non-empty string, got {name!r}")
+    return name
+
+
+@dataclass
+class KeyPrefixes:
+    """Which prefix a client writes under and reads from (SmartRedis's SSKEYOUT/SSKEYIN).
+
+    Writes use ``put_prefix``; reads use ``source``, the first incoming prefix
+    by default, else the client's own prefix (so a member reads back what it
+    wrote). Tensors, datasets and lists are prefixed unless switched off.
+    """
+
+    put_prefix: str = ""
+    incoming: tuple[str, ...] = ()
+    source: str = ""
+    use_tensor_prefix: bool = True
+    use_dataset_prefix: bool = True
+    use_list_prefix: bool = True
+    _sources: frozenset[str] = field(default=frozenset(), repr=False)
+
+    def __post_init__(self) -> None:
+        for prefix in (self.put_prefix, *self.incoming):
+            if "{" in prefix or "}" in prefix or "," in prefix:
+                raise ValueError(f"key prefix {prefix!r} must not contain braces or commas")
+        self._sources = frozenset((*self.incoming, self.put_prefix))
+        if not self.source:
+            self.source = self.incoming[0] if self.incoming else self.put_prefix
+
+    @classmethod
+    def from_env(cls) -> "KeyPrefixes":
+        """Prefixes from ``SIMDASK_KEY_PREFIX`` and ``SIMDASK_KEY_PREFIXES_IN``."""
+        incoming = tuple(p for p in os.environ.get(ENV_KEY_PREFIXES_IN, "").split(",") if p)
+        return cls(put_prefix=os.environ.get(ENV_KEY_PREFIX, ""), incoming=incoming)
+
+    def set_data_source(self, source: str) -> None:
+        """Read from ``source``: one of the incoming prefixes or the client's own."""
+        if source not in self._sources:
+            known = ", ".join(repr(p) for p in sorted(self._sources) if p) or "none"
+            raise ValueError(
+                f"data source {source!r} is neither this client's prefix nor in {ENV_KEY_PREFIXES_IN} (known: {known})"
+            )
+        self.source = source
+
+    @staticmethod
+    def _join(prefix: str, name: str, enabled: bool) -> str:
+        return f"{prefix}.{name}" if enabled and prefix else name
+
+    def tensor(self, name: str, *, write: bool = False) -> str:
+        check_name(name, "tensor")
+        return self._join(self.put_prefix if write else self.source, name, self.use_tensor_prefix)
+
+    def dataset(self, name: str, *, write: bool = False) -> str:
+        """``p.{name}``: the base of a dataset's keys (``.meta``, ``.<tensor>``)."""
+        check_name(name, "dataset")
+        if "{" in name or "}" in name:
+            raise ValueError(f"dataset name {name!r} must not contain braces (they form its cluster hash tag)")
+        return self._join(self.put_prefix if write else self.source, f"{{{name}}}", self.use_dataset_prefix)
+
+    def list(self, name: str, *, write: bool = False) -> str:
+        check_name(name, "list")
+        return self._join(self.put_prefix if write else self.source, name, self.use_list_prefix)

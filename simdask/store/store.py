@@ -1,0 +1,334 @@
+"""``simdask.Store``: start, check and stop an in-memory store.
+
+Three kinds: ``"standalone"`` (one server on TCP), ``"unix"`` (one server on a
+Unix socket only, the co-located case) and ``"cluster"`` (N >= 3 sharded
+servers on TCP). The store writes its config files and logs in a run
+directory, binds to loopback unless told an interface, never evicts data
+(``noeviction``: a full store refuses writes), and persists nothing unless
+asked.
+"""
+
+from __future__ import annotations
+
+import atexit
+import ipaddress
+import json
+import random
+import shutil
+import socket
+import tempfile
+import time
+from pathlib import Path
+from typing import Literal
+
+import psutil
+
+from .. import config
+from ..errors import StoreError, StoreStartError
+from ..transport import format_addresses
+from .binary import find_server_binary
+from .cluster import form_cluster
+from .server import ServerConfig, ServerProcess, port_is_free
+
+__all__ = ["Store", "StoreKind", "resolve_host"]
+
+StoreKind = Literal["standalone", "unix", "cluster"]
+_STATE_FILE = "store.json"
+_MAX_UNIX_PATH = 100  # sun_path holds 108 bytes on Linux, 104 on macOS
+_BUS_OFFSET = 10000
+_PORT_ATTEMPTS = 3
+_RUNNING: "set[Store]" = set()  # started here, not detached: stopped at exit
+
+
+def resolve_host(host: str) -> str:
+    """An IP address for ``host``: an IP, a network interface name (``ib0``) or a host name."""
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        pass
+    interfaces = psutil.net_if_addrs()
+    if host in interfaces:
+        for family in (socket.AF_INET, socket.AF_INET6):
+            for addr in interfaces[host]:
+                if addr.family == family:
+                    return addr.address.split("%", 1)[0]
+        raise StoreError(f"network interface {host!r} has no IP address")
+    try:
+        return socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)[0][4][0]
+    except socket.gaierror:
+        raise StoreError(
+            f"{host!r} is neither an IP address, a network interface ({', '.join(interfaces)}) nor a host name"
+        ) from None
+
+
+def _free_port(host: str, cluster: bool) -> int:
+    """A port free on ``host``; for a cluster, one whose bus port (+10000) is free too."""
+    for _ in range(200):
+        if cluster:
+            port = random.randint(20000, 65535 - _BUS_OFFSET)
+            if port_is_free(host, port) and port_is_free(host, port + _BUS_OFFSET):
+                return port
+        else:
+            family = socket.AF_INET6 if ":" in host else socket.AF_INET
+            with socket.socket(family, socket.SOCK_STREAM) as sock:
+                sock.bind((host, 0))
+                return sock.getsockname()[1]
+    raise StoreStartError(f"no free port found on {host}")
+
+
+class Store:
+    """An in-memory store (Valkey/Redis) started and owned by simdask.
+
+    Parameters
+    ----------
+    kind
+        ``"standalone"``, ``"unix"`` or ``"cluster"``.
+    shards
+        Number of servers of a cluster (>= 3).
+    host
+        IP address, interface name or host name to bind to (loopback by default).
+    port
+        TCP port (first shard's port for a cluster, the others follow); a free
+        port when ``None``.
+    socket_path
+        Unix socket path for ``kind="unix"`` (default: ``<run_dir>/store.sock``).
+    password
+        Clients must send it (``SIMDASK_PASSWORD``).
+    maxmemory
+        Memory limit per server (``"4gb"``, bytes); writes beyond it fail with
+        :class:`~simdask.errors.StoreFullError` instead of evicting data.
+    persist
+        Keep an append-only file in the run directory (off by default).
+    run_dir
+        Where config files and logs go; a temporary directory (removed on
+        :meth:`stop`) when ``None``.
+    binary
+        Server binary; found as :func:`~simdask.store.find_server_binary` says when ``None``.
+    startup_timeout
+        Seconds to wait for the servers (and the cluster) to be ready.
+    server_config
+        Extra server settings, e.g. ``{"io-threads": "2"}``.
+
+    Examples
+    --------
+    >>> with Store() as store:                         # doctest: +SKIP
+    ...     client = simdask.Client(store.address)
+    """
+
+    def __init__(
+        self,
+        kind: StoreKind = "standalone",
+        *,
+        shards: int = 3,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        socket_path: str | Path | None = None,
+        password: str | None = None,
+        maxmemory: str | int | None = None,
+        persist: bool = False,
+        run_dir: str | Path | None = None,
+        binary: str | Path | None = None,
+        startup_timeout: float | None = None,
+        server_config: dict[str, str] | None = None,
+    ) -> None:
+        if kind not in ("standalone", "unix", "cluster"):
+            raise ValueError(f"kind must be 'standalone', 'unix' or 'cluster', got {kind!r}")
+        if kind == "cluster" and shards < 3:
+            raise ValueError(f"a cluster store needs at least 3 shards, got {shards}")
+        if password is not None and any(c in password for c in '"\n\r \\'):
+            raise ValueError("the store password must not contain quotes, spaces, backslashes or newlines")
+        self.kind: StoreKind = kind
+        self.shards = shards if kind == "cluster" else 1
+        self.host = resolve_host(host)
+        self.port = port
+        self.password = password
+        self.maxmemory = maxmemory
+        self.persist = persist
+        self.startup_timeout = float(config.get("store.startup-timeout", startup_timeout))
+        self.server_config = dict(server_config or {})
+        self._binary = binary
+        self._own_run_dir = run_dir is None
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self._socket_path = str(socket_path) if socket_path is not None else None
+        self.servers: list[ServerProcess] = []
+        self._started = False
+
+    # -- starting ----------------------------------------------------------------
+
+    def start(self, *, detach: bool = False) -> "Store":
+        """Start the servers and wait until the store is ready; returns ``self``.
+
+        ``detach=True`` puts the servers in their own session and does not stop
+        them when this Python process exits (``simdask store start`` uses it).
+        """
+        if self._started:
+            raise StoreError(f"store at {self.address} is already started")
+        binary = find_server_binary(self._binary)
+        if self.run_dir is None:
+            self.run_dir = Path(tempfile.mkdtemp(prefix="simdask-store-"))
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + self.startup_timeout
+        for attempt in range(_PORT_ATTEMPTS):
+            self.servers = self._plan(binary)
+            try:
+                for server in self.servers:
+                    server.start(detach=detach)
+                for server in self.servers:
+                    server.wait_ready(deadline)
+                break
+            except StoreStartError as exc:
+                self._stop_servers()
+                retry = self.port is None and self.kind != "unix" and "already in use" in str(exc)
+                if not retry or attempt == _PORT_ATTEMPTS - 1:
+                    raise
+        try:
+            if self.kind == "cluster":
+                form_cluster(self.servers, deadline)
+        except BaseException:
+            self._stop_servers()
+            raise
+        self._started = True
+        self._write_state(binary)
+        if not detach:
+            _RUNNING.add(self)
+        return self
+
+    def _plan(self, binary: Path) -> list[ServerProcess]:
+        assert self.run_dir is not None
+        common = dict(
+            password=self.password,
+            maxmemory=self.maxmemory,
+            persist=self.persist,
+            extra=self.server_config,
+            cluster_node_timeout_ms=int(config.get("store.cluster-node-timeout")),
+        )
+        if self.kind == "unix":
+            path = self._socket_path or str(self.run_dir / "store.sock")
+            if len(path) > _MAX_UNIX_PATH:
+                path = str(Path(tempfile.mkdtemp(prefix="sd-")) / "store.sock")
+            return [ServerProcess(binary, ServerConfig(host=None, port=0, unix_socket=path, **common), self.run_dir)]
+        cluster = self.kind == "cluster"
+        if self.port is not None:
+            ports = [self.port + i for i in range(self.shards)]
+            if cluster and ports[-1] + _BUS_OFFSET > 65535:
+                raise StoreStartError(
+                    f"cluster ports {ports[0]}-{ports[-1]} leave no room for the cluster bus at port + {_BUS_OFFSET}"
+                )
+        else:
+            ports = []
+            while len(ports) < self.shards:
+                port = _free_port(self.host, cluster)
+                if port not in ports:
+                    ports.append(port)
+        servers = []
+        for i, port in enumerate(ports):
+            run_dir = self.run_dir / f"shard-{i}" if cluster else self.run_dir
+            conf = ServerConfig(host=self.host, port=port, cluster=cluster, **common)
+            servers.append(ServerProcess(binary, conf, run_dir))
+        return servers
+
+    def _write_state(self, binary: Path) -> None:
+        assert self.run_dir is not None
+        state = {
+            "kind": self.kind,
+            "address": self.address,
+            "binary": str(binary),
+            "password_required": bool(self.password),
+            "servers": [
+                {"pid": s.pid, "run_dir": str(s.run_dir), "host": s.config.host, "port": s.config.port,
+                 "unix_socket": s.config.unix_socket}
+                for s in self.servers
+            ],
+        }
+        (self.run_dir / _STATE_FILE).write_text(json.dumps(state, indent=2) + "\n")
+
+    @classmethod
+    def from_run_dir(cls, run_dir: str | Path, *, password: str | None = None) -> "Store":
+        """The store started earlier in ``run_dir`` (by ``simdask store start``), to check or stop it."""
+        run_dir = Path(run_dir)
+        try:
+            state = json.loads((run_dir / _STATE_FILE).read_text())
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"no store state in {run_dir} ({exc}); was a store started there?") from None
+        store = cls(state["kind"], shards=max(3, len(state["servers"])), run_dir=run_dir, password=password)
+        store.shards = len(state["servers"])
+        binary = Path(state["binary"])
+        store.servers = [
+            ServerProcess.from_pid(
+                s["pid"], binary,
+                ServerConfig(host=s["host"], port=s["port"], unix_socket=s["unix_socket"], password=password),
+                Path(s["run_dir"]),
+            )
+            for s in state["servers"]
+        ]
+        store._own_run_dir = False
+        store._started = True
+        return store
+
+    # -- using -------------------------------------------------------------------
+
+    @property
+    def address(self) -> str:
+        """What a client or ``SIMDASK_ADDRESS`` takes to reach this store."""
+        if not self.servers:
+            raise StoreError("the store has not been started")
+        return format_addresses([s.address for s in self.servers])
+
+    @property
+    def env(self) -> dict[str, str]:
+        """Environment variables that point a launched process at this store."""
+        env = {"SIMDASK_ADDRESS": self.address}
+        if self.password:
+            env["SIMDASK_PASSWORD"] = self.password
+        return env
+
+    def is_running(self) -> bool:
+        """Whether every server process is alive and answers PING."""
+        if not self.servers:
+            return False
+        for server in self.servers:
+            if not server.is_alive():
+                return False
+            try:
+                if server.call("PING") != "PONG":
+                    return False
+            except Exception:
+                return False
+        return True
+
+    # -- stopping ----------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Stop every server (by the PID simdask started) and clean up. Idempotent."""
+        self._stop_servers()
+        _RUNNING.discard(self)
+        self._started = False
+        if self.run_dir is not None:
+            if self._own_run_dir and not self.persist:
+                shutil.rmtree(self.run_dir, ignore_errors=True)
+            else:
+                (self.run_dir / _STATE_FILE).unlink(missing_ok=True)
+
+    def _stop_servers(self) -> None:
+        timeout = float(config.get("store.shutdown-timeout"))
+        for server in self.servers:
+            server.stop(timeout=timeout)
+
+    def __enter__(self) -> "Store":
+        if not self._started:
+            self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        where = self.address if self.servers else "not started"
+        return f"<Store {self.kind} {where}>"
+
+
+@atexit.register
+def _stop_running_stores() -> None:
+    """Stores started by this process (not detached) do not outlive it."""
+    for store in list(_RUNNING):
+        store.stop()

@@ -1,0 +1,304 @@
+"""One socket to one store server, speaking RESP2 without copying bulk data.
+
+Commands go out with ``sendmsg``: small arguments are packed into the RESP
+framing, large buffers (tensor data) are handed to the kernel as they are, so
+a numpy array is sent without a copy. Replies are parsed from an internal
+buffer; a large bulk reply can instead be received straight into a caller's
+buffer (:meth:`Connection.readinto`).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import Any, Iterable, Sequence
+
+from ..errors import AuthenticationError, StoreConnectionError, StoreTimeoutError, error_from_reply
+from .address import Address
+
+__all__ = ["Connection", "ErrorReply", "ProtocolError", "encode_commands"]
+
+#: Arguments at least this big are sent from their own buffer, not copied.
+ZERO_COPY_BYTES = 32 * 1024
+_READ_BUFFER = 64 * 1024
+_IOV_MAX = 1024  # IOV_MAX on Linux and macOS
+_SOCKET_BUFFER = 4 * 1024 * 1024
+
+
+class ErrorReply(str):
+    """A server error reply (the text after ``-``), returned rather than raised in pipelines."""
+
+    @property
+    def redirect(self) -> tuple[str, Address] | None:
+        """``("MOVED"|"ASK", node address)`` for cluster redirections, else ``None``."""
+        parts = self.split(" ")
+        if len(parts) == 3 and parts[0] in ("MOVED", "ASK"):
+            host, _, port = parts[2].rpartition(":")
+            return parts[0], Address(host=host.strip("[]"), port=int(port))
+        return None
+
+
+class ProtocolError(StoreConnectionError):
+    """The byte stream from the server made no sense; the connection is dropped."""
+
+
+def _arg_bytes(arg: Any) -> bytes | memoryview:
+    if isinstance(arg, bytes):
+        return arg
+    if isinstance(arg, str):
+        return arg.encode()
+    if isinstance(arg, int):
+        return str(arg).encode()
+    if isinstance(arg, float):
+        return repr(arg).encode()
+    return memoryview(arg).cast("B")
+
+
+def encode_commands(commands: Iterable[Sequence[Any]]) -> list[bytes | memoryview]:
+    """RESP-encode commands into buffers for ``sendmsg``; large arguments are not copied.
+
+    An argument may be a tuple of buffers: they are sent as one value (e.g. a
+    tensor's header followed by its data), each from where it lies.
+    """
+    out: list[bytes | memoryview] = []
+    frame = bytearray()
+    for command in commands:
+        frame += b"*%d\r\n" % len(command)
+        for arg in command:
+            pieces = [_arg_bytes(p) for p in arg] if isinstance(arg, tuple) else [_arg_bytes(arg)]
+            sizes = [len(p) if isinstance(p, bytes) else p.nbytes for p in pieces]
+            frame += b"$%d\r\n" % sum(sizes)
+            for piece, size in zip(pieces, sizes):
+                if size >= ZERO_COPY_BYTES:
+                    out.append(bytes(frame))
+                    out.append(piece)
+                    frame = bytearray()
+                else:
+                    frame += piece
+            frame += b"\r\n"
+    if frame:
+        out.append(bytes(frame))
+    return out
+
+
+class Connection:
+    """A connected, authenticated socket to one server.
+
+    Not thread-safe: a :class:`~simdask.transport.Transport` hands each
+    connection to one thread at a time.
+    """
+
+    def __init__(
+        self,
+        address: Address,
+        *,
+        password: str | None = None,
+        connect_timeout: float | None = 10.0,
+        socket_timeout: float | None = None,
+    ) -> None:
+        self.address = address
+        self.pid = os.getpid()
+        self.broken = False
+        self._buf = bytearray(_READ_BUFFER)
+        self._view = memoryview(self._buf)
+        self._start = 0
+        self._end = 0
+        self._socket_timeout = socket_timeout
+        self._sock = self._connect(connect_timeout)
+        if password:
+            reply = self.call("AUTH", password)
+            if isinstance(reply, ErrorReply):
+                self.close()
+                raise AuthenticationError(f"the store at {address} refused the password: {reply}")
+
+    def _connect(self, timeout: float | None) -> socket.socket:
+        address = self.address
+        try:
+            if address.is_unix:
+                sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                sock.settimeout(timeout)
+                sock.connect(address.path)
+            else:
+                sock = socket.create_connection((address.host, address.port), timeout=timeout)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            for option in (socket.SO_SNDBUF, socket.SO_RCVBUF):
+                sock.setsockopt(socket.SOL_SOCKET, option, _SOCKET_BUFFER)
+        except socket.timeout:
+            raise StoreTimeoutError(f"connecting to the store at {address} timed out after {timeout} s") from None
+        except OSError as exc:
+            raise StoreConnectionError(
+                f"cannot connect to the store at {address}: {exc.strerror or exc}"
+            ) from None
+        sock.settimeout(self._socket_timeout)
+        return sock
+
+    # -- sending ---------------------------------------------------------------
+
+    def send(self, commands: Iterable[Sequence[Any]]) -> None:
+        """Send commands (pipelined) without waiting for replies."""
+        self.send_buffers(encode_commands(commands))
+
+    def send_buffers(self, buffers: list[bytes | memoryview]) -> None:
+        """Write all ``buffers`` with as few ``sendmsg`` calls as the kernel allows."""
+        views = [memoryview(b) for b in buffers]
+        i = 0
+        try:
+            while i < len(views):
+                sent = self._sock.sendmsg(views[i : i + _IOV_MAX])
+                while sent:
+                    size = views[i].nbytes
+                    if sent >= size:
+                        sent -= size
+                        i += 1
+                    else:
+                        views[i] = views[i][sent:]
+                        sent = 0
+                while i < len(views) and views[i].nbytes == 0:
+                    i += 1
+        except BaseException as exc:
+            self._fail(exc, "sending to")
+
+    # -- receiving -------------------------------------------------------------
+
+    def _fill(self) -> None:
+        """Receive more bytes into the internal buffer."""
+        if self._start == self._end:
+            self._start = self._end = 0
+        elif self._end == len(self._buf):
+            pending = bytes(self._view[self._start : self._end])
+            if len(pending) > len(self._buf) // 2:
+                self._buf = bytearray(2 * len(self._buf))
+                self._view = memoryview(self._buf)
+            self._buf[: len(pending)] = pending
+            self._start, self._end = 0, len(pending)
+        try:
+            n = self._sock.recv_into(self._view[self._end :])
+        except BaseException as exc:
+            self._fail(exc, "receiving from")
+        if n == 0:
+            self._fail(ConnectionResetError("connection closed by the server"), "receiving from")
+        self._end += n
+
+    def _readline(self) -> bytes:
+        while True:
+            i = self._buf.find(b"\r\n", self._start, self._end)
+            if i >= 0:
+                line = bytes(self._view[self._start : i])
+                self._start = i + 2
+                return line
+            self._fill()
+
+    def read_exact(self, size: int) -> bytes:
+        """The next ``size`` bytes of the stream."""
+        while self._end - self._start < size:
+            if size > len(self._buf) - self._start:
+                out = bytearray(size)
+                self.readinto(memoryview(out))
+                return bytes(out)
+            self._fill()
+        data = bytes(self._view[self._start : self._start + size])
+        self._start += size
+        return data
+
+    def readinto(self, target: memoryview) -> None:
+        """Fill ``target`` (a writable byte view) with the next bytes of the stream."""
+        size = target.nbytes
+        have = min(size, self._end - self._start)
+        if have:
+            target[:have] = self._view[self._start : self._start + have]
+            self._start += have
+        pos = have
+        try:
+            while pos < size:
+                n = self._sock.recv_into(target[pos:])
+                if n == 0:
+                    raise ConnectionResetError("connection closed by the server")
+                pos += n
+        except BaseException as exc:
+            self._fail(exc, "receiving from")
+
+    def skip(self, size: int) -> None:
+        """Discard the next ``size`` bytes of the stream."""
+        while size:
+            if self._start == self._end:
+                self._fill()
+            step = min(size, self._end - self._start)
+            self._start += step
+            size -= step
+
+    def expect_crlf(self) -> None:
+        if self.read_exact(2) != b"\r\n":
+            self._fail(ProtocolError("bulk reply not terminated by CRLF"), "reading from")
+
+    def read_bulk_length(self) -> int | ErrorReply:
+        """Read the ``$<n>`` line of a bulk reply: ``n`` (-1 for nil), or the error reply."""
+        line = self._readline()
+        kind = line[:1]
+        if kind == b"$":
+            return int(line[1:])
+        if kind == b"-":
+            return ErrorReply(line[1:].decode("utf-8", "replace"))
+        self._fail(ProtocolError(f"expected a bulk reply, got {line[:40]!r}"), "reading from")
+
+    def read_reply(self) -> Any:
+        """Read one reply: str (status), int, bytes or None (bulk), list, or :class:`ErrorReply`."""
+        line = self._readline()
+        kind, rest = line[:1], line[1:]
+        if kind == b"$":
+            size = int(rest)
+            if size < 0:
+                return None
+            data = self.read_exact(size)
+            self.expect_crlf()
+            return data
+        if kind == b"+":
+            return rest.decode("utf-8", "replace")
+        if kind == b":":
+            return int(rest)
+        if kind == b"*":
+            size = int(rest)
+            return None if size < 0 else [self.read_reply() for _ in range(size)]
+        if kind == b"-":
+            return ErrorReply(rest.decode("utf-8", "replace"))
+        self._fail(ProtocolError(f"unexpected reply {line[:40]!r}"), "reading from")
+
+    def call(self, *args: Any) -> Any:
+        """Send one command and return its reply (error replies are returned, not raised)."""
+        self.send((args,))
+        return self.read_reply()
+
+    def check(self, *args: Any) -> Any:
+        """Send one command; raise the matching :mod:`simdask.errors` class on an error reply."""
+        reply = self.call(*args)
+        if isinstance(reply, ErrorReply):
+            raise error_from_reply(reply, f"{args[0]} at {self.address}")
+        return reply
+
+    # -- lifetime --------------------------------------------------------------
+
+    def set_timeout(self, timeout: float | None) -> None:
+        self._sock.settimeout(timeout)
+
+    def _fail(self, exc: BaseException, doing: str) -> None:
+        self.close()
+        if isinstance(exc, (StoreConnectionError, StoreTimeoutError)):
+            raise exc
+        if isinstance(exc, socket.timeout):
+            raise StoreTimeoutError(
+                f"the store at {self.address} did not answer within {self._sock.gettimeout()} s"
+            ) from None
+        if isinstance(exc, OSError):
+            raise StoreConnectionError(
+                f"connection lost while {doing} the store at {self.address}: {exc.strerror or exc}"
+            ) from None
+        raise exc
+
+    def close(self) -> None:
+        self.broken = True
+        try:
+            self._sock.close()
+        except OSError:
+            pass
+
+    def __repr__(self) -> str:
+        return f"<Connection {self.address}{' broken' if self.broken else ''}>"

@@ -1,0 +1,338 @@
+"""Tensor wire format, version 1: encode and decode the blob of one tensor.
+
+The format is specified in DESIGN.md ("Tensor wire format, version 1"): a
+16-byte fixed header, the shape, optional attrs JSON, zero padding to a
+64-byte aligned ``data_offset``, then either the data (plain form) or a
+32-byte chunk reference (chunked form, flag bit 0).
+
+This module only converts between bytes and Python values; it does no I/O.
+Every decoding function validates what it reads and raises
+:class:`~simdask.errors.TensorFormatError` naming the key: it never returns
+wrong data.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from .errors import TensorFormatError, UnsupportedDtypeError
+
+__all__ = [
+    "MAGIC",
+    "MAX_NDIM",
+    "ALIGNMENT",
+    "CHUNK_REF_SIZE",
+    "HEADER_PROBE_BYTES",
+    "DTYPES",
+    "TensorInfo",
+    "ChunkRef",
+    "dtype_code",
+    "encode_header",
+    "encode_chunk_ref",
+    "decode_header",
+    "decode_chunk_ref",
+    "check_value_length",
+    "array_from_buffer",
+    "hash_tag",
+    "chunk_prefix",
+    "chunk_key",
+]
+
+MAGIC = b"SDT\x01"
+MAX_NDIM = 32
+ALIGNMENT = 64
+FIXED_HEADER = 16
+CHUNK_REF_SIZE = 32
+FLAG_CHUNKED = 0x01
+#: Bytes that always hold the fixed header and shape of any tensor.
+HEADER_PROBE_BYTES = FIXED_HEADER + 8 * MAX_NDIM
+
+#: Wire dtype code -> little-endian numpy dtype.
+DTYPES: dict[int, np.dtype] = {
+    1: np.dtype("<i1"),
+    2: np.dtype("<i2"),
+    3: np.dtype("<i4"),
+    4: np.dtype("<i8"),
+    5: np.dtype("<u1"),
+    6: np.dtype("<u2"),
+    7: np.dtype("<u4"),
+    8: np.dtype("<u8"),
+    9: np.dtype("<f2"),
+    10: np.dtype("<f4"),
+    11: np.dtype("<f8"),
+    12: np.dtype("<c8"),
+    13: np.dtype("<c16"),
+    14: np.dtype("?"),
+}
+_CODES: dict[tuple[str, int], int] = {(dt.kind, dt.itemsize): code for code, dt in DTYPES.items()}
+_ORDERS = {ord("C"): "C", ord("F"): "F"}
+_FIXED = struct.Struct("<4sBBBBII")
+_CHUNK_REF = struct.Struct("<IIQ16s")
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """What the header of a stored tensor says, without its data.
+
+    Attributes
+    ----------
+    dtype, shape, order
+        The array's numpy dtype (little-endian), shape, and memory order
+        (``"C"`` or ``"F"``) of the stored elements.
+    dims
+        Dimension names, or ``None`` when the writer gave none.
+    attrs
+        Free-form metadata stored with the tensor (e.g. units).
+    data_offset
+        Where the data (or the chunk reference) starts in the value.
+    chunked
+        Whether the data live in chunk keys (DESIGN.md's chunked form).
+    """
+
+    dtype: np.dtype
+    shape: tuple[int, ...]
+    order: str
+    dims: tuple[str, ...] | None
+    attrs: Mapping[str, Any] = field(default_factory=dict)
+    data_offset: int = 0
+    chunked: bool = False
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * self.dtype.itemsize
+
+    @property
+    def value_length(self) -> int:
+        """The exact length the stored value must have."""
+        return self.data_offset + (CHUNK_REF_SIZE if self.chunked else self.nbytes)
+
+
+@dataclass(frozen=True)
+class ChunkRef:
+    """Where the data of a chunked tensor live: ``n_chunks`` keys of one generation."""
+
+    n_chunks: int
+    chunk_bytes: int
+    generation: bytes
+
+    def chunk_length(self, index: int, nbytes: int) -> int:
+        """Length in bytes of chunk ``index`` of a tensor holding ``nbytes`` of data."""
+        return min(self.chunk_bytes, nbytes - index * self.chunk_bytes)
+
+
+def dtype_code(dtype: np.dtype) -> int:
+    """The wire code of a numpy dtype, regardless of its byte order.
+
+    Raises :class:`UnsupportedDtypeError` for dtypes the format cannot hold.
+    """
+    dtype = np.dtype(dtype)
+    code = _CODES.get((dtype.kind, dtype.itemsize))
+    if code is None or dtype.fields is not None or dtype.subdtype is not None:
+        raise UnsupportedDtypeError(
+            f"dtype {dtype} cannot be stored as a tensor; supported: "
+            + ", ".join(str(dt) for dt in DTYPES.values())
+        )
+    return code
+
+
+def _attrs_json(dims: Sequence[str] | None, attrs: Mapping[str, Any] | None, ndim: int) -> bytes:
+    doc: dict[str, Any] = {}
+    if dims is not None:
+        dims = [str(d) for d in dims]
+        if len(dims) != ndim:
+            raise ValueError(f"{len(dims)} dimension names given for a {ndim}-d tensor: {dims}")
+        doc["dims"] = dims
+    if attrs:
+        doc["attrs"] = dict(attrs)
+    if not doc:
+        return b""
+    try:
+        return json.dumps(doc, default=_json_default, separators=(",", ":")).encode()
+    except TypeError as exc:
+        raise TypeError(f"tensor attrs must be JSON-serialisable: {exc}") from None
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} {value!r} is not JSON-serialisable")
+
+
+def encode_header(
+    dtype: np.dtype,
+    shape: Sequence[int],
+    order: str,
+    *,
+    dims: Sequence[str] | None = None,
+    attrs: Mapping[str, Any] | None = None,
+    chunked: bool = False,
+) -> bytes:
+    """Encode everything before the data: fixed header, shape, attrs and padding.
+
+    The result's length is the tensor's ``data_offset``.
+    """
+    ndim = len(shape)
+    if ndim > MAX_NDIM:
+        raise ValueError(f"a tensor has at most {MAX_NDIM} dimensions, got {ndim}")
+    if order not in ("C", "F"):
+        raise ValueError(f"order must be 'C' or 'F', got {order!r}")
+    attrs_json = _attrs_json(dims, attrs, ndim)
+    used = FIXED_HEADER + 8 * ndim + len(attrs_json)
+    data_offset = -(-used // ALIGNMENT) * ALIGNMENT
+    fixed = _FIXED.pack(
+        MAGIC, dtype_code(dtype), ord(order), ndim, FLAG_CHUNKED if chunked else 0,
+        len(attrs_json), data_offset,
+    )
+    shape_bytes = struct.pack(f"<{ndim}Q", *shape)
+    return b"".join((fixed, shape_bytes, attrs_json, bytes(data_offset - used)))
+
+
+def encode_chunk_ref(ref: ChunkRef) -> bytes:
+    """The 32 bytes a chunked head holds at its ``data_offset``."""
+    return _CHUNK_REF.pack(ref.n_chunks, 0, ref.chunk_bytes, ref.generation)
+
+
+def decode_header(buffer: bytes | bytearray | memoryview, key: str) -> TensorInfo:
+    """Decode and validate the header at the start of a stored value.
+
+    ``buffer`` may be the whole value or any prefix that holds the fixed
+    header, the shape and the attrs. The value's total length is checked
+    separately against :attr:`TensorInfo.value_length`.
+    """
+    view = memoryview(buffer).cast("B")
+    if len(view) < FIXED_HEADER:
+        raise TensorFormatError(
+            f"value at key {key!r} is not a simdask tensor: {len(view)} bytes, "
+            f"shorter than the {FIXED_HEADER}-byte header"
+        )
+    magic, code, order_byte, ndim, flags, attrs_len, data_offset = _FIXED.unpack_from(view, 0)
+    if magic[:3] != MAGIC[:3]:
+        raise TensorFormatError(f"value at key {key!r} is not a simdask tensor (bad magic {magic!r})")
+    if magic[3] != MAGIC[3]:
+        raise TensorFormatError(
+            f"tensor at key {key!r} has wire format version {magic[3]}; this simdask reads version {MAGIC[3]}"
+        )
+    dtype = DTYPES.get(code)
+    if dtype is None:
+        raise TensorFormatError(f"tensor at key {key!r} has unknown dtype code {code}")
+    order = _ORDERS.get(order_byte)
+    if order is None:
+        raise TensorFormatError(f"tensor at key {key!r} has invalid order byte 0x{order_byte:02x}")
+    if ndim > MAX_NDIM:
+        raise TensorFormatError(f"tensor at key {key!r} claims {ndim} dimensions (at most {MAX_NDIM})")
+    if flags & ~FLAG_CHUNKED:
+        raise TensorFormatError(f"tensor at key {key!r} has unknown flag bits 0x{flags:02x}")
+    attrs_end = FIXED_HEADER + 8 * ndim + attrs_len
+    if data_offset % ALIGNMENT or data_offset < attrs_end:
+        raise TensorFormatError(
+            f"tensor at key {key!r} has invalid data_offset {data_offset} (header and attrs end at {attrs_end})"
+        )
+    if len(view) < attrs_end:
+        raise TensorFormatError(
+            f"tensor at key {key!r} is truncated: {len(view)} bytes, header needs {attrs_end}"
+        )
+    shape = struct.unpack_from(f"<{ndim}Q", view, FIXED_HEADER)
+    dims, attrs = _decode_attrs(bytes(view[FIXED_HEADER + 8 * ndim : attrs_end]), ndim, key)
+    return TensorInfo(
+        dtype=dtype, shape=tuple(shape), order=order, dims=dims, attrs=attrs,
+        data_offset=data_offset, chunked=bool(flags & FLAG_CHUNKED),
+    )
+
+
+def _decode_attrs(raw: bytes, ndim: int, key: str) -> tuple[tuple[str, ...] | None, dict[str, Any]]:
+    if not raw:
+        return None, {}
+    try:
+        doc = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise TensorFormatError(f"tensor at key {key!r} has invalid attrs JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise TensorFormatError(f"tensor at key {key!r} has attrs that are not a JSON object")
+    dims = doc.get("dims")
+    if dims is not None:
+        if not (isinstance(dims, list) and len(dims) == ndim and all(isinstance(d, str) for d in dims)):
+            raise TensorFormatError(f"tensor at key {key!r} has invalid dims {dims!r} for {ndim} dimensions")
+        dims = tuple(dims)
+    attrs = doc.get("attrs", {})
+    if not isinstance(attrs, dict):
+        raise TensorFormatError(f"tensor at key {key!r} has attrs that are not a JSON object")
+    return dims, attrs
+
+
+def check_value_length(info: TensorInfo, length: int, key: str) -> None:
+    """Refuse a value whose length is not exactly what its header implies."""
+    if length != info.value_length:
+        form = "chunked head" if info.chunked else "tensor"
+        raise TensorFormatError(
+            f"{form} at key {key!r} is {length} bytes but its header implies {info.value_length} "
+            f"({info.dtype} {info.shape}): truncated or corrupt"
+        )
+
+
+def decode_chunk_ref(buffer: bytes | bytearray | memoryview, info: TensorInfo, key: str) -> ChunkRef:
+    """Decode and validate the chunk reference of a chunked head value."""
+    view = memoryview(buffer).cast("B")
+    check_value_length(info, len(view), key)
+    n_chunks, reserved, chunk_bytes, generation = _CHUNK_REF.unpack_from(view, info.data_offset)
+    nbytes = info.nbytes
+    valid = reserved == 0 and chunk_bytes > 0 and (
+        (n_chunks == 0 and nbytes == 0)
+        or (n_chunks > 0 and (n_chunks - 1) * chunk_bytes < nbytes <= n_chunks * chunk_bytes)
+    )
+    if not valid:
+        raise TensorFormatError(
+            f"chunked tensor at key {key!r} has an inconsistent chunk reference: {n_chunks} chunks "
+            f"of {chunk_bytes} bytes for {nbytes} bytes of data"
+        )
+    return ChunkRef(n_chunks=n_chunks, chunk_bytes=chunk_bytes, generation=generation)
+
+
+def array_from_buffer(info: TensorInfo, buffer: Any, offset: int = 0) -> np.ndarray:
+    """View ``buffer`` (from ``offset``) as the tensor ``info`` describes, without copying."""
+    flat = np.frombuffer(buffer, dtype=info.dtype, count=info.size, offset=offset)
+    return flat.reshape(info.shape, order=info.order)
+
+
+def hash_tag(key: str) -> str | None:
+    """The cluster hash tag of a key as DESIGN.md defines it for chunking.
+
+    The text between the first ``{`` and the next ``}`` if non-empty, else the
+    whole key; ``None`` when the key has braces but no valid tag (such a key
+    is never chunked).
+    """
+    start = key.find("{")
+    if start >= 0:
+        end = key.find("}", start + 1)
+        if end > start + 1:
+            return key[start + 1 : end]
+        return None
+    if "}" in key:
+        return None
+    return key
+
+
+def chunk_prefix(key: str) -> str | None:
+    """``simdask:chunk:{T}:``, the prefix of every chunk key of the tensor at ``key``."""
+    tag = hash_tag(key)
+    return None if tag is None else f"simdask:chunk:{{{tag}}}:"
+
+
+def chunk_key(prefix: str, generation: bytes, index: int) -> str:
+    """Key of chunk ``index`` of ``generation`` under a :func:`chunk_prefix`."""
+    return f"{prefix}{generation.hex()}:{index}"

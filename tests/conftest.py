@@ -1,0 +1,68 @@
+"""Shared fixtures: real stores started by simdask itself (no fakes, no mocks).
+
+Session-scoped stores (standalone TCP, Unix socket, 3-shard cluster) are
+started once; each test that takes ``client`` gets a fresh client on an empty
+store, once per store kind.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import simdask
+
+
+@pytest.fixture(scope="session")
+def standalone_store():
+    with simdask.Store("standalone") as store:
+        yield store
+
+
+@pytest.fixture(scope="session")
+def unix_store():
+    with simdask.Store("unix") as store:
+        yield store
+
+
+@pytest.fixture(scope="session")
+def cluster_store():
+    with simdask.Store("cluster", shards=3) as store:
+        yield store
+
+
+_KINDS = ("standalone", "unix", "cluster")
+
+
+@pytest.fixture(params=_KINDS)
+def store(request):
+    """Each store kind in turn, emptied before the test."""
+    store = request.getfixturevalue(f"{request.param}_store")
+    with simdask.Client(store.address) as client:
+        client.flush()
+    return store
+
+
+@pytest.fixture
+def client(store, monkeypatch):
+    """A client (no key prefixes) on each store kind in turn, on an empty store."""
+    for name in ("SIMDASK_KEY_PREFIX", "SIMDASK_KEY_PREFIXES_IN", "SIMDASK_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    with simdask.Client(store.address) as client:
+        yield client
+
+
+@pytest.fixture
+def small_chunks_client(store, monkeypatch):
+    """A client that chunks anything over 1 KiB into 256-byte chunks: the chunked form with small data."""
+    for name in ("SIMDASK_KEY_PREFIX", "SIMDASK_KEY_PREFIXES_IN", "SIMDASK_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    with simdask.Client(store.address, chunk_threshold=1024, chunk_bytes=256) as client:
+        yield client
+
+
+@pytest.fixture
+def raw(client):
+    """redis-py on the same store, to write what simdask never would (corrupt blobs, foreign types)."""
+    r = client.redis()
+    yield r
+    r.close()
