@@ -16,8 +16,9 @@ from __future__ import annotations
 import json
 import math
 import struct
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Literal
 
 import numpy as np
 
@@ -29,6 +30,8 @@ __all__ = [
     "ALIGNMENT",
     "CHUNK_REF_SIZE",
     "HEADER_PROBE_BYTES",
+    "Order",
+    "BytesLike",
     "DTYPES",
     "TensorInfo",
     "ChunkRef",
@@ -43,6 +46,11 @@ __all__ = [
     "chunk_prefix",
     "chunk_key",
 ]
+
+#: Memory order of the stored elements: row-major (C) or column-major (F).
+Order = Literal["C", "F"]
+#: Anything that exposes bytes through the buffer protocol.
+BytesLike = bytes | bytearray | memoryview | np.ndarray
 
 MAGIC = b"SDT\x01"
 MAX_NDIM = 32
@@ -71,7 +79,7 @@ DTYPES: dict[int, np.dtype] = {
     14: np.dtype("?"),
 }
 _CODES: dict[tuple[str, int], int] = {(dt.kind, dt.itemsize): code for code, dt in DTYPES.items()}
-_ORDERS = {ord("C"): "C", ord("F"): "F"}
+_ORDERS: dict[int, Order] = {ord("C"): "C", ord("F"): "F"}
 _FIXED = struct.Struct("<4sBBBBII")
 _CHUNK_REF = struct.Struct("<IIQ16s")
 
@@ -97,7 +105,7 @@ class TensorInfo:
 
     dtype: np.dtype
     shape: tuple[int, ...]
-    order: str
+    order: Order
     dims: tuple[str, ...] | None
     attrs: Mapping[str, Any] = field(default_factory=dict)
     data_offset: int = 0
@@ -177,7 +185,7 @@ def _json_default(value: Any) -> Any:
 def encode_header(
     dtype: np.dtype,
     shape: Sequence[int],
-    order: str,
+    order: Order,
     *,
     dims: Sequence[str] | None = None,
     attrs: Mapping[str, Any] | None = None,
@@ -208,14 +216,19 @@ def encode_chunk_ref(ref: ChunkRef) -> bytes:
     return _CHUNK_REF.pack(ref.n_chunks, 0, ref.chunk_bytes, ref.generation)
 
 
-def decode_header(buffer: bytes | bytearray | memoryview, key: str) -> TensorInfo:
+def _byte_view(buffer: BytesLike) -> memoryview:
+    data = buffer.data if isinstance(buffer, np.ndarray) else memoryview(buffer)
+    return data.cast("B") if data.format != "B" or data.ndim != 1 else data
+
+
+def decode_header(buffer: BytesLike, key: str) -> TensorInfo:
     """Decode and validate the header at the start of a stored value.
 
     ``buffer`` may be the whole value or any prefix that holds the fixed
     header, the shape and the attrs. The value's total length is checked
     separately against :attr:`TensorInfo.value_length`.
     """
-    view = memoryview(buffer).cast("B")
+    view = _byte_view(buffer)
     if len(view) < FIXED_HEADER:
         raise TensorFormatError(
             f"value at key {key!r} is not a simdask tensor: {len(view)} bytes, "
@@ -285,9 +298,9 @@ def check_value_length(info: TensorInfo, length: int, key: str) -> None:
         )
 
 
-def decode_chunk_ref(buffer: bytes | bytearray | memoryview, info: TensorInfo, key: str) -> ChunkRef:
+def decode_chunk_ref(buffer: BytesLike, info: TensorInfo, key: str) -> ChunkRef:
     """Decode and validate the chunk reference of a chunked head value."""
-    view = memoryview(buffer).cast("B")
+    view = _byte_view(buffer)
     check_value_length(info, len(view), key)
     n_chunks, reserved, chunk_bytes, generation = _CHUNK_REF.unpack_from(view, info.data_offset)
     nbytes = info.nbytes

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -113,7 +114,7 @@ class Client:
         """Close idle connections; the client reconnects if used again."""
         self._transport.close()
 
-    def __enter__(self) -> "Client":
+    def __enter__(self) -> Client:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -323,7 +324,8 @@ class Client:
         if not entries and not self.key_exists(self._prefixes.list(src_name)):
             raise KeyNotFoundError(f"aggregation list {self._prefixes.list(src_name)!r} does not exist")
         dest = self._prefixes.list(dest_name, write=True)
-        replies = self._transport.run([Request(dest, [("MULTI",), ("UNLINK", dest), ("RPUSH", dest, *entries), ("EXEC",)])])
+        commands = [("MULTI",), ("UNLINK", dest), ("RPUSH", dest, *entries), ("EXEC",)]
+        replies = self._transport.run([Request(dest, commands)])
         tensors.check_transaction(replies[0], f"copy_list {src_name!r} -> {dest!r}")
 
     def rename_list(self, src_name: str, dest_name: str) -> None:

@@ -9,7 +9,8 @@ key ``{ds}.<tensor>`` per tensor.
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -118,7 +119,8 @@ class Dataset:
             raise ValueError(f"metadata field names starting with '.' are reserved, got {name!r}")
         other = self._strings if kind == "scalar" else self._scalars
         if name in other:
-            raise TypeError(f"dataset {self._name!r} field {name!r} already holds {'strings' if kind == 'scalar' else 'scalars'}")
+            holds = "strings" if kind == "scalar" else "scalars"
+            raise TypeError(f"dataset {self._name!r} field {name!r} already holds {holds}")
 
     def add_meta_scalar(self, name: str, value: Any) -> None:
         """Append a numeric value to metadata field ``name`` (one dtype per field)."""

@@ -9,7 +9,8 @@ trip, and a dataset appears complete or not at all (one transaction).
 from __future__ import annotations
 
 import json
-from typing import Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ..errors import KeyNotFoundError, error_from_reply
 from ..transport import ErrorReply, Request, Transport
@@ -30,12 +31,16 @@ def dataset_name(base: str) -> str:
     return base[start + 1 : end] if start >= 0 and end > start else base
 
 
+def _missing(base: str) -> KeyNotFoundError:
+    return KeyNotFoundError(f"dataset {dataset_name(base)!r} (key {meta_key(base)!r}) does not exist in the store")
+
+
 def _tensor_names(transport: Transport, base: str) -> list[str] | None:
     raw = transport.execute(base, "HGET", meta_key(base), TENSOR_NAMES_FIELD)
     return None if raw is None else json.loads(raw)
 
 
-def _drop_tensor_commands(base: str, names: Sequence[str]) -> list[tuple]:
+def _drop_tensor_commands(base: str, names: Sequence[str]) -> list[tuple[Any, ...]]:
     return [command for name in names for command in drop_commands(f"{base}.{name}")]
 
 
@@ -49,7 +54,7 @@ def write_dataset(transport: Transport, base: str, dataset: Dataset, tensors: Se
     write_chunks(transport, tensors)
     stale = [n for n in old_names if n not in dataset.get_tensor_names()]
     fields = [part for field in encode_metadata(dataset) for part in field]
-    commands = [("MULTI",)]
+    commands: list[tuple[Any, ...]] = [("MULTI",)]
     for tensor in tensors:
         commands += head_commands(tensor)
     commands += _drop_tensor_commands(base, stale)
@@ -70,7 +75,7 @@ def read_datasets(transport: Transport, bases: Sequence[str]) -> list[Dataset]:
             raise error_from_reply(reply, context)
         fields = dict(zip(reply[::2], reply[1::2]))
         if fields.get(COMPLETE_FIELD.encode()) != b"1":
-            raise KeyNotFoundError(f"dataset {dataset_name(base)!r} (key {meta_key(base)!r}) does not exist in the store")
+            raise _missing(base)
         dataset, names = decode_metadata(dataset_name(base), fields, meta_key(base))
         datasets.append(dataset)
         for name in names:
@@ -85,7 +90,7 @@ def delete_dataset(transport: Transport, base: str) -> None:
     """Delete a dataset's tensors (and chunks) and its metadata hash."""
     names = _tensor_names(transport, base)
     if names is None:
-        raise KeyNotFoundError(f"dataset {dataset_name(base)!r} (key {meta_key(base)!r}) does not exist in the store")
+        raise _missing(base)
     commands = [("MULTI",), *_drop_tensor_commands(base, names), ("UNLINK", meta_key(base)), ("EXEC",)]
     replies = transport.run([Request(base, commands)])[0]
     check_transaction(replies, f"delete_dataset {dataset_name(base)!r} at {transport.node_for(base)}")

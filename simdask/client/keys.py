@@ -44,7 +44,7 @@ class KeyPrefixes:
             self.source = self.incoming[0] if self.incoming else self.put_prefix
 
     @classmethod
-    def from_env(cls) -> "KeyPrefixes":
+    def from_env(cls) -> KeyPrefixes:
         """Prefixes from ``SIMDASK_KEY_PREFIX`` and ``SIMDASK_KEY_PREFIXES_IN``."""
         incoming = tuple(p for p in os.environ.get(ENV_KEY_PREFIXES_IN, "").split(",") if p)
         return cls(put_prefix=os.environ.get(ENV_KEY_PREFIX, ""), incoming=incoming)

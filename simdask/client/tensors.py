@@ -10,8 +10,9 @@ so a connection always stays usable.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -49,7 +50,7 @@ _HEADER_READ = 4096
 # -- writing -------------------------------------------------------------------------
 
 
-def as_wire_array(array: Any, key: str) -> tuple[np.ndarray, str]:
+def as_wire_array(array: Any, key: str) -> tuple[np.ndarray, wire.Order]:
     """The array as little-endian contiguous memory and its order, copying only when needed."""
     arr = np.asarray(array)
     try:
@@ -89,21 +90,20 @@ def encode_tensor(
 ) -> EncodedTensor:
     """Lay out one tensor for writing, viewing (not copying) the array's memory."""
     arr, order = as_wire_array(array, key)
-    data = memoryview(arr.reshape(-1, order=order).view(np.uint8))
+    data = arr.reshape(-1, order=order).view(np.uint8).data
     try:
-        header_args = dict(dims=dims, attrs=attrs)
         prefix = wire.chunk_prefix(key)
         if data.nbytes > chunk_threshold and prefix is not None:
             ref = wire.ChunkRef(
                 n_chunks=-(-data.nbytes // chunk_bytes), chunk_bytes=chunk_bytes, generation=os.urandom(16)
             )
-            header = wire.encode_header(arr.dtype, arr.shape, order, chunked=True, **header_args)
+            header = wire.encode_header(arr.dtype, arr.shape, order, dims=dims, attrs=attrs, chunked=True)
             chunks = tuple(
                 (wire.chunk_key(prefix, ref.generation, i), data[i * chunk_bytes : (i + 1) * chunk_bytes])
                 for i in range(ref.n_chunks)
             )
             return EncodedTensor(key, (header + wire.encode_chunk_ref(ref),), chunks)
-        header = wire.encode_header(arr.dtype, arr.shape, order, **header_args)
+        header = wire.encode_header(arr.dtype, arr.shape, order, dims=dims, attrs=attrs)
     except ValueError as exc:
         raise type(exc)(f"tensor {key!r}: {exc}") from None
     return EncodedTensor(key, (header, data))
@@ -213,7 +213,7 @@ class _ValueReader:
                     return _Value(info=info)
         whole = np.empty(size, dtype=np.uint8)
         whole[: len(head)] = np.frombuffer(head, dtype=np.uint8)
-        conn.readinto(memoryview(whole)[len(head) :])
+        conn.readinto(whole.data[len(head) :])
         conn.expect_crlf()
         return _Value(buffer=whole)
 
@@ -254,7 +254,8 @@ def _raise_for_reply(reply: Any, key: str, transport: Transport, what: str) -> N
     if isinstance(reply, ErrorReply):
         if reply.startswith("WRONGTYPE"):
             kind = transport.execute(key, "TYPE", key)
-            raise error_from_reply(reply, f"{what} {key!r} at {transport.node_for(key)}: the key holds a {kind}, not a tensor")
+            context = f"{what} {key!r} at {transport.node_for(key)}: the key holds a {kind}, not a tensor"
+            raise error_from_reply(reply, context)
         raise error_from_reply(reply, f"{what} {key!r} at {transport.node_for(key)}")
 
 
@@ -283,7 +284,7 @@ class _Pending:
 def _chunk_requests(pending: _Pending) -> list[Request]:
     prefix = wire.chunk_prefix(pending.key)
     assert prefix is not None
-    flat = memoryview(pending.out.reshape(-1, order=pending.info.order).view(np.uint8))
+    flat = pending.out.reshape(-1, order=pending.info.order).view(np.uint8).data
     step = pending.ref.chunk_bytes
     return [
         Request(
@@ -408,7 +409,7 @@ def _unpack_target(out: np.ndarray) -> Target:
     def target(info: wire.TensorInfo, size: int) -> memoryview | None:
         if out.dtype != info.dtype or tuple(out.shape) != info.shape or not _same_layout(info, out):
             return None
-        return memoryview(out.reshape(-1, order=info.order).view(np.uint8))
+        return out.reshape(-1, order=info.order).view(np.uint8).data
 
     return target
 

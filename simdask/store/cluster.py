@@ -8,7 +8,7 @@ needing the CLI binary: distinct config epochs, contiguous slot ranges,
 from __future__ import annotations
 
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..errors import StoreConnectionError, StoreStartError, StoreTimeoutError
 from ..transport.slots import SLOT_COUNT

@@ -11,9 +11,9 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
 import psutil
 
@@ -94,7 +94,7 @@ class ServerProcess:
         self._pid: int | None = None
 
     @classmethod
-    def from_pid(cls, pid: int, binary: Path, config: ServerConfig, run_dir: Path) -> "ServerProcess":
+    def from_pid(cls, pid: int, binary: Path, config: ServerConfig, run_dir: Path) -> ServerProcess:
         """A server started earlier (e.g. by ``simdask store start``), managed by its PID."""
         server = cls(binary, config, run_dir)
         server._pid = pid
@@ -201,7 +201,10 @@ class ServerProcess:
         if "Address already in use" in tail:
             return f"cannot start the store: {self.address} is already in use; log tail:\n{tail}"
         if "port number too high" in tail.lower():
-            return f"cannot start the store at {self.address}: the port leaves no room for the cluster bus (port + 10000 > 65535)"
+            return (
+                f"cannot start the store at {self.address}: the port leaves no room for the cluster bus "
+                "(port + 10000 > 65535)"
+            )
         return f"the store server at {self.address} exited on start (code {code}); log tail:\n{tail}"
 
     def call(self, *command: object) -> object:

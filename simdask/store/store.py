@@ -18,6 +18,7 @@ import shutil
 import socket
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
@@ -37,7 +38,7 @@ _STATE_FILE = "store.json"
 _MAX_UNIX_PATH = 100  # sun_path holds 108 bytes on Linux, 104 on macOS
 _BUS_OFFSET = 10000
 _PORT_ATTEMPTS = 3
-_RUNNING: "set[Store]" = set()  # started here, not detached: stopped at exit
+_RUNNING: set[Store] = set()  # started here, not detached: stopped at exit
 
 
 def resolve_host(host: str) -> str:
@@ -51,10 +52,10 @@ def resolve_host(host: str) -> str:
         for family in (socket.AF_INET, socket.AF_INET6):
             for addr in interfaces[host]:
                 if addr.family == family:
-                    return addr.address.split("%", 1)[0]
+                    return str(addr.address).split("%", 1)[0]
         raise StoreError(f"network interface {host!r} has no IP address")
     try:
-        return socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)[0][4][0]
+        return str(socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)[0][4][0])
     except socket.gaierror:
         raise StoreError(
             f"{host!r} is neither an IP address, a network interface ({', '.join(interfaces)}) nor a host name"
@@ -155,7 +156,7 @@ class Store:
 
     # -- starting ----------------------------------------------------------------
 
-    def start(self, *, detach: bool = False) -> "Store":
+    def start(self, *, detach: bool = False) -> Store:
         """Start the servers and wait until the store is ready; returns ``self``.
 
         ``detach=True`` puts the servers in their own session and does not stop
@@ -195,7 +196,7 @@ class Store:
 
     def _plan(self, binary: Path) -> list[ServerProcess]:
         assert self.run_dir is not None
-        common = dict(
+        base = ServerConfig(
             password=self.password,
             maxmemory=self.maxmemory,
             persist=self.persist,
@@ -206,7 +207,7 @@ class Store:
             path = self._socket_path or str(self.run_dir / "store.sock")
             if len(path) > _MAX_UNIX_PATH:
                 path = str(Path(tempfile.mkdtemp(prefix="sd-")) / "store.sock")
-            return [ServerProcess(binary, ServerConfig(host=None, port=0, unix_socket=path, **common), self.run_dir)]
+            return [ServerProcess(binary, replace(base, host=None, port=0, unix_socket=path), self.run_dir)]
         cluster = self.kind == "cluster"
         if self.port is not None:
             ports = [self.port + i for i in range(self.shards)]
@@ -223,7 +224,7 @@ class Store:
         servers = []
         for i, port in enumerate(ports):
             run_dir = self.run_dir / f"shard-{i}" if cluster else self.run_dir
-            conf = ServerConfig(host=self.host, port=port, cluster=cluster, **common)
+            conf = replace(base, host=self.host, port=port, cluster=cluster)
             servers.append(ServerProcess(binary, conf, run_dir))
         return servers
 
@@ -243,7 +244,7 @@ class Store:
         (self.run_dir / _STATE_FILE).write_text(json.dumps(state, indent=2) + "\n")
 
     @classmethod
-    def from_run_dir(cls, run_dir: str | Path, *, password: str | None = None) -> "Store":
+    def from_run_dir(cls, run_dir: str | Path, *, password: str | None = None) -> Store:
         """The store started earlier in ``run_dir`` (by ``simdask store start``), to check or stop it."""
         run_dir = Path(run_dir)
         try:
@@ -314,7 +315,7 @@ class Store:
         for server in self.servers:
             server.stop(timeout=timeout)
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         if not self._started:
             self.start()
         return self

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import os
 import socket
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any, NoReturn
 
 from ..errors import AuthenticationError, StoreConnectionError, StoreTimeoutError, error_from_reply
 from .address import Address
@@ -22,7 +23,12 @@ __all__ = ["Connection", "ErrorReply", "ProtocolError", "encode_commands"]
 ZERO_COPY_BYTES = 32 * 1024
 _READ_BUFFER = 64 * 1024
 _IOV_MAX = 1024  # IOV_MAX on Linux and macOS
-_SOCKET_BUFFER = 4 * 1024 * 1024
+#: SO_SNDBUF / SO_RCVBUF per address family; ``None`` leaves the kernel's
+#: default (for TCP: autotuning, which an explicit size switches off).
+_SOCKET_BUFFERS: dict[str, dict[int, int | None]] = {
+    "tcp": {socket.SO_SNDBUF: 4 * 1024 * 1024, socket.SO_RCVBUF: 4 * 1024 * 1024},
+    "unix": {socket.SO_SNDBUF: 4 * 1024 * 1024, socket.SO_RCVBUF: 4 * 1024 * 1024},
+}
 
 
 class ErrorReply(str):
@@ -121,9 +127,10 @@ class Connection:
             else:
                 sock = socket.create_connection((address.host, address.port), timeout=timeout)
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            for option in (socket.SO_SNDBUF, socket.SO_RCVBUF):
-                sock.setsockopt(socket.SOL_SOCKET, option, _SOCKET_BUFFER)
-        except socket.timeout:
+            for option, size in _SOCKET_BUFFERS["unix" if address.is_unix else "tcp"].items():
+                if size:
+                    sock.setsockopt(socket.SOL_SOCKET, option, size)
+        except TimeoutError:
             raise StoreTimeoutError(f"connecting to the store at {address} timed out after {timeout} s") from None
         except OSError as exc:
             raise StoreConnectionError(
@@ -279,7 +286,7 @@ class Connection:
     def set_timeout(self, timeout: float | None) -> None:
         self._sock.settimeout(timeout)
 
-    def _fail(self, exc: BaseException, doing: str) -> None:
+    def _fail(self, exc: BaseException, doing: str) -> NoReturn:
         self.close()
         if isinstance(exc, (StoreConnectionError, StoreTimeoutError)):
             raise exc

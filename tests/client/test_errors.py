@@ -90,7 +90,8 @@ def test_unpack_into_a_wrong_array(client):
     client.put_tensor("u", np.zeros((3, 4), dtype=np.float32))
     with pytest.raises(simdask.TensorMismatchError, match="'u' is stored as float32; the destination array is float64"):
         client.unpack_tensor("u", np.empty((3, 4)))
-    with pytest.raises(simdask.TensorMismatchError, match=r"'u' has shape \(3, 4\); the destination array has \(4, 3\)"):
+    shape_message = r"'u' has shape \(3, 4\); the destination array has \(4, 3\)"
+    with pytest.raises(simdask.TensorMismatchError, match=shape_message):
         client.unpack_tensor("u", np.empty((4, 3), np.float32))
     readonly = np.empty((3, 4), np.float32)
     readonly.flags.writeable = False

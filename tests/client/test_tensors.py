@@ -108,7 +108,7 @@ def test_put_tensors_and_get_tensors_in_one_round_trip(client):
     items = {f"rank{r}/u": np.full((8, r + 1), r, dtype=np.float32) for r in range(40)}
     client.put_tensors(items)
     got = client.get_tensors(list(items))
-    for (name, array), back in zip(items.items(), got):
+    for array, back in zip(items.values(), got):
         np.testing.assert_array_equal(back, array)
     infos = client.tensor_infos(list(items))
     assert [i.shape for i in infos] == [a.shape for a in items.values()]

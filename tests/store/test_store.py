@@ -19,7 +19,7 @@ def test_standalone_store_lifecycle(tmp_path):
     store = simdask.Store(run_dir=tmp_path / "run")
     assert not store.is_running()
     with pytest.raises(simdask.StoreError, match="not been started"):
-        store.address
+        _ = store.address
     store.start()
     try:
         address = parse_addresses(store.address)[0]
