@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 # Compilers and hiredis build the C and Fortran clients; redis-tools gives redis-benchmark.
 SYSTEM_PACKAGES=(gcc gfortran make cmake pkg-config libhiredis-dev redis-tools valgrind)
-PIP_EXTRAS="test"
+PIP_EXTRAS="test,onnx"
+# Exactly this torch: its CPU wheel is on the CI machine's disk (a newer or unpinned one pulls a multi-GB CUDA build).
+TORCH="torch==2.13.0"
 
 say() { echo "simdask setup: $*" >&2; }
 
@@ -54,8 +56,8 @@ fi
 stamp="$VENV/.simdask-installed"
 wanted="$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
-  say "installing simdask[$PIP_EXTRAS] into $VENV"
+  say "installing simdask[$PIP_EXTRAS] and $TORCH into $VENV"
   "$VENV/bin/python" -m pip install -q --upgrade pip
-  "$VENV/bin/python" -m pip install -q -e ".[$PIP_EXTRAS]"
+  "$VENV/bin/python" -m pip install -q -e ".[$PIP_EXTRAS]" "$TORCH"
   echo "$wanted" > "$stamp"
 fi

@@ -6,12 +6,17 @@
 ...     client.put_tensor("u", np.zeros((64, 64)))
 """
 
+from typing import TYPE_CHECKING, Any
+
 from . import config as _config  # noqa: F401  (registers the simdask dask.config defaults)
+from .bridge import END_OF_RUN, WatchTimeoutError, open_dataarray, open_dataset, to_store, to_zarr, watch
 from .client import Client, Dataset
 from .errors import (
     AuthenticationError,
     ConcurrentUpdateError,
     KeyNotFoundError,
+    ModelError,
+    ModelTimeoutError,
     ResponseError,
     ServerNotFoundError,
     SimdaskError,
@@ -28,14 +33,23 @@ from .errors import (
 from .store import Store
 from .wire import TensorInfo
 
+if TYPE_CHECKING:
+    from .bridge.zarr_store import ZarrStore
+    from .inference.prediction import predict
+    from .inference.server import InferenceServer
+
 __version__ = "0.1.0"
 
 __all__ = [
+    "END_OF_RUN",
     "AuthenticationError",
     "Client",
     "ConcurrentUpdateError",
     "Dataset",
+    "InferenceServer",
     "KeyNotFoundError",
+    "ModelError",
+    "ModelTimeoutError",
     "ResponseError",
     "ServerNotFoundError",
     "SimdaskError",
@@ -49,6 +63,26 @@ __all__ = [
     "TensorInfo",
     "TensorMismatchError",
     "UnsupportedDtypeError",
+    "WatchTimeoutError",
     "WrongTypeError",
+    "ZarrStore",
     "__version__",
+    "open_dataarray",
+    "open_dataset",
+    "predict",
+    "to_store",
+    "to_zarr",
+    "watch",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ZarrStore":  # imports zarr: only when used
+        from .bridge.zarr_store import ZarrStore
+
+        return ZarrStore
+    if name in ("InferenceServer", "predict"):  # imports distributed: only when used
+        from . import inference
+
+        return getattr(inference, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -24,6 +24,8 @@ __all__ = [
     "UnsupportedDtypeError",
     "TensorMismatchError",
     "ConcurrentUpdateError",
+    "ModelError",
+    "ModelTimeoutError",
     "error_from_reply",
 ]
 
@@ -89,6 +91,14 @@ class TensorMismatchError(SimdaskError, ValueError):
 
 class ConcurrentUpdateError(SimdaskError, RuntimeError):
     """A chunked tensor was overwritten again while it was being read; reading it again works."""
+
+
+class ModelError(SimdaskError, RuntimeError):
+    """Running a model or script failed (unknown model, bad inputs, an exception inside it, no backend)."""
+
+
+class ModelTimeoutError(ModelError, TimeoutError):
+    """No inference service answered a run request within its timeout."""
 
 
 #: Server error prefixes mapped to exception classes (the first word of the reply).

@@ -13,6 +13,7 @@ wrong data.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import struct
@@ -200,15 +201,22 @@ def encode_header(
         raise ValueError(f"a tensor has at most {MAX_NDIM} dimensions, got {ndim}")
     if order not in ("C", "F"):
         raise ValueError(f"order must be 'C' or 'F', got {order!r}")
-    attrs_json = _attrs_json(dims, attrs, ndim)
+    if dims is None and not attrs:  # a time loop writes the same header every step
+        return _bare_header(dtype_code(dtype), order, tuple(shape), chunked)
+    return _header(dtype_code(dtype), order, tuple(shape), chunked, _attrs_json(dims, attrs, ndim))
+
+
+@functools.lru_cache(maxsize=256)
+def _bare_header(code: int, order: Order, shape: tuple[int, ...], chunked: bool) -> bytes:
+    return _header(code, order, shape, chunked, b"")
+
+
+def _header(code: int, order: Order, shape: tuple[int, ...], chunked: bool, attrs_json: bytes) -> bytes:
+    ndim = len(shape)
     used = FIXED_HEADER + 8 * ndim + len(attrs_json)
     data_offset = -(-used // ALIGNMENT) * ALIGNMENT
-    fixed = _FIXED.pack(
-        MAGIC, dtype_code(dtype), ord(order), ndim, FLAG_CHUNKED if chunked else 0,
-        len(attrs_json), data_offset,
-    )
-    shape_bytes = struct.pack(f"<{ndim}Q", *shape)
-    return b"".join((fixed, shape_bytes, attrs_json, bytes(data_offset - used)))
+    fixed = _FIXED.pack(MAGIC, code, ord(order), ndim, FLAG_CHUNKED if chunked else 0, len(attrs_json), data_offset)
+    return b"".join((fixed, struct.pack(f"<{ndim}Q", *shape), attrs_json, bytes(data_offset - used)))
 
 
 def encode_chunk_ref(ref: ChunkRef) -> bytes:

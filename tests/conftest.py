@@ -66,3 +66,19 @@ def raw(client):
     r = client.redis()
     yield r
     r.close()
+
+
+@pytest.fixture(scope="session")
+def dask_client():
+    """A Dask cluster of two worker processes: one plain, one declared with resources={"GPU": 1}."""
+    from distributed import Client, Nanny, Scheduler, SpecCluster
+
+    workers = {
+        "cpu": {"cls": Nanny, "options": {"nthreads": 2, "host": "127.0.0.1", "dashboard_address": ":0"}},
+        "gpu": {"cls": Nanny, "options": {"nthreads": 2, "host": "127.0.0.1", "dashboard_address": ":0",
+                                          "resources": {"GPU": 1}}},
+    }
+    scheduler = {"cls": Scheduler, "options": {"host": "127.0.0.1", "dashboard_address": ":0"}}
+    with SpecCluster(workers=workers, scheduler=scheduler) as cluster, Client(cluster) as client:
+        client.wait_for_workers(2)
+        yield client

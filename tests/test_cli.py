@@ -21,6 +21,7 @@ def test_store_start_status_stop(tmp_path):
     run_dir = tmp_path / "store"
     started = simdask_cli("store", "start", "--run-dir", str(run_dir))
     assert started.returncode == 0, started.stderr
+    assert started.stdout.count("\n") == 1 and started.stdout.startswith("export SIMDASK_ADDRESS=")  # eval-able
     address = started.stdout.split("export SIMDASK_ADDRESS=")[1].strip()
     try:
         client = simdask.Client(address)  # the store outlived the command that started it

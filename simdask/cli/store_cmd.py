@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import sys
 import threading
 from pathlib import Path
 
@@ -55,7 +56,8 @@ def _start(args: argparse.Namespace) -> int:
         password=_password(), maxmemory=args.maxmemory, persist=args.persist, run_dir=args.run_dir.resolve(),
     )
     store.start(detach=not args.foreground)
-    print(f"simdask store ({args.kind}) running at {store.address}; run directory {store.run_dir}")
+    # Only the export line goes to stdout, so that `eval "$(simdask store start)"` works.
+    print(f"simdask store ({args.kind}) running at {store.address}; run directory {store.run_dir}", file=sys.stderr)
     print(f"export SIMDASK_ADDRESS={store.address}", flush=True)
     if args.foreground:
         stop = threading.Event()
@@ -66,7 +68,7 @@ def _start(args: argparse.Namespace) -> int:
             pass
         finally:
             store.stop()
-            print("simdask store stopped")
+            print("simdask store stopped", file=sys.stderr)
     return 0
 
 

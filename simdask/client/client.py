@@ -10,7 +10,6 @@ round trip per shard), dimension names and attrs stored with each tensor,
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -23,25 +22,15 @@ from ..wire import TensorInfo
 from . import dataset_io, tensors
 from .dataset import Dataset
 from .keys import KeyPrefixes
+from .models import ModelMethods
+from .polling import poll
 
 __all__ = ["Client"]
 
 ENV_PASSWORD = "SIMDASK_PASSWORD"
 
 
-def _poll(check: Callable[[], bool], poll_frequency_ms: int, num_tries: int) -> bool:
-    """Call ``check`` up to ``num_tries`` times, ``poll_frequency_ms`` apart."""
-    if num_tries < 1 or poll_frequency_ms < 0:
-        raise ValueError(f"num_tries must be >= 1 and poll_frequency_ms >= 0, got {num_tries}, {poll_frequency_ms}")
-    for attempt in range(num_tries):
-        if check():
-            return True
-        if attempt + 1 < num_tries:
-            time.sleep(poll_frequency_ms / 1000)
-    return False
-
-
-class Client:
+class Client(ModelMethods):
     """A connection to a simdask store (standalone, Unix socket or cluster).
 
     Parameters
@@ -156,9 +145,24 @@ class Client:
         """Read from ``source_id``: a prefix in ``SIMDASK_KEY_PREFIXES_IN`` or this client's own."""
         self._prefixes.set_data_source(source_id)
 
+    def tensor_key(self, name: str, *, write: bool = False) -> str:
+        """The raw store key of tensor ``name``: with the read prefix, or the write prefix when ``write``."""
+        return self._prefixes.tensor(name, write=write)
+
     # -- tensors -------------------------------------------------------------------
 
-    def _encode(self, key: str, data: Any, dims: Sequence[str] | None, attrs: Mapping[str, Any] | None):
+    def encode_tensor(
+        self,
+        key: str,
+        data: Any,
+        dims: Sequence[str] | None = None,
+        attrs: Mapping[str, Any] | None = None,
+    ) -> tensors.EncodedTensor:
+        """Lay out ``data`` for writing under the raw ``key`` with this client's chunk settings.
+
+        For simdask's own modules (models, bridge): pass the result to
+        :func:`simdask.client.tensors.write_tensors` with :attr:`transport`.
+        """
         return tensors.encode_tensor(
             key, data, dims=dims, attrs=attrs,
             chunk_threshold=self._options["chunk_threshold"], chunk_bytes=self._options["chunk_bytes"],
@@ -179,11 +183,11 @@ class Client:
         and ``attrs`` (JSON-serialisable) are stored with the tensor.
         """
         key = self._prefixes.tensor(name, write=True)
-        tensors.write_tensors(self._transport, [self._encode(key, data, dims, attrs)])
+        tensors.write_tensors(self._transport, [self.encode_tensor(key, data, dims, attrs)])
 
     def put_tensors(self, items: Mapping[str, np.ndarray]) -> None:
         """Store many arrays in one pipelined round trip (per shard)."""
-        encoded = [self._encode(self._prefixes.tensor(n, write=True), a, None, None) for n, a in items.items()]
+        encoded = [self.encode_tensor(self._prefixes.tensor(n, write=True), a, None, None) for n, a in items.items()]
         tensors.write_tensors(self._transport, encoded)
 
     def get_tensor(self, name: str) -> np.ndarray:
@@ -222,7 +226,7 @@ class Client:
         """Copy a tensor (data, dims and attrs) to a new name."""
         info, array = tensors.read_tensors(self._transport, [self._prefixes.tensor(src_name)], what="copy_tensor")[0]
         dest = self._prefixes.tensor(dest_name, write=True)
-        tensors.write_tensors(self._transport, [self._encode(dest, array, info.dims, info.attrs)])
+        tensors.write_tensors(self._transport, [self.encode_tensor(dest, array, info.dims, info.attrs)])
 
     def rename_tensor(self, old_name: str, new_name: str) -> None:
         """Move a tensor to a new name (a copy, then a delete of the old name)."""
@@ -241,11 +245,11 @@ class Client:
 
     def poll_tensor(self, name: str, poll_frequency_ms: int, num_tries: int) -> bool:
         """Check for tensor ``name`` up to ``num_tries`` times, ``poll_frequency_ms`` apart."""
-        return _poll(lambda: self.tensor_exists(name), poll_frequency_ms, num_tries)
+        return poll(lambda: self.tensor_exists(name), poll_frequency_ms, num_tries)
 
     def poll_key(self, key: str, poll_frequency_ms: int, num_tries: int) -> bool:
         """Check for the raw ``key`` up to ``num_tries`` times, ``poll_frequency_ms`` apart."""
-        return _poll(lambda: self.key_exists(key), poll_frequency_ms, num_tries)
+        return poll(lambda: self.key_exists(key), poll_frequency_ms, num_tries)
 
     # -- datasets ------------------------------------------------------------------
 
@@ -256,7 +260,7 @@ class Client:
         if dataset.is_empty():
             raise ValueError(f"dataset {dataset.name!r} has no tensors and no metadata")
         base = self._prefixes.dataset(dataset.name, write=True)
-        encoded = [self._encode(f"{base}.{n}", a, d, at) for n, a, d, at in dataset.tensor_items()]
+        encoded = [self.encode_tensor(f"{base}.{n}", a, d, at) for n, a, d, at in dataset.tensor_items()]
         dataset_io.write_dataset(self._transport, base, dataset, encoded)
 
     def get_dataset(self, name: str) -> Dataset:
@@ -296,7 +300,7 @@ class Client:
 
     def poll_dataset(self, name: str, poll_frequency_ms: int, num_tries: int) -> bool:
         """Check for dataset ``name`` up to ``num_tries`` times, ``poll_frequency_ms`` apart."""
-        return _poll(lambda: self.dataset_exists(name), poll_frequency_ms, num_tries)
+        return poll(lambda: self.dataset_exists(name), poll_frequency_ms, num_tries)
 
     # -- aggregation lists -------------------------------------------------------------
 
@@ -355,7 +359,7 @@ class Client:
     def _poll_length(self, name: str, length: int, frequency: int, tries: int, compare: Callable) -> bool:
         if length < 0:
             raise ValueError(f"list_length must be >= 0, got {length}")
-        return _poll(lambda: compare(self.get_list_length(name), length), frequency, tries)
+        return poll(lambda: compare(self.get_list_length(name), length), frequency, tries)
 
     def get_datasets_from_list(self, list_name: str) -> list[Dataset]:
         """Every dataset named by aggregation list ``list_name``, in list order."""
@@ -384,15 +388,7 @@ class Client:
 
     def keys(self, pattern: str = "*") -> list[str]:
         """Every raw key matching the glob ``pattern``, on every shard (``SCAN``, never ``KEYS``)."""
-        found: list[str] = []
-        for node in self._transport.nodes():
-            cursor = b"0"
-            while True:
-                cursor, batch = self._transport.execute_on(node, "SCAN", cursor, "MATCH", pattern, "COUNT", 1000)
-                found += [k.decode() for k in batch]
-                if cursor == b"0":
-                    break
-        return found
+        return [key for group in self._transport.scan(pattern) for key in group]
 
     def flush(self) -> None:
         """Delete every key on every shard of the store (``FLUSHALL``)."""

@@ -68,6 +68,8 @@ class Dataset:
     ) -> None:
         """Add (or replace) tensor ``name``; optional dimension names and attrs travel with it."""
         check_name(name, "tensor")
+        if name == "meta":
+            raise ValueError(f"dataset {self._name!r}: a tensor cannot be called 'meta' (that key is the metadata's)")
         array = np.asarray(data)
         try:
             wire.dtype_code(array.dtype)

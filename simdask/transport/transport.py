@@ -158,6 +158,20 @@ class Transport:
         assert slots is not None
         return slots[0] if key is None else slots[key_slot(key)]
 
+    def scan(self, pattern: str) -> list[list[str]]:
+        """Keys matching a glob, one list per server (``SCAN`` on every shard, never ``KEYS``)."""
+        groups = []
+        for node in self.nodes():
+            found: list[str] = []
+            cursor = b"0"
+            while True:
+                cursor, batch = self.execute_on(node, "SCAN", cursor, "MATCH", pattern, "COUNT", 1000)
+                found += [k.decode() for k in batch]
+                if cursor == b"0":
+                    break
+            groups.append(found)
+        return groups
+
     def nodes(self) -> list[Address]:
         """Every primary server of the store."""
         if not self.is_cluster:
@@ -213,12 +227,16 @@ class Transport:
 
     # -- running requests --------------------------------------------------------
 
-    def run(self, requests: Sequence[Request]) -> list[Any]:
+    def run(self, requests: Sequence[Request], *, timeout: float | None = None) -> list[Any]:
         """Run requests pipelined (one round trip per node) and return their results in order.
 
         Error replies come back as :class:`ErrorReply` values; redirections are
         followed. Connection failures raise :class:`StoreConnectionError`.
+        ``timeout`` (seconds) replaces the socket timeout for requests that
+        block on purpose (``BLPOP``, ``XREADGROUP ... BLOCK``).
         """
+        if not self.is_cluster:  # one server, no redirections: the hot path of every call
+            return self._run_on(self.seeds[0], requests, timeout)
         results: list[Any] = [None] * len(requests)
         pending = list(range(len(requests)))
         asking: dict[int, Address] = {}
@@ -227,7 +245,7 @@ class Transport:
             for index in pending:
                 node = asking.get(index) or self.node_for(requests[index].key)
                 by_node.setdefault(node, []).append(index)
-            self._run_grouped(requests, by_node, asking, results)
+            self._run_grouped(requests, by_node, asking, results, timeout)
             pending = []
             asking = {}
             for index in sorted(i for group in by_node.values() for i in group):
@@ -244,12 +262,28 @@ class Transport:
                 return results
         raise ResponseError(f"too many cluster redirections at {self.address}: {results[pending[0]]}")
 
+    def _run_on(self, node: Address, requests: Sequence[Request], timeout: float | None) -> list[Any]:
+        conn = self._checkout(node)
+        try:
+            if timeout is not None:
+                conn.set_timeout(timeout)
+            conn.send([command for request in requests for command in request.commands])
+            results = [request.read(conn) for request in requests]
+            if timeout is not None:
+                conn.set_timeout(self._socket_timeout)
+        except BaseException:
+            conn.close()
+            raise
+        self._checkin(conn)
+        return results
+
     def _run_grouped(
         self,
         requests: Sequence[Request],
         by_node: dict[Address, list[int]],
         asking: dict[int, Address],
         results: list[Any],
+        timeout: float | None,
     ) -> None:
         # Send to every node first, then read: the nodes work in parallel.
         conns: list[tuple[Connection, list[int]]] = []
@@ -257,6 +291,8 @@ class Transport:
             for node, indices in by_node.items():
                 conn = self._checkout(node)
                 conns.append((conn, indices))
+                if timeout is not None:
+                    conn.set_timeout(timeout)
                 commands: list[Sequence[Any]] = []
                 for index in indices:
                     if index in asking:
@@ -273,6 +309,8 @@ class Transport:
                 conn.close()
             raise
         for conn, _ in conns:
+            if timeout is not None:
+                conn.set_timeout(self._socket_timeout)
             self._checkin(conn)
 
     def execute(self, key: str | bytes | None, *command: Any, context: str = "") -> Any:

@@ -103,6 +103,8 @@ def test_dataset_api_errors(client):
         client.put_dataset({"u": np.ones(1)})
     with pytest.raises(ValueError, match="braces"):
         client.get_dataset("a{b}")
+    with pytest.raises(ValueError, match="cannot be called 'meta'"):
+        ds.add_tensor("meta", np.ones(1))
     with pytest.raises(ValueError, match="reserved"):
         ds.add_meta_scalar(".COMPLETE", 1)
     ds.add_meta_scalar("time", 1.0)

@@ -1,0 +1,237 @@
+/*
+ * simdask.h: C client of the simdask in-memory tensor store.
+ *
+ * One opaque context (sd_client) per connection set; every function returns
+ * a status code (SD_OK = 0) and the context keeps the message of its last
+ * error (sd_last_error). There is no process-wide state: use one client per
+ * thread (a forked child reconnects by itself). The wire format and the store commands are those of the Python
+ * client (DESIGN.md, docs/protocol.md), so C, Fortran and Python read and
+ * overwrite each other's tensors, datasets and lists.
+ *
+ *     sd_client *c;
+ *     if (sd_client_new(&c, NULL) != SD_OK) {          // NULL: SIMDASK_ADDRESS
+ *         fprintf(stderr, "%s\n", sd_last_error(c));
+ *         sd_client_free(c);
+ *         return 1;
+ *     }
+ *     size_t shape[2] = {64, 32};
+ *     sd_put_tensor(c, "field", u, SD_FLOAT64, 2, shape, SD_ORDER_C);
+ *     sd_client_free(c);
+ */
+#ifndef SIMDASK_H
+#define SIMDASK_H
+
+#include <stddef.h>
+
+/* CMake reads these three lines for the project version. */
+#define SIMDASK_VERSION_MAJOR 0
+#define SIMDASK_VERSION_MINOR 1
+#define SIMDASK_VERSION_PATCH 0
+
+#if defined(__GNUC__) && __GNUC__ >= 4
+#define SD_API __attribute__((visibility("default")))
+#else
+#define SD_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Tensors have at most this many dimensions (the wire format's limit). */
+#define SD_MAX_NDIM 32
+
+/* Status codes: every function returns one of these. */
+enum sd_status {
+    SD_OK = 0,
+    SD_ERR_ARG,        /* invalid argument: NULL pointer, bad name, bad shape, small buffer */
+    SD_ERR_CONNECTION, /* the store cannot be reached or the connection was lost */
+    SD_ERR_NOT_FOUND,  /* no such tensor, dataset, list or meta field */
+    SD_ERR_FORMAT,     /* a stored value is not a valid simdask tensor (corrupt, truncated, foreign) */
+    SD_ERR_TYPE,       /* dtype differs from the stored one */
+    SD_ERR_SHAPE,      /* ndim or shape differs from the stored one */
+    SD_ERR_TIMEOUT,    /* no answer in time (run requests, socket timeouts) */
+    SD_ERR_MODEL,      /* the inference service answered ERR <message> */
+    SD_ERR_NOMEM,      /* out of memory */
+    SD_ERR_STORE       /* the store answered with an error (full, wrong key type, cluster down) */
+};
+
+/* Element types: the wire format's dtype codes. */
+typedef enum sd_dtype {
+    SD_INT8 = 1,
+    SD_INT16 = 2,
+    SD_INT32 = 3,
+    SD_INT64 = 4,
+    SD_UINT8 = 5,
+    SD_UINT16 = 6,
+    SD_UINT32 = 7,
+    SD_UINT64 = 8,
+    SD_FLOAT16 = 9,
+    SD_FLOAT32 = 10,
+    SD_FLOAT64 = 11,
+    SD_COMPLEX64 = 12,
+    SD_COMPLEX128 = 13,
+    SD_BOOL = 14 /* one byte per element */
+} sd_dtype;
+
+/* Memory order of an array's elements: row-major (C) or column-major (Fortran). */
+typedef enum sd_order { SD_ORDER_C = 'C', SD_ORDER_F = 'F' } sd_order;
+
+typedef struct sd_client sd_client;
+typedef struct sd_dataset sd_dataset;
+
+/* Options of sd_client_new_with_options. Initialise with sd_options_init;
+ * a NULL string takes the environment variable named in its comment, an
+ * empty string means "none" even when the variable is set. */
+typedef struct sd_options {
+    const char *address;         /* SIMDASK_ADDRESS: host:port, [v6]:port, unix:///path, or a cluster list */
+    const char *password;        /* SIMDASK_PASSWORD: sent as AUTH on every connection */
+    const char *key_prefix;      /* SIMDASK_KEY_PREFIX: prefix of the keys this client writes */
+    const char *key_prefixes_in; /* SIMDASK_KEY_PREFIXES_IN: comma-separated prefixes it reads */
+    int connect_timeout_ms;      /* default 5000 */
+    int io_timeout_ms;           /* a reply must come within this; 0 (default): wait as long as it takes */
+    int run_timeout_ms;          /* what timeout_ms = 0 means for sd_run_model/sd_run_script; default 60000 */
+} sd_options;
+
+/* ---- client --------------------------------------------------------------- */
+
+SD_API void sd_options_init(sd_options *opt);
+
+/* Connects to the store (NULL address: SIMDASK_ADDRESS). On failure other
+ * than SD_ERR_NOMEM, *out is still a client that holds the message
+ * (sd_last_error); free it with sd_client_free either way. */
+SD_API int sd_client_new(sd_client **out, const char *address);
+SD_API int sd_client_new_with_options(sd_client **out, const sd_options *opt);
+SD_API void sd_client_free(sd_client *c); /* NULL is fine */
+
+/* Message and status of the client's last failed call ("" and SD_OK after a success). */
+SD_API const char *sd_last_error(const sd_client *c);
+SD_API int sd_last_status(const sd_client *c);
+
+/* Whether the store is a cluster (1) or one server (0). */
+SD_API int sd_is_cluster(const sd_client *c, int *is_cluster);
+
+/* Reads from now on use `prefix` (one of SIMDASK_KEY_PREFIXES_IN, the
+ * client's own write prefix, or "" for none). */
+SD_API int sd_set_data_source(sd_client *c, const char *prefix);
+
+/* ---- tensors -------------------------------------------------------------- */
+
+/* Key prefixes: names are written under SIMDASK_KEY_PREFIX ("p.name") and
+ * read from the first of SIMDASK_KEY_PREFIXES_IN, else from the client's own
+ * prefix (docs/protocol.md). Names must be non-empty; dataset names must not
+ * contain braces. */
+
+/* Writes the array (shape in the array's own index order, elements in
+ * `order`) without copying it; data above 8 MiB go in 4 MiB chunks. */
+SD_API int sd_put_tensor(sd_client *c, const char *name, const void *data, sd_dtype dtype,
+                         size_t ndim, const size_t *shape, sd_order order);
+
+/* Reads a tensor into a new buffer (freed with sd_free), in the order it was
+ * stored; shape must have room for SD_MAX_NDIM entries. */
+SD_API int sd_get_tensor(sd_client *c, const char *name, void **data, sd_dtype *dtype,
+                         size_t *ndim, size_t shape[SD_MAX_NDIM], sd_order *order);
+
+/* Reads a tensor into the caller's buffer. dtype, ndim and shape must be the
+ * stored ones (SD_ERR_TYPE / SD_ERR_SHAPE otherwise); the elements are laid
+ * out in `order`, transposed on the fly when the stored order differs. */
+SD_API int sd_unpack_tensor(sd_client *c, const char *name, void *buffer, size_t buffer_bytes,
+                            sd_dtype dtype, size_t ndim, const size_t *shape, sd_order order);
+
+/* Deletes a tensor and its chunks (a missing tensor is not an error). Like
+ * the Python client, deletes use the read prefix. */
+SD_API int sd_delete_tensor(sd_client *c, const char *name);
+SD_API int sd_tensor_exists(sd_client *c, const char *name, int *exists);
+
+/* Checks up to `tries` times, `interval_ms` apart; *exists tells whether it appeared. */
+SD_API int sd_poll_tensor(sd_client *c, const char *name, int interval_ms, int tries, int *exists);
+
+/* Whether a raw store key exists (no prefix applied). */
+SD_API int sd_key_exists(sd_client *c, const char *key, int *exists);
+
+/* ---- inference requests (DESIGN.md "Inference requests") ------------------ */
+
+/* Puts nothing: the inputs must have been put already. Blocks until the
+ * service answers (SD_OK, or SD_ERR_MODEL with its message) or timeout_ms
+ * passes (SD_ERR_TIMEOUT). timeout_ms = 0: the client's run_timeout_ms;
+ * timeout_ms < 0: no limit. Input names are read with the read prefix,
+ * output names written with the write prefix. */
+SD_API int sd_run_model(sd_client *c, const char *model, size_t n_inputs, const char *const *inputs,
+                        size_t n_outputs, const char *const *outputs, int timeout_ms);
+SD_API int sd_run_script(sd_client *c, const char *script, const char *function, size_t n_inputs,
+                         const char *const *inputs, size_t n_outputs, const char *const *outputs,
+                         int timeout_ms);
+
+/* ---- datasets ------------------------------------------------------------- */
+
+/* A dataset in memory: named tensors (copied in) plus metadata fields that
+ * hold a list of scalars or of strings. Errors are kept per dataset
+ * (sd_dataset_last_error). sd_dataset_new fails only for a bad name
+ * (NULL, empty, with braces: SD_ERR_ARG) or out of memory; *out is NULL then. */
+SD_API int sd_dataset_new(sd_dataset **out, const char *name);
+SD_API void sd_dataset_free(sd_dataset *ds); /* NULL is fine */
+SD_API const char *sd_dataset_last_error(const sd_dataset *ds);
+SD_API const char *sd_dataset_name(const sd_dataset *ds);
+
+SD_API int sd_dataset_add_tensor(sd_dataset *ds, const char *name, const void *data, sd_dtype dtype,
+                                 size_t ndim, const size_t *shape, sd_order order);
+/* Pointers into the dataset, valid until it is freed or the tensor replaced. */
+SD_API int sd_dataset_get_tensor(sd_dataset *ds, const char *name, const void **data,
+                                 sd_dtype *dtype, size_t *ndim, const size_t **shape, sd_order *order);
+SD_API int sd_dataset_unpack_tensor(sd_dataset *ds, const char *name, void *buffer, size_t buffer_bytes,
+                                    sd_dtype dtype, size_t ndim, const size_t *shape, sd_order order);
+/* Names in insertion order; the array lives in the dataset until the next call. */
+SD_API int sd_dataset_tensor_names(sd_dataset *ds, const char *const **names, size_t *count);
+
+/* Appends one value (of `dtype`, a number type) to the scalar field `name`. */
+SD_API int sd_dataset_add_meta_scalar(sd_dataset *ds, const char *name, const void *value, sd_dtype dtype);
+SD_API int sd_dataset_add_meta_string(sd_dataset *ds, const char *name, const char *value);
+SD_API int sd_dataset_get_meta_scalars(sd_dataset *ds, const char *name, const void **values,
+                                       size_t *count, sd_dtype *dtype);
+SD_API int sd_dataset_get_meta_strings(sd_dataset *ds, const char *name, const char *const **values,
+                                       size_t *count);
+/* Names of the metadata fields (scalar and string) in insertion order. */
+SD_API int sd_dataset_meta_names(sd_dataset *ds, const char *const **names, size_t *count);
+
+/* Writes the dataset in one transaction (its large tensors' chunks first);
+ * tensors a stored dataset of that name had and this one lacks are removed. */
+SD_API int sd_put_dataset(sd_client *c, const sd_dataset *ds);
+/* Reads a complete dataset into a new object (free with sd_dataset_free). */
+SD_API int sd_get_dataset(sd_client *c, const char *name, sd_dataset **out);
+/* Deletes its tensors and metadata; a missing dataset is SD_ERR_NOT_FOUND. */
+SD_API int sd_delete_dataset(sd_client *c, const char *name);
+SD_API int sd_dataset_exists(sd_client *c, const char *name, int *exists);
+SD_API int sd_poll_dataset(sd_client *c, const char *name, int interval_ms, int tries, int *exists);
+
+/* ---- aggregation lists ---------------------------------------------------- */
+
+/* Appends a reference to `ds`, which must have been put with sd_put_dataset. */
+SD_API int sd_append_to_list(sd_client *c, const char *list, const sd_dataset *ds);
+SD_API int sd_get_list_length(sd_client *c, const char *list, size_t *length);
+/* Polls until the length is == (sd_poll_list_length), >= (_gte) or <= (_lte) `length`. */
+SD_API int sd_poll_list_length(sd_client *c, const char *list, size_t length, int interval_ms,
+                               int tries, int *reached);
+SD_API int sd_poll_list_length_gte(sd_client *c, const char *list, size_t length, int interval_ms,
+                                   int tries, int *reached);
+SD_API int sd_poll_list_length_lte(sd_client *c, const char *list, size_t length, int interval_ms,
+                                   int tries, int *reached);
+/* The list's datasets in order; free the array with sd_datasets_free. */
+SD_API int sd_get_datasets_from_list(sd_client *c, const char *list, sd_dataset ***datasets,
+                                     size_t *count);
+SD_API void sd_datasets_free(sd_dataset **datasets, size_t count);
+/* Deletes the list (not the datasets it names). */
+SD_API int sd_delete_list(sd_client *c, const char *list);
+
+/* ---- helpers -------------------------------------------------------------- */
+
+SD_API void sd_free(void *p);
+SD_API const char *sd_status_name(int status);  /* "SD_ERR_NOT_FOUND" */
+SD_API const char *sd_dtype_name(sd_dtype dtype); /* "float64"; NULL for an unknown code */
+SD_API size_t sd_dtype_size(sd_dtype dtype);      /* bytes per element; 0 for an unknown code */
+SD_API const char *sd_version(void);              /* "0.1.0" */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SIMDASK_H */

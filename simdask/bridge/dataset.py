@@ -1,0 +1,166 @@
+"""Store keys as a lazy xarray Dataset: one dask chunk per key (or per group of keys)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..client import Client
+from .catalog import Catalog, Entry
+from .layout import Chunks, Layout, Missing, VariableLayout, plan
+from .loading import load_block
+from .recipe import ClientRecipe, connected
+from .template import VAR
+
+if TYPE_CHECKING:
+    import dask.array
+    import xarray
+
+__all__ = ["open_dataset", "open_dataarray", "layout_of", "to_xarray"]
+
+
+def _dask_array(variable: VariableLayout, recipe: ClientRecipe, token: str) -> dask.array.Array:
+    import dask.array as da
+    from dask.highlevelgraph import HighLevelGraph
+
+    name = f"simdask-{variable.name}-{token}"
+    layer: dict[Any, Any] = {(name, *index): (load_block, recipe, block) for index, block in variable.blocks.items()}
+    graph = HighLevelGraph.from_collections(name, layer, dependencies=())
+    meta = np.empty((0,) * len(variable.dims), dtype=variable.dtype)
+    return da.Array(graph, name, chunks=variable.chunks, dtype=variable.dtype, meta=meta)
+
+
+def to_xarray(layout: Layout, client: Client) -> xarray.Dataset:
+    """The lazy Dataset of a layout; its chunks are read with ``client``'s recipe wherever they are computed."""
+    import xarray as xr
+
+    recipe = ClientRecipe(client)
+    token = uuid.uuid4().hex  # a store's data change under the same keys: never let dask reuse old results
+    variables = {
+        v.name: xr.Variable(v.dims, _dask_array(v, recipe, token), attrs=v.attrs) for v in layout.variables
+    }
+    coords = {dim: np.asarray(values) for dim, values in layout.coords.items()}
+    return xr.Dataset(variables, coords=coords)
+
+
+def _default_name(catalog: Catalog) -> str:
+    """Name of the only variable of a template without ``{var}``: the identifier it starts with, else ``data``."""
+    match = re.match(r"[A-Za-z_]\w*", catalog.template.template)
+    return match.group() if match else "data"
+
+
+def layout_of(
+    catalog: Catalog,
+    entries: list[Entry],
+    *,
+    concat: Mapping[str, str | int] | None,
+    chunks: Chunks | None,
+    missing: Missing,
+    name: str | None,
+) -> Layout:
+    """:func:`~simdask.bridge.layout.plan` for the entries of a catalog."""
+    if name is not None and VAR in catalog.template.names:
+        raise ValueError(f"name= is for templates without a {{var}} field; {catalog.template.template!r} has one")
+    return plan(
+        entries,
+        catalog.template,
+        key_of=catalog.key,
+        concat=concat,
+        chunks=chunks,
+        missing=missing,
+        default_name=name or _default_name(catalog),
+    )
+
+
+def open_dataset(
+    template: str,
+    address: str | Client | None = None,
+    *,
+    concat: Mapping[str, str | int] | None = None,
+    chunks: Chunks | None = None,
+    missing: Missing = "raise",
+    name: str | None = None,
+) -> xarray.Dataset:
+    """Open the tensors a key template matches as a lazy :class:`xarray.Dataset`.
+
+    Only headers are read now (one pipelined round trip per shard); each dask
+    chunk reads its tensors when computed, on the Dask worker computing it,
+    through that worker process's own store connection.
+
+    Parameters
+    ----------
+    template
+        Key names with fields, e.g. ``"{var}.step{step:d}"`` or
+        ``"rank{rank:d}/{var}_{step:d}"``. ``{var}`` names the variables;
+        every other field becomes a dimension (in template order, before the
+        tensors' own) whose coordinate is the sorted set of its values
+        (``:d``: integers). The client's read prefix is put in front.
+    address
+        The store: an address (``None``: ``SIMDASK_ADDRESS``) or a
+        :class:`~simdask.Client`, whose key prefixes then apply.
+    concat
+        Field -> tensor dimension (name or axis): tile the blocks of that
+        field along that dimension instead of stacking them, e.g.
+        ``{"rank": "x"}`` for a domain split along ``x``. Block sizes may
+        differ between ranks.
+    chunks
+        Field dimension -> keys per dask chunk (default 1; -1: all): e.g.
+        ``{"step": 10}`` reads ten steps per task in one round trip. ``"auto"``
+        groups keys along the last field dimension into chunks of about dask's
+        ``array.chunk-size`` (128 MiB): fewer, larger tasks, which Dask runs
+        with less overhead than one task per small key.
+    missing
+        ``"raise"`` (default): a hole in the grid (say, a missing step) is a
+        :class:`~simdask.KeyNotFoundError` naming the missing keys; ``"nan"``
+        fills holes with NaN (integer variables become float64).
+    name
+        The variable's name when the template has no ``{var}`` field
+        (default: the identifier the template starts with, e.g.
+        ``temperature`` for ``"temperature.step{step:d}"``, else ``data``).
+
+    Returns
+    -------
+    xarray.Dataset
+        Tensors' dimension names and attrs (those equal in every key of a
+        variable) become the variables' dims and attrs; unnamed dimensions
+        are ``dim_0``, ``dim_1``, ...
+
+    Raises
+    ------
+    KeyNotFoundError
+        Nothing matches, or keys are missing (``missing="raise"``).
+    TensorMismatchError
+        Tensors of one variable differ in dtype, dims or shape, naming two keys.
+
+    Examples
+    --------
+    >>> ds = simdask.open_dataset("{var}.step{step:d}", store.address)   # doctest: +SKIP
+    >>> ds.u.mean("step").compute()                                      # doctest: +SKIP
+    """
+    with connected(address) as client:
+        catalog = Catalog(client, template)
+        layout = layout_of(catalog, catalog.require(), concat=concat, chunks=chunks, missing=missing, name=name)
+        return to_xarray(layout, client)
+
+
+def open_dataarray(
+    template: str,
+    address: str | Client | None = None,
+    *,
+    concat: Mapping[str, str | int] | None = None,
+    chunks: Chunks | None = None,
+    missing: Missing = "raise",
+    name: str | None = None,
+) -> xarray.DataArray:
+    """:func:`open_dataset` for a template that matches one variable; returns it as a DataArray."""
+    dataset = open_dataset(template, address, concat=concat, chunks=chunks, missing=missing, name=name)
+    if len(dataset.data_vars) != 1:
+        raise ValueError(
+            f"key template {template!r} matches {len(dataset.data_vars)} variables "
+            f"({sorted(map(str, dataset.data_vars))}); use open_dataset, or name one variable in the template"
+        )
+    return dataset[next(iter(dataset.data_vars))]

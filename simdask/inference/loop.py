@@ -1,0 +1,371 @@
+"""A serving loop: read run requests from the stream, batch them, run them, write outputs, reply.
+
+One loop runs as a long-lived Dask task on a worker (placed by the ``GPU``
+resource for GPU models) and talks to the store directly: requests never go
+through the Dask scheduler. Each loop loads a model once and keeps it while
+its stored version is unchanged. Requests a dead loop held are claimed again
+(``XAUTOCLAIM``) after ``claim_idle_ms``, so none is lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..client import Client, tensors
+from ..errors import ResponseError, SimdaskError
+from ..transport import ErrorReply, Request
+from . import protocol
+from .backends import Runner, load_runner
+from .batching import join_inputs, plan_batches, split_outputs
+from .models import ModelSpec, read_blob, read_specs
+from .protocol import GPU_STREAM, GROUP, REPLY_TTL_S, REQUEST_STREAM, RunRequest
+
+__all__ = ["LoopSettings", "ServingLoop", "run_serving_loop", "stop_key", "ensure_groups", "STATS_KEY"]
+
+log = logging.getLogger("simdask.inference")
+
+#: Hash counting served requests per ``kind:name|device|worker``.
+STATS_KEY = "simdask:inference:stats"
+_MAX_MESSAGE = 2000
+_STOP_CHECK_S = 0.2
+
+
+def stop_key(server_id: str) -> str:
+    """The key that tells every loop of one server to finish."""
+    return f"simdask:serving:{{{server_id}}}:stop"
+
+
+def ensure_groups(client: Client) -> None:
+    """Create the consumer group on the request streams (idempotent)."""
+    for stream in (REQUEST_STREAM, GPU_STREAM):
+        try:
+            client.transport.execute(stream, "XGROUP", "CREATE", stream, GROUP, "0", "MKSTREAM")
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+
+@dataclass(frozen=True)
+class LoopSettings:
+    """How one serving loop behaves."""
+
+    server_id: str
+    consumer: str
+    gpu: bool = False  # this loop serves GPU models (and reads the GPU stream)
+    gpu_service: bool = False  # some loop of the server serves GPU models
+    read_count: int = 64
+    claim_idle_ms: int = 10_000
+    default_min_batch_timeout_ms: int = 100
+    block_ms: int = 50
+
+
+@dataclass
+class _Waiting:
+    """Requests held for a model until ``min_batch_size`` rows arrived or its timeout passed."""
+
+    requests: list[RunRequest] = field(default_factory=list)
+    rows: int = 0
+    since: float = 0.0
+    timeout_s: float = 0.0
+
+
+def _worker_name() -> str:
+    try:
+        from distributed import get_worker
+
+        return str(get_worker().address)
+    except (ImportError, ValueError):
+        return f"pid-{os.getpid()}"
+
+
+def _error_text(exc: BaseException) -> str:
+    """One line saying what failed, then (for TorchScript) the traceback, within ``_MAX_MESSAGE``."""
+    text = f"{type(exc).__name__}: {exc}" if not isinstance(exc, SimdaskError) else str(exc)
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    if len(lines) > 1:  # TorchScript puts the actual error last, after its traceback
+        text = f"{lines[-1].strip()}\n{text}"
+    return text if len(text) <= _MAX_MESSAGE else text[:_MAX_MESSAGE] + " ..."
+
+
+class ServingLoop:
+    """Serve run requests until the server's stop key appears."""
+
+    def __init__(self, client: Client, settings: LoopSettings) -> None:
+        self.client = client
+        self.settings = settings
+        self.transport = client.transport
+        self.streams = [GPU_STREAM, REQUEST_STREAM] if settings.gpu else [REQUEST_STREAM]
+        self.worker = _worker_name()
+        self.served = 0
+        self._runners: dict[tuple[str, str], tuple[int, Runner]] = {}
+        self._waiting: dict[str, _Waiting] = {}
+
+    # -- the loop ----------------------------------------------------------------
+
+    def run(self) -> dict[str, Any]:
+        ensure_groups(self.client)
+        last_claim = last_stop_check = 0.0
+        while True:
+            now = time.monotonic()
+            if now - last_stop_check >= _STOP_CHECK_S:
+                key = stop_key(self.settings.server_id)
+                if self.transport.execute(key, "EXISTS", key):
+                    break
+                last_stop_check = now
+            requests = self._read(self._block_ms(now))
+            if now - last_claim >= self.settings.claim_idle_ms / 2000:
+                requests += self._claim()
+                last_claim = now
+            self.dispatch(requests)
+        return {"consumer": self.settings.consumer, "worker": self.worker, "served": self.served}
+
+    def _block_ms(self, now: float) -> int:
+        block = self.settings.block_ms
+        for held in self._waiting.values():
+            if held.requests:
+                block = min(block, max(1, int((held.since + held.timeout_s - now) * 1000)))
+        return block
+
+    def _read(self, block_ms: int) -> list[RunRequest]:
+        stream_ids = [">"] * len(self.streams)
+        command = ("XREADGROUP", "GROUP", GROUP, self.settings.consumer, "COUNT", self.settings.read_count,
+                   "BLOCK", block_ms, "STREAMS", *self.streams, *stream_ids)
+        reply = self.transport.run([Request(REQUEST_STREAM, [command])], timeout=block_ms / 1000 + 30)[0]
+        if isinstance(reply, ErrorReply):
+            if reply.startswith("NOGROUP"):
+                ensure_groups(self.client)  # the stream was deleted (e.g. FLUSHALL): recreate it
+                return []
+            raise ResponseError(f"reading run requests at {self.transport.node_for(REQUEST_STREAM)}: {reply}")
+        return [r for stream, entries in (reply or []) for r in self._parse(stream.decode(), entries)]
+
+    def _claim(self) -> list[RunRequest]:
+        claimed: list[RunRequest] = []
+        for stream in self.streams:
+            reply = self.transport.execute(stream, "XAUTOCLAIM", stream, GROUP, self.settings.consumer,
+                                           self.settings.claim_idle_ms, "0-0", "COUNT", self.settings.read_count)
+            if reply[1]:
+                log.info("%s claimed %d requests a silent serving loop held", self.settings.consumer, len(reply[1]))
+            claimed += self._parse(stream, [e for e in reply[1] if e])
+        return claimed
+
+    def _parse(self, stream: str, entries: list[Any]) -> list[RunRequest]:
+        requests = []
+        for entry_id, fields in entries:
+            if fields is None:  # deleted while pending
+                continue
+            try:
+                requests.append(RunRequest.from_entry(stream, entry_id.decode(), fields))
+            except protocol.RequestFormatError as exc:
+                bad = RunRequest("model", "?", (), (), exc.reply or "", "", entry_id.decode(), stream)
+                self._reply([(bad, f"ERR {exc}")])
+        return requests
+
+    # -- dispatching ---------------------------------------------------------------
+
+    def dispatch(self, requests: list[RunRequest]) -> None:
+        """Run what can run now; hold requests of models waiting for ``min_batch_size``."""
+        groups: dict[tuple[str, str], list[RunRequest]] = {}
+        for request in requests:
+            groups.setdefault((request.kind, request.name), []).append(request)
+        for name, held in self._waiting.items():
+            if held.requests:
+                groups.setdefault(("model", name), [])
+        specs = self._specs(list(groups))
+        for (kind, name), group in groups.items():
+            spec = specs[(kind, name)]
+            if spec is None:
+                self._reply([(r, f"ERR {kind} {name!r} does not exist in the store") for r in group])
+            elif spec.on_gpu and not self.settings.gpu:
+                self._not_here(spec, group)
+            elif kind == "model" and spec.batch_size > 0 and spec.min_batch_size > 0:
+                self._hold_or_run(name, spec, group)
+            else:
+                self._process(spec, group)
+
+    def _specs(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], ModelSpec | None]:
+        found: dict[tuple[str, str], ModelSpec | None] = {}
+        for kind in ("model", "script"):
+            names = [n for k, n in keys if k == kind]
+            if names:
+                found.update({(kind, n): s for n, s in zip(names, read_specs(self.transport, kind, names))})
+        return found
+
+    def _not_here(self, spec: ModelSpec, group: list[RunRequest]) -> None:
+        if self.settings.gpu_service:  # hand them to the GPU loops, atomically with the acknowledgement
+            commands: list[tuple[Any, ...]] = [("MULTI",)]
+            for r in group:
+                commands += [("XADD", GPU_STREAM, "*", *r.fields()), ("XACK", r.stream, GROUP, r.entry_id),
+                             ("XDEL", r.stream, r.entry_id)]
+            commands.append(("EXEC",))
+            tensors.check_transaction(self.transport.run([Request(REQUEST_STREAM, commands)])[0],
+                                      "handing GPU requests on")
+            return
+        message = f"ERR {spec.kind} declared for {spec.device} but this inference service has no GPU worker"
+        self._reply([(r, message) for r in group])
+
+    def _hold_or_run(self, name: str, spec: ModelSpec, group: list[RunRequest]) -> None:
+        held = self._waiting.setdefault(name, _Waiting())
+        held.timeout_s = (spec.min_batch_timeout or self.settings.default_min_batch_timeout_ms) / 1000
+        if group:
+            infos = tensors.read_infos(self.transport, [r.inputs[0] for r in group if r.inputs], missing_ok=True)
+            held.rows += sum(i.shape[0] if i is not None and i.ndim else 1 for i in infos)
+            if not held.requests:
+                held.since = time.monotonic()
+            held.requests += group
+        if held.requests and (held.rows >= spec.min_batch_size or time.monotonic() - held.since >= held.timeout_s):
+            ready, self._waiting[name] = held.requests, _Waiting()
+            self._process(spec, ready)
+
+    # -- running ---------------------------------------------------------------------
+
+    def _runner(self, spec: ModelSpec) -> Runner:
+        key = (spec.kind, spec.name)
+        cached = self._runners.get(key)
+        if cached is not None and cached[0] == spec.version:
+            return cached[1]
+        fresh_spec, blob = read_blob(self.transport, spec.kind, spec.name)
+        runner = load_runner(fresh_spec, blob, spec.name)
+        self._runners[key] = (fresh_spec.version, runner)
+        log.info("%s loaded %s %r version %d on %s", self.settings.consumer, spec.kind, spec.name,
+                 fresh_spec.version, runner.device)
+        return runner
+
+    def _process(self, spec: ModelSpec, group: list[RunRequest]) -> None:
+        try:
+            runner = self._runner(spec)
+        except Exception as exc:  # unreadable model, backend missing, model that does not load
+            self._reply([(r, f"ERR {_error_text(exc)}") for r in group])
+            return
+        if spec.kind == "model" and spec.batch_size > 0:
+            self._serve(spec, runner, group)
+        else:
+            for request in group:  # no batching: every request on its own
+                self._serve(spec, runner, [request])
+
+    def _serve(self, spec: ModelSpec, runner: Runner, group: list[RunRequest]) -> None:
+        outcome: dict[int, str | list[np.ndarray]] = {}
+        inputs = self._read_inputs(group, outcome)
+        ready = [i for i in range(len(group)) if i not in outcome]
+        batches = plan_batches([inputs[i] for i in ready], spec.batch_size)
+        for batch in batches:
+            members = [ready[m] for m in batch.members]
+            try:
+                started = time.perf_counter()
+                outputs = runner.run(join_inputs(batch, [inputs[i] for i in ready]), group[members[0]].function)
+                elapsed_ms = 1e3 * (time.perf_counter() - started)
+                log.debug("%s ran %d requests in %.3f ms", spec.name, len(members), elapsed_ms)
+                parts = split_outputs(batch, outputs)
+            except Exception as exc:
+                outcome.update({m: f"ERR {_error_text(exc)}" for m in members})
+                continue
+            for member, produced in zip(members, parts):
+                wanted = len(group[member].outputs)
+                if len(produced) != wanted:
+                    outcome[member] = f"ERR the {spec.kind} gave {len(produced)} outputs; the request names {wanted}"
+                else:
+                    outcome[member] = produced
+        self._finish(group, outcome, spec, runner.device, runs=len(batches))
+
+    def _read_inputs(self, group: list[RunRequest], outcome: dict[int, Any]) -> list[list[np.ndarray]]:
+        keys = [k for r in group for k in r.inputs]
+        try:
+            arrays = [a for _, a in tensors.read_tensors(self.transport, keys, what="reading model input")]
+        except SimdaskError:
+            arrays = None  # find out which request has the bad input
+        inputs: list[list[np.ndarray]] = []
+        position = 0
+        for index, request in enumerate(group):
+            if arrays is not None:
+                inputs.append(arrays[position : position + len(request.inputs)])
+                position += len(request.inputs)
+                continue
+            try:
+                read = tensors.read_tensors(self.transport, list(request.inputs), what="reading model input")
+                inputs.append([a for _, a in read])
+            except SimdaskError as exc:
+                outcome[index] = f"ERR {_error_text(exc)}"
+                inputs.append([])
+        return inputs
+
+    def _finish(self, group: list[RunRequest], outcome: dict[int, Any], spec: ModelSpec, device: str,
+                runs: int) -> None:
+        """Store the outputs, then answer every request (OK or its error) and acknowledge it.
+
+        On one server, outputs and answers go in one transaction: a caller that
+        reads ``OK`` finds its outputs, and a refused write (a full store)
+        leaves nothing half done. In a cluster, outputs are written first.
+        """
+        done = [i for i, o in outcome.items() if not isinstance(o, str)]
+        encoded = [self.client.encode_tensor(key, array)
+                   for i in done for key, array in zip(group[i].outputs, outcome[i])]
+        answers = [(group[i], o if isinstance(o, str) else "OK") for i, o in sorted(outcome.items())]
+        if not self.transport.is_cluster and not any(e.chunks for e in encoded):
+            commands: list[tuple[Any, ...]] = [("MULTI",)]
+            for tensor in encoded:
+                commands += tensors.head_commands(tensor)
+            commands += [command for _, command in self._answer_commands(answers, spec, device, runs)]
+            replies = self.transport.run([Request(REQUEST_STREAM, [*commands, ("EXEC",)])])[0]
+            try:
+                tensors.check_transaction(replies, f"storing the outputs of {spec.kind} {spec.name!r}")
+                self.served += sum(1 for _, message in answers if message == "OK")
+                return
+            except SimdaskError as exc:  # nothing of the transaction happened: answer with the error
+                error = f"ERR writing outputs: {_error_text(exc)}"
+        else:
+            try:
+                tensors.write_tensors(self.transport, encoded)
+                error = ""
+            except SimdaskError as exc:
+                error = f"ERR writing outputs: {_error_text(exc)}"
+        self._reply([(r, error if error and m == "OK" else m) for r, m in answers], spec, device, runs)
+
+    def _answer_commands(
+        self, answers: list[tuple[RunRequest, str]], spec: ModelSpec | None, device: str, runs: int
+    ) -> list[tuple[str, tuple[Any, ...]]]:
+        """(key, command) pairs that answer, acknowledge and count requests.
+
+        The stats hash counts answered requests per ``kind:name|device|worker``
+        and model executions per ``runs|kind:name`` (fewer runs than requests:
+        batching). Answered requests are deleted from the stream, so that it
+        does not grow without bound.
+        """
+        commands: list[tuple[str, tuple[Any, ...]]] = []
+        for request, message in answers:
+            if request.reply:
+                commands += [(request.reply, ("LPUSH", request.reply, message)),
+                             (request.reply, ("EXPIRE", request.reply, REPLY_TTL_S))]
+            commands += [(request.stream, ("XACK", request.stream, GROUP, request.entry_id)),
+                         (request.stream, ("XDEL", request.stream, request.entry_id))]
+        if spec is not None and answers:
+            field_name = f"{spec.kind}:{spec.name}|{device}|{self.worker}"
+            commands.append((STATS_KEY, ("HINCRBY", STATS_KEY, field_name, len(answers))))
+        if spec is not None and runs:
+            commands.append((STATS_KEY, ("HINCRBY", STATS_KEY, f"runs|{spec.kind}:{spec.name}", runs)))
+        return commands
+
+    def _reply(
+        self, answers: list[tuple[RunRequest, str]], spec: ModelSpec | None = None, device: str = "", runs: int = 0
+    ) -> None:
+        """Answer, acknowledge and count requests in one pipelined round trip."""
+        requests = [Request(key, [command]) for key, command in self._answer_commands(answers, spec, device, runs)]
+        for reply in self.transport.run(requests):
+            if isinstance(reply, ErrorReply):
+                log.error("replying to run requests failed: %s", reply)
+        self.served += sum(1 for _, message in answers if message == "OK")
+
+
+def run_serving_loop(client: Client, settings: LoopSettings) -> dict[str, Any]:
+    """Entry point of a serving-loop Dask task: leave the worker's thread pool, then serve until stopped."""
+    try:
+        from distributed import secede
+
+        secede()  # a long-running task: the worker keeps its threads for other work
+    except (ImportError, ValueError):
+        pass  # not inside a Dask worker
+    return ServingLoop(client, settings).run()

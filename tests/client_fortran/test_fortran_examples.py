@@ -1,0 +1,52 @@
+"""examples/fortran: build the 2-D diffusion example against the installed Fortran client
+(find_package), run it against a store, steer it from a Python thread, check its field."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+from simdask_tests_native import ROOT, native_env, run_program
+
+EXAMPLE = ROOT / "examples" / "fortran"
+STEER = ROOT / "examples" / "c" / "steer.py"
+
+
+@pytest.fixture(scope="module")
+def diffusion_f(native_fortran, tmp_path_factory):
+    build = tmp_path_factory.mktemp("example-fortran")
+    native_fortran.cmake_build(EXAMPLE, build)
+    return build / "diffusion"
+
+
+def test_fortran_example_steered_from_a_python_thread(diffusion_f, store_client, c_store):
+    def steer():
+        if store_client.poll_tensor("u.0025", 20, 500):
+            store_client.put_tensor("kappa", np.float64(0.2))
+
+    thread = threading.Thread(target=steer)
+    thread.start()
+    try:
+        proc = run_program([diffusion_f], native_env(c_store.address), timeout=120)
+    finally:
+        thread.join()
+    assert "step 25: kappa = 0.200 from Python" in proc.stdout
+    u = store_client.get_tensor("u.0049")
+    assert u.shape == (64, 48) and u.flags.f_contiguous  # u(nx, ny) as written, no transpose
+    spec = importlib.util.spec_from_file_location("simdask_example_steer", STEER)
+    steer = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(steer)
+    expected = steer.reference(steer.initial_field((64, 48)), 50, 0.1, 0.2, 2)
+    np.testing.assert_allclose(u, expected, rtol=1e-12, atol=1e-15)
+    assert not store_client.tensor_exists("kappa")
+    assert store_client.get_tensor("simdask:end") == 50  # end-of-run marker, 0-d int64
+
+
+def test_fortran_example_with_the_steering_script(diffusion_f):
+    proc = subprocess.run([sys.executable, STEER, diffusion_f], capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "matches numpy: True" in proc.stdout
