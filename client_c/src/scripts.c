@@ -10,20 +10,26 @@
 
 /* BEGIN CLEANUP_CHUNKS */
 const char sd__cleanup_script[] =
-    "local k = KEYS[1]\n"
-    "if redis.call('TYPE', k).ok ~= 'string' then return 0 end\n"
-    "local h = redis.call('GETRANGE', k, 0, 15)\n"
-    "if string.len(h) < 16 or string.sub(h, 1, 4) ~= 'SDT\\1' then return 0 end\n"
-    "if bit.band(string.byte(h, 8), 1) == 0 then return 0 end\n"
-    "local off = struct.unpack('<I4', string.sub(h, 13, 16))\n"
-    "local ref = redis.call('GETRANGE', k, off, off + 31)\n"
-    "if string.len(ref) ~= 32 then return 0 end\n"
-    "local n, zero = struct.unpack('<I4I4', string.sub(ref, 1, 8))\n"
-    "if zero ~= 0 or n > 1048576 then return 0 end\n"
-    "local hex = string.gsub(string.sub(ref, 17, 32), '.', function(c)\n"
-    "  return string.format('%02x', string.byte(c)) end)\n"
-    "for i = 0, n - 1 do redis.call('UNLINK', ARGV[1] .. hex .. ':' .. i) end\n"
-    "return n\n";
+    "local removed = 0\n"
+    "for i, k in ipairs(KEYS) do\n"
+    "  if redis.call('TYPE', k).ok == 'string' then\n"
+    "    local h = redis.call('GETRANGE', k, 0, 15)\n"
+    "    if string.len(h) == 16 and string.sub(h, 1, 4) == 'SDT\\1' and bit.band(string.byte(h, 8), 1) == 1 then\n"
+    "      local off = struct.unpack('<I4', string.sub(h, 13, 16))\n"
+    "      local ref = redis.call('GETRANGE', k, off, off + 31)\n"
+    "      if string.len(ref) == 32 then\n"
+    "        local n, zero = struct.unpack('<I4I4', string.sub(ref, 1, 8))\n"
+    "        if zero == 0 and n <= 1048576 then\n"
+    "          local hex = string.gsub(string.sub(ref, 17, 32), '.', function(c)\n"
+    "            return string.format('%02x', string.byte(c)) end)\n"
+    "          for j = 0, n - 1 do redis.call('UNLINK', ARGV[i] .. hex .. ':' .. j) end\n"
+    "          removed = removed + n\n"
+    "        end\n"
+    "      end\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "return removed\n";
 /* END CLEANUP_CHUNKS */
 
 const size_t sd__cleanup_script_len = sizeof sd__cleanup_script - 1;

@@ -41,7 +41,7 @@ def _tensor_names(transport: Transport, base: str) -> list[str] | None:
 
 
 def _drop_tensor_commands(base: str, names: Sequence[str]) -> list[tuple[Any, ...]]:
-    return [command for name in names for command in drop_commands(f"{base}.{name}")]
+    return drop_commands([f"{base}.{name}" for name in names]) if names else []
 
 
 def write_dataset(transport: Transport, base: str, dataset: Dataset, tensors: Sequence[EncodedTensor]) -> None:
@@ -55,8 +55,7 @@ def write_dataset(transport: Transport, base: str, dataset: Dataset, tensors: Se
     stale = [n for n in old_names if n not in dataset.get_tensor_names()]
     fields = [part for field in encode_metadata(dataset) for part in field]
     commands: list[tuple[Any, ...]] = [("MULTI",)]
-    for tensor in tensors:
-        commands += head_commands(tensor)
+    commands += head_commands(tensors)
     commands += _drop_tensor_commands(base, stale)
     commands += [("UNLINK", meta_key(base)), ("HSET", meta_key(base), *fields, COMPLETE_FIELD, "1"), ("EXEC",)]
     replies = transport.run([Request(base, commands)])[0]

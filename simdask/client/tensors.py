@@ -41,6 +41,7 @@ __all__ = [
     "unpack_tensor",
     "read_infos",
     "delete_tensors",
+    "cleanup_commands",
     "drop_commands",
     "head_commands",
     "check_transaction",
@@ -109,12 +110,22 @@ def encode_tensor(
     return EncodedTensor(key, (header, data), prefix)
 
 
-def head_commands(tensor: EncodedTensor) -> list[tuple[Any, ...]]:
-    """Commands (inside a MULTI) that replace the head and drop the previous chunks."""
-    prefix = tensor.chunk_prefix
-    if prefix is None:
-        return [("SET", tensor.key, tensor.head)]
-    return [("EVAL", CLEANUP_SCRIPT, 1, tensor.key, prefix), ("SET", tensor.key, tensor.head)]
+def cleanup_commands(keys: Sequence[str]) -> list[tuple[Any, ...]]:
+    """The one ``EVAL`` (inside a MULTI) that drops the chunks of whatever tensors ``keys`` hold now.
+
+    Keys without a valid hash tag are never chunked and need no cleanup; in
+    a cluster, all ``keys`` must share one slot (a tensor's own key, or a
+    dataset's keys).
+    """
+    tagged = [(k, p) for k, p in ((k, wire.chunk_prefix(k)) for k in keys) if p is not None]
+    if not tagged:
+        return []
+    return [("EVAL", CLEANUP_SCRIPT, len(tagged), *(k for k, _ in tagged), *(p for _, p in tagged))]
+
+
+def head_commands(encoded: Sequence[EncodedTensor]) -> list[tuple[Any, ...]]:
+    """Commands (inside a MULTI) that replace the heads and drop the previous chunks."""
+    return [*cleanup_commands([t.key for t in encoded]), *(("SET", t.key, t.head) for t in encoded)]
 
 
 def check_transaction(replies: list[Any], context: str) -> list[Any]:
@@ -157,7 +168,7 @@ def write_tensors(transport: Transport, tensors: Sequence[EncodedTensor]) -> Non
     write_chunks(transport, tensors)
     requests = []
     for tensor in tensors:
-        commands = head_commands(tensor)
+        commands = head_commands([tensor])
         if tensor.chunk_prefix is not None:
             commands = [("MULTI",), *commands, ("EXEC",)]
         requests.append(Request(tensor.key, commands))
@@ -466,17 +477,14 @@ def read_infos(
     return infos
 
 
-def drop_commands(key: str) -> list[tuple[Any, ...]]:
-    """Commands (inside a MULTI) that delete the tensor at ``key`` and its chunks."""
-    prefix = wire.chunk_prefix(key)
-    if prefix is None:
-        return [("UNLINK", key)]
-    return [("EVAL", CLEANUP_SCRIPT, 1, key, prefix), ("UNLINK", key)]
+def drop_commands(keys: Sequence[str]) -> list[tuple[Any, ...]]:
+    """Commands (inside a MULTI) that delete the tensors at ``keys`` and their chunks."""
+    return [*cleanup_commands(keys), *(("UNLINK", k) for k in keys)]
 
 
 def delete_tensors(transport: Transport, keys: Sequence[str]) -> list[bool]:
     """Delete tensors and their chunks; returns whether each existed."""
-    requests = [Request(key, [("MULTI",), *drop_commands(key), ("EXEC",)]) for key in keys]
+    requests = [Request(key, [("MULTI",), *drop_commands([key]), ("EXEC",)]) for key in keys]
     existed = []
     for key, replies in zip(keys, transport.run(requests)):
         results = check_transaction(replies, f"delete_tensor {key!r} at {transport.node_for(key)}")

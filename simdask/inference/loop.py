@@ -306,9 +306,7 @@ class ServingLoop:
                    for i in done for key, array in zip(group[i].outputs, outcome[i])]
         answers = [(group[i], o if isinstance(o, str) else "OK") for i, o in sorted(outcome.items())]
         if not self.transport.is_cluster and not any(e.chunks for e in encoded):
-            commands: list[tuple[Any, ...]] = [("MULTI",)]
-            for tensor in encoded:
-                commands += tensors.head_commands(tensor)
+            commands = [("MULTI",), *tensors.head_commands(encoded)]
             commands += [command for _, command in self._answer_commands(answers, spec, device, runs)]
             replies = self.transport.run([Request(REQUEST_STREAM, [*commands, ("EXEC",)])])[0]
             try:
@@ -340,8 +338,9 @@ class ServingLoop:
             if request.reply:
                 commands += [(request.reply, ("LPUSH", request.reply, message)),
                              (request.reply, ("EXPIRE", request.reply, REPLY_TTL_S))]
-            commands += [(request.stream, ("XACK", request.stream, GROUP, request.entry_id)),
-                         (request.stream, ("XDEL", request.stream, request.entry_id))]
+        for stream in {request.stream for request, _ in answers}:
+            ids = [request.entry_id for request, _ in answers if request.stream == stream]
+            commands += [(stream, ("XACK", stream, GROUP, *ids)), (stream, ("XDEL", stream, *ids))]
         if spec is not None and answers:
             field_name = f"{spec.kind}:{spec.name}|{device}|{self.worker}"
             commands.append((STATS_KEY, ("HINCRBY", STATS_KEY, field_name, len(answers))))
