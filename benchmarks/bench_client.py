@@ -44,7 +44,8 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -310,7 +311,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "redis-py GET": traced_peak(lambda: rconn.get("bench:memraw")),
         }
         results["memory"] = memory
-        del array, out
+        array = out = None  # free 128 MiB before the next measurements
         client.delete_tensor("bench:mem")
         rconn.delete("bench:memraw")
         for c in clients.values():
