@@ -57,5 +57,7 @@ def test_demo_runs_end_to_end(tmp_path):
     result = simdask_cli("demo", "--size", "64", "--steps", "2", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     for expected in ("started a standalone store", "identical=True", "64 MiB tensor", "training_samples",
-                     "KeyNotFoundError", "store stopped"):
+                     "KeyNotFoundError", "total heat per step", "run_model('diffusion_step')", "store stopped"):
         assert expected in result.stdout
+    error = float(result.stdout.split("max |model - numpy step| = ")[1].split()[0])
+    assert error < 1e-5  # the stored model computed the same diffusion step as numpy
