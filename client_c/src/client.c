@@ -347,66 +347,34 @@ int sd_set_data_source(sd_client *c, const char *prefix)
 
 /* ---- generic commands ------------------------------------------------------- */
 
-int sd__command(sd_client *c, const char *route_key, size_t route_len, int argc, const char *const *argv,
-                const size_t *lens, redisReply **out)
+/* One command, routed by route_key, through sd__run_pipe (redirects, TRYAGAIN, errors). */
+typedef struct one_command {
+    int argc;
+    const char *const *argv;
+    const size_t *lens;
+} one_command;
+
+static void build_one(sd_client *c, sd_pipe *p, void *ctx, int asking)
 {
-    sd_node *ask = NULL;
-    *out = NULL;
-    for (int attempt = 0;; attempt++) {
-        sd_node *n;
-        int asking = ask != NULL, rc;
-        if (asking) {
-            n = ask;
-            ask = NULL;
-        } else if ((rc = sd__route(c, route_key, route_len, &n)) != SD_OK) {
-            return rc;
-        }
-        if ((rc = sd__conn_ready(c, n)) != SD_OK) return rc;
-        sd_pipe *p = &c->pipe;
-        sd__pipe_reset(p);
-        if (asking) sd__pipe_asking(p);
-        sd__pipe_cmd(p, argc, argv, lens);
-        if ((rc = sd__pipe_send(c, n, p)) != SD_OK) return rc;
-        redisReply *r = NULL;
-        if (asking) {
-            if ((rc = sd__conn_read_reply(c, n, &r)) != SD_OK) return rc;
-            freeReplyObject(r);
-        }
-        if ((rc = sd__conn_read_reply(c, n, &r)) != SD_OK) return rc;
-        sd_redirect rd;
-        if (r->type == REDIS_REPLY_ERROR && sd__parse_redirect(r->str, r->len, &rd)) {
-            freeReplyObject(r);
-            if (attempt >= SD_MAX_REDIRECTS)
-                return sd__fail(c, SD_ERR_STORE, "too many cluster redirects for key '%.*s'", (int)route_len,
-                                route_key ? route_key : "");
-            if ((rc = sd__follow_redirect(c, &rd, &ask)) != SD_OK) return rc;
-            continue;
-        }
-        if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "TRYAGAIN", 8) == 0 && attempt < SD_MAX_REDIRECTS) {
-            freeReplyObject(r);
-            sd__sleep_ms(10 << (attempt < 6 ? attempt : 6));
-            continue;
-        }
-        *out = r;
-        return SD_OK;
-    }
+    (void)c;
+    const one_command *cmd = ctx;
+    if (asking) sd__pipe_asking(p);
+    sd__pipe_cmd(p, cmd->argc, cmd->argv, cmd->lens);
 }
 
 int sd__command_ok(sd_client *c, const char *doing, const char *route_key, int argc, const char *const *argv,
                    const size_t *lens, redisReply **out)
 {
-    redisReply *r = NULL;
-    int rc = sd__command(c, route_key, route_key ? strlen(route_key) : 0, argc, argv, lens, &r);
-    if (rc != SD_OK) return rc;
-    if (r->type == REDIS_REPLY_ERROR) {
-        rc = sd__store_error(c, doing, r->str, r->len);
-        freeReplyObject(r);
+    one_command cmd = {argc, argv, lens};
+    sd_collect col;
+    memset(&col, 0, sizeof col);
+    col.keep_last = 1;
+    int rc = sd__run_pipe(c, route_key, route_key ? strlen(route_key) : 0, doing, build_one, &cmd, &col);
+    if (rc != SD_OK || !out) {
+        if (col.last) freeReplyObject(col.last);
         return rc;
     }
-    if (out)
-        *out = r;
-    else
-        freeReplyObject(r);
+    *out = col.last;
     return SD_OK;
 }
 

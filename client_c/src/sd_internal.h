@@ -217,11 +217,9 @@ SD_HIDDEN int sd__check_name(sd_client *c, const char *what, const char *name);
 SD_HIDDEN int sd__key(sd_client *c, int write, const char *name, char **out);
 /* Dataset key base "prefix.{name}" */
 SD_HIDDEN int sd__dataset_base(sd_client *c, int write, const char *name, char **out);
-/* One command routed by route_key (NULL: the first node), redirects followed;
- * error replies other than redirects come back as replies. */
-SD_HIDDEN int sd__command(sd_client *c, const char *route_key, size_t route_len, int argc,
-                          const char *const *argv, const size_t *lens, redisReply **out);
-/* Same, turning an error reply into SD_ERR_STORE naming `doing`. */
+/* One command routed by route_key (NULL: the first node), redirects followed,
+ * an error reply turned into a status naming `doing`; *out (if not NULL) gets
+ * the reply, to be freed with freeReplyObject. */
 SD_HIDDEN int sd__command_ok(sd_client *c, const char *doing, const char *route_key, int argc,
                              const char *const *argv, const size_t *lens, redisReply **out);
 SD_HIDDEN int sd__store_error(sd_client *c, const char *doing, const char *msg, size_t len);
