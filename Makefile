@@ -12,6 +12,7 @@ demo:
 
 test:
 	@scripts/setup.sh --system
+	@scripts/slurm-up.sh || echo "make test: no Slurm (reason above): the Slurm and PBS tests will be skipped"
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
 
 bench:

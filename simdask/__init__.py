@@ -14,7 +14,11 @@ from .client import Client, Dataset
 from .errors import (
     AuthenticationError,
     ConcurrentUpdateError,
+    ExperimentError,
+    ExperimentTimeoutError,
+    JobFailedError,
     KeyNotFoundError,
+    LaunchError,
     ModelError,
     ModelTimeoutError,
     ResponseError,
@@ -30,6 +34,7 @@ from .errors import (
     UnsupportedDtypeError,
     WrongTypeError,
 )
+from .experiment import Experiment, Status
 from .store import Store
 from .wire import TensorInfo
 
@@ -46,13 +51,19 @@ __all__ = [
     "Client",
     "ConcurrentUpdateError",
     "Dataset",
+    "Experiment",
+    "ExperimentError",
+    "ExperimentTimeoutError",
     "InferenceServer",
+    "JobFailedError",
     "KeyNotFoundError",
+    "LaunchError",
     "ModelError",
     "ModelTimeoutError",
     "ResponseError",
     "ServerNotFoundError",
     "SimdaskError",
+    "Status",
     "Store",
     "StoreConnectionError",
     "StoreError",

@@ -26,6 +26,10 @@ __all__ = [
     "ConcurrentUpdateError",
     "ModelError",
     "ModelTimeoutError",
+    "ExperimentError",
+    "LaunchError",
+    "JobFailedError",
+    "ExperimentTimeoutError",
     "error_from_reply",
 ]
 
@@ -99,6 +103,22 @@ class ModelError(SimdaskError, RuntimeError):
 
 class ModelTimeoutError(ModelError, TimeoutError):
     """No inference service answered a run request within its timeout."""
+
+
+class ExperimentError(SimdaskError):
+    """Describing, launching or watching an experiment's entities failed."""
+
+
+class LaunchError(ExperimentError, RuntimeError):
+    """A launcher command (``sbatch``, ``qsub``, ``squeue``, a process start) failed; the message has its output."""
+
+
+class JobFailedError(ExperimentError, RuntimeError):
+    """An entity of an experiment failed (non-zero exit); the message has the tail of its stderr."""
+
+
+class ExperimentTimeoutError(ExperimentError, TimeoutError):
+    """Entities did not finish (or a store did not come up) within the timeout."""
 
 
 #: Server error prefixes mapped to exception classes (the first word of the reply).

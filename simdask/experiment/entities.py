@@ -1,0 +1,259 @@
+"""What an experiment describes before it launches: stores, models, ensembles, Dask clusters.
+
+Entities are made by :class:`~simdask.experiment.Experiment`'s ``create_*``
+methods; they hold a description (and, once started, what is known of the
+running thing), never a process.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ..errors import StoreError
+from .generate import GeneratorFiles
+from .jobs import BatchSettings, Status
+
+if TYPE_CHECKING:
+    from distributed import Client as DaskClient
+    from distributed.deploy import Cluster
+
+__all__ = ["DaskCluster", "Ensemble", "Entity", "Model", "StoreEntity"]
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+class Entity:
+    """Something an experiment launches, with its own run directory."""
+
+    kind: ClassVar[str] = "entity"
+
+    def __init__(self, name: str, path: Path) -> None:
+        if not _NAME.fullmatch(name):
+            raise ValueError(f"entity names are letters, digits, '_', '.' and '-' (no leading punctuation): {name!r}")
+        self.name = name
+        self.path = path
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r}>"
+
+
+class Model(Entity):
+    """One application (serial or MPI): its command, its ranks, its environment and its input files.
+
+    ``key_prefix`` is the prefix its tensors are written under
+    (``SIMDASK_KEY_PREFIX``; ensemble members have their name);
+    ``incoming`` the prefixes it reads from (``SIMDASK_KEY_PREFIXES_IN``).
+    """
+
+    kind = "model"
+
+    def __init__(
+        self,
+        name: str,
+        exe: str,
+        args: Sequence[Any] = (),
+        *,
+        path: Path,
+        batch: BatchSettings,
+        env: Mapping[str, str] | None = None,
+        run_command: str | None = "auto",
+        run_args: Sequence[str] = (),
+        params: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(name, path)
+        self.exe = _resolve_exe(exe)
+        self.args = tuple(str(a) for a in args)
+        self.batch = batch
+        self.env = {str(k): str(v) for k, v in (env or {}).items()}
+        self.run_command = run_command
+        self.run_args = tuple(run_args)
+        self.params = dict(params or {})
+        self.key_prefix: str | None = None
+        self.incoming: list[str] = []
+        self.files = GeneratorFiles()
+        self.colocated_store: StoreEntity | None = None
+
+    @property
+    def members(self) -> list[Model]:
+        return [self]
+
+    def enable_key_prefixing(self) -> None:
+        """Write tensors, datasets and lists under ``<name>.`` (``SIMDASK_KEY_PREFIX``), as ensemble members do."""
+        self.key_prefix = self.name
+
+    def register_incoming_entity(self, *entities: Model | Ensemble) -> None:
+        """Let this model read what ``entities`` write (their prefixes go into ``SIMDASK_KEY_PREFIXES_IN``)."""
+        for member in (m for e in entities for m in e.members):
+            if member.key_prefix is None:
+                raise ValueError(f"{member.name!r} writes unprefixed keys: call its enable_key_prefixing() first")
+            if member.key_prefix not in self.incoming:
+                self.incoming.append(member.key_prefix)
+
+    def attach_generator_files(self, to_copy: Any = (), to_symlink: Any = (), to_configure: Any = ()) -> None:
+        """Files for the run directory: copied, symlinked, or copied with ``;param;`` tags replaced by values."""
+        self.files.add(to_copy, to_symlink, to_configure)
+
+    def key_env(self) -> dict[str, str]:
+        env = {}
+        if self.key_prefix:
+            env["SIMDASK_KEY_PREFIX"] = self.key_prefix
+        if self.incoming:
+            env["SIMDASK_KEY_PREFIXES_IN"] = ",".join(self.incoming)
+        return env
+
+
+class Ensemble(Entity):
+    """Members ``{name}_0``, ``{name}_1``, ... of one application, each with its parameters and key prefix."""
+
+    kind = "ensemble"
+
+    def __init__(self, name: str, path: Path, members: Sequence[Model]) -> None:
+        super().__init__(name, path)
+        self._members = list(members)
+
+    @property
+    def members(self) -> list[Model]:
+        return list(self._members)
+
+    def __iter__(self) -> Any:
+        return iter(self._members)
+
+    def __len__(self) -> int:
+        return len(self._members)
+
+    def __getitem__(self, index: int) -> Model:
+        return self._members[index]
+
+    def register_incoming_entity(self, *entities: Model | Ensemble) -> None:
+        """Every member may read what ``entities`` write."""
+        for member in self._members:
+            member.register_incoming_entity(*entities)
+
+    def attach_generator_files(self, to_copy: Any = (), to_symlink: Any = (), to_configure: Any = ()) -> None:
+        """The same files for every member (configured with each member's parameters)."""
+        for member in self._members:
+            member.attach_generator_files(to_copy, to_symlink, to_configure)
+
+
+class StoreEntity(Entity):
+    """A store the experiment launches: standalone, cluster (>= 3 shards), or co-located with a model.
+
+    ``address`` and ``env`` are known once it runs (a co-located store's at once:
+    a Unix socket at the same path on every node of its model).
+    """
+
+    kind = "store"
+
+    def __init__(
+        self,
+        name: str,
+        path: Path,
+        store_kind: str,
+        *,
+        shards: int = 3,
+        port: int | None = None,
+        interface: str | None = None,
+        password: str | None = None,
+        maxmemory: str | int | None = None,
+        binary: str | None = None,
+        batch: BatchSettings,
+        model: Model | None = None,
+        socket_path: str | None = None,
+    ) -> None:
+        super().__init__(name, path)
+        self.store_kind = store_kind
+        self.shards = shards
+        self.port = port
+        self.interface = interface
+        self.password = password
+        self.maxmemory = maxmemory
+        self.binary = binary
+        self.batch = batch
+        self.model = model
+        self.socket_path = socket_path
+        self._address: str | None = f"unix://{socket_path}" if socket_path else None
+
+    @property
+    def colocated(self) -> bool:
+        return self.model is not None
+
+    @property
+    def address(self) -> str:
+        """What ``SIMDASK_ADDRESS`` is for this store."""
+        if self._address is None:
+            raise StoreError(f"store {self.name!r} has not been started")
+        return self._address
+
+    @address.setter
+    def address(self, address: str) -> None:  # the experiment sets it once the store is up
+        self._address = address
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The environment that points a process at this store."""
+        env = {"SIMDASK_ADDRESS": self.address}
+        if self.password:
+            env["SIMDASK_PASSWORD"] = self.password
+        return env
+
+
+class DaskCluster(Entity):
+    """A Dask cluster for analysis and inference: local, or workers as Slurm/PBS jobs (dask-jobqueue).
+
+    Once started, ``cluster`` is the ``distributed`` cluster object and
+    :meth:`get_client` connects to it.
+    """
+
+    kind = "dask cluster"
+
+    def __init__(self, name: str, path: Path, workers: int, options: Mapping[str, Any]) -> None:
+        super().__init__(name, path)
+        if workers < 0:
+            raise ValueError(f"workers must be >= 0, got {workers}")
+        self.workers = workers
+        self.options = dict(options)
+        self.cluster: Cluster | None = None
+        self.status = Status.NEW
+        self._clients: list[DaskClient] = []
+
+    @property
+    def gpus_per_worker(self) -> int:
+        return int(self.options.get("gpus_per_worker", 0))
+
+    def job_ids(self) -> list[str]:
+        """Batch job ids of the workers (dask-jobqueue); none for a local cluster."""
+        if self.cluster is None:
+            return []
+        jobs: Iterable[Any] = getattr(self.cluster, "workers", {}).values()
+        return [str(j.job_id) for j in jobs if getattr(j, "job_id", None)]
+
+    def get_client(self, *, wait_for_workers: int | None = None, timeout: float = 300) -> DaskClient:
+        """A ``distributed.Client`` on the cluster, after ``wait_for_workers`` workers joined (all by default)."""
+        if self.cluster is None:
+            raise RuntimeError(f"Dask cluster {self.name!r} has not been started")
+        from distributed import Client as DaskClient
+
+        client = DaskClient(self.cluster, timeout=timeout)
+        self._clients.append(client)
+        count = self.workers if wait_for_workers is None else wait_for_workers
+        if count:
+            client.wait_for_workers(count, timeout=timeout)
+        return client
+
+    def close_clients(self) -> None:
+        for client in self._clients:
+            client.close()
+        self._clients.clear()
+
+
+def _resolve_exe(exe: str) -> str:
+    """A program on PATH or a path (made absolute, so that it runs from the run directory)."""
+    exe = str(exe)
+    if "/" in exe:
+        return os.path.abspath(exe)  # not resolved: a venv's python is a symlink that must stay one
+    return shutil.which(exe) or exe

@@ -1,0 +1,73 @@
+"""The bodies of job scripts: a store, a model (with its co-located stores), recording the exit status.
+
+Job scripts ``cd`` into their run directory first, so paths here are relative
+to it. Each records its command's exit status in ``<name>.exitcode`` (a job
+killed by its scheduler records nothing: that is how a cancelled job is told
+from a failed one where the scheduler cannot say).
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Sequence
+
+from .entities import Model, StoreEntity
+from .launchers import Launcher
+
+__all__ = ["colocated_lines", "record_exit", "store_argv", "store_command"]
+
+
+def record_exit(command: Sequence[str], exitcode_name: str, *, after: Sequence[str] = ()) -> list[str]:
+    """Run ``command`` (shell lines), then ``after``, then record the command's exit status and exit with it."""
+    return [*command, "rc=$?", *after, f"echo $rc > {shlex.quote(exitcode_name)}", "exit $rc"]
+
+
+def store_argv(python: str, store: StoreEntity, kind: str, *, socket: str | None = None) -> list[str]:
+    """``simdask store start --foreground ...`` for ``store`` (without ``--host`` and ``--run-dir``)."""
+    argv = [python, "-m", "simdask", "store", "start", "--foreground", "--kind", kind]
+    if kind == "cluster":
+        argv += ["--shards", str(store.shards)]
+    if store.port is not None:
+        argv += ["--port", str(store.port)]
+    if socket:
+        argv += ["--socket", socket]
+    if store.maxmemory is not None:
+        argv += ["--maxmemory", str(store.maxmemory)]
+    return argv
+
+
+def store_command(launcher: Launcher, python: str, store: StoreEntity, host: str | None) -> str:
+    """The line that runs a standalone or cluster store in its job, bound to ``host`` (``None``: the node's name)."""
+    argv = [*store_argv(python, store, store.store_kind), "--run-dir", str(store.path)]
+    if host is not None:
+        return shlex.join(launcher.service_command([*argv, "--host", host]))
+    inner = f'exec {shlex.join(argv)} --host "$(hostname)"'  # resolved on the node the store runs on
+    return shlex.join(launcher.service_command(["bash", "-c", inner]))
+
+
+def colocated_lines(
+    launcher: Launcher, python: str, store: StoreEntity, model: Model, exitcode_name: str, timeout: float
+) -> tuple[list[str], list[str]]:
+    """Lines before a model's ranks (start one store per node, wait for all) and after them (stop the stores)."""
+    assert store.socket_path is not None
+    nodes = model.batch.nodes
+    folder = shlex.quote(store.name)
+    argv = store_argv(python, store, "unix", socket=store.socket_path)
+    inner = f'exec {shlex.join(argv)} --run-dir "$PWD"/{folder}/"$(hostname -s)"'
+    step = f"simdask-{store.name}"
+    stop = launcher.stop_per_node(step, "simdask_store")
+    before = [
+        f"rm -rf {folder} && mkdir -p {folder}",
+        shlex.join(launcher.per_node_command(["bash", "-c", inner], nodes, step)) + " &",
+        "simdask_store=$!",
+        f"simdask_deadline=$((SECONDS + {int(timeout)}))",
+        f'until [ "$(ls {folder}/*/store.json 2>/dev/null | wc -l)" -ge {nodes} ]; do',
+        "  if ! kill -0 $simdask_store 2>/dev/null || [ $SECONDS -ge $simdask_deadline ]; then",
+        f'    echo "simdask: co-located store {store.name} did not start on {nodes} node(s); see {store.name}/" >&2',
+        *(f"    {line}" for line in stop),
+        f"    echo 1 > {shlex.quote(exitcode_name)}; exit 1",
+        "  fi",
+        "  sleep 0.1",
+        "done",
+    ]
+    return before, [*stop, "wait $simdask_store 2>/dev/null"]
