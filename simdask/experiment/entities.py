@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import StoreError
+from ..store.store import client_env
 from .generate import GeneratorFiles
 from .jobs import BatchSettings, Status
 
@@ -196,10 +197,7 @@ class StoreEntity(Entity):
     @property
     def env(self) -> dict[str, str]:
         """The environment that points a process at this store."""
-        env = {"SIMDASK_ADDRESS": self.address}
-        if self.password:
-            env["SIMDASK_PASSWORD"] = self.password
-        return env
+        return client_env(self.address, self.password)
 
 
 class DaskCluster(Entity):

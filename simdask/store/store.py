@@ -31,7 +31,7 @@ from .binary import find_server_binary
 from .cluster import form_cluster
 from .server import ServerConfig, ServerProcess, port_is_free
 
-__all__ = ["Store", "StoreKind", "resolve_host"]
+__all__ = ["Store", "StoreKind", "client_env", "resolve_host"]
 
 StoreKind = Literal["standalone", "unix", "cluster"]
 _STATE_FILE = "store.json"
@@ -60,6 +60,14 @@ def resolve_host(host: str) -> str:
         raise StoreError(
             f"{host!r} is neither an IP address, a network interface ({', '.join(interfaces)}) nor a host name"
         ) from None
+
+
+def client_env(address: str, password: str | None) -> dict[str, str]:
+    """``SIMDASK_ADDRESS`` (and ``SIMDASK_PASSWORD``) for a process that uses the store at ``address``."""
+    env = {"SIMDASK_ADDRESS": address}
+    if password:
+        env["SIMDASK_PASSWORD"] = password
+    return env
 
 
 def _free_port(host: str, cluster: bool) -> int:
@@ -278,10 +286,7 @@ class Store:
     @property
     def env(self) -> dict[str, str]:
         """Environment variables that point a launched process at this store."""
-        env = {"SIMDASK_ADDRESS": self.address}
-        if self.password:
-            env["SIMDASK_PASSWORD"] = self.password
-        return env
+        return client_env(self.address, self.password)
 
     def is_running(self) -> bool:
         """Whether every server process is alive and answers PING."""
