@@ -288,6 +288,34 @@ class Responder:
             return f"ERR {type(exc).__name__}: {exc}"
 
 
+def load_steer():
+    """examples/c/steer.py as a module: its initial field and numpy reference solution."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("simdask_example_steer", ROOT / "examples" / "c" / "steer.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_steered(cmd: Sequence[str | os.PathLike], client, address: str) -> subprocess.CompletedProcess:
+    """Run a diffusion example while a Python thread puts ``kappa = 0.2`` once it wrote step 25."""
+    import threading
+
+    import numpy as np
+
+    def steer() -> None:
+        if client.poll_tensor("u.0025", 20, 500):
+            client.put_tensor("kappa", np.float64(0.2))
+
+    thread = threading.Thread(target=steer)
+    thread.start()
+    try:
+        return run_program(cmd, native_env(address), timeout=120)
+    finally:
+        thread.join()
+
+
 def store_responder_models(client) -> None:
     """Store real models that behave as :class:`Responder`'s names do, for the real inference service.
 
@@ -399,6 +427,8 @@ __all__ = [
     "Responder",
     "store_keys",
     "store_responder_models",
+    "load_steer",
+    "run_steered",
     "build_c",
     "build_fortran",
     "native_env",

@@ -3,23 +3,14 @@ a store, steer it from a Python thread, and check its field against numpy."""
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
-import threading
 
 import numpy as np
 import pytest
-from simdask_tests_native import ROOT, native_env, run_program
+from simdask_tests_native import ROOT, load_steer, run_steered
 
 EXAMPLE = ROOT / "examples" / "c"
-
-
-def load_steer():
-    spec = importlib.util.spec_from_file_location("simdask_example_steer", EXAMPLE / "steer.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -30,16 +21,7 @@ def diffusion_c(native_c, tmp_path_factory):
 
 
 def test_c_example_steered_from_a_python_thread(diffusion_c, store_client, c_store):
-    def steer():
-        if store_client.poll_tensor("u.0025", 20, 500):
-            store_client.put_tensor("kappa", np.float64(0.2))
-
-    thread = threading.Thread(target=steer)
-    thread.start()
-    try:
-        proc = run_program([diffusion_c, "200", "50"], native_env(c_store.address), timeout=120)
-    finally:
-        thread.join()
+    proc = run_steered([diffusion_c, "200", "50"], store_client, c_store.address)
     assert "step 25: kappa = 0.2 from Python" in proc.stdout
     assert "done: 50 steps of 200 points" in proc.stdout
     steer = load_steer()

@@ -3,14 +3,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
-import threading
 
 import numpy as np
 import pytest
-from simdask_tests_native import ROOT, native_env, run_program
+from simdask_tests_native import ROOT, load_steer, run_steered
 
 EXAMPLE = ROOT / "examples" / "fortran"
 STEER = ROOT / "examples" / "c" / "steer.py"
@@ -24,22 +22,11 @@ def diffusion_f(native_fortran, tmp_path_factory):
 
 
 def test_fortran_example_steered_from_a_python_thread(diffusion_f, store_client, c_store):
-    def steer():
-        if store_client.poll_tensor("u.0025", 20, 500):
-            store_client.put_tensor("kappa", np.float64(0.2))
-
-    thread = threading.Thread(target=steer)
-    thread.start()
-    try:
-        proc = run_program([diffusion_f], native_env(c_store.address), timeout=120)
-    finally:
-        thread.join()
+    proc = run_steered([diffusion_f], store_client, c_store.address)
     assert "step 25: kappa = 0.200 from Python" in proc.stdout
     u = store_client.get_tensor("u.0049")
     assert u.shape == (64, 48) and u.flags.f_contiguous  # u(nx, ny) as written, no transpose
-    spec = importlib.util.spec_from_file_location("simdask_example_steer", STEER)
-    steer = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(steer)
+    steer = load_steer()
     expected = steer.reference(steer.initial_field((64, 48)), 50, 0.1, 0.2, 2)
     np.testing.assert_allclose(u, expected, rtol=1e-12, atol=1e-15)
     assert not store_client.tensor_exists("kappa")
