@@ -14,6 +14,7 @@ __all__ = [
     "ServerNotFoundError",
     "StoreStartError",
     "StoreConnectionError",
+    "ProtocolError",
     "StoreTimeoutError",
     "AuthenticationError",
     "ResponseError",
@@ -26,10 +27,15 @@ __all__ = [
     "ConcurrentUpdateError",
     "ModelError",
     "ModelTimeoutError",
+    "RequestFormatError",
+    "ServiceStateError",
+    "WatchTimeoutError",
     "ExperimentError",
+    "EntityStateError",
     "LaunchError",
     "JobFailedError",
     "ExperimentTimeoutError",
+    "REPLY_ERRORS",
     "error_from_reply",
 ]
 
@@ -52,6 +58,10 @@ class StoreStartError(StoreError, RuntimeError):
 
 class StoreConnectionError(SimdaskError, ConnectionError):
     """The store at an address cannot be reached or the connection was lost."""
+
+
+class ProtocolError(StoreConnectionError):
+    """The byte stream from the server made no sense; the connection is dropped."""
 
 
 class StoreTimeoutError(SimdaskError, TimeoutError):
@@ -105,8 +115,28 @@ class ModelTimeoutError(ModelError, TimeoutError):
     """No inference service answered a run request within its timeout."""
 
 
+class RequestFormatError(SimdaskError, ValueError):
+    """A stream entry is not a valid run request (answered with ``ERR`` when it names a reply key)."""
+
+    def __init__(self, message: str, reply: str | None = None) -> None:
+        super().__init__(message)
+        self.reply = reply
+
+
+class ServiceStateError(SimdaskError, RuntimeError):
+    """An inference service was used in a state that does not allow it (not started, already stopped)."""
+
+
+class WatchTimeoutError(SimdaskError, TimeoutError):
+    """No new step of a watched run became complete within the watch's timeout."""
+
+
 class ExperimentError(SimdaskError):
     """Describing, launching or watching an experiment's entities failed."""
+
+
+class EntityStateError(ExperimentError, ValueError):
+    """An experiment or entity was asked for something its state does not allow (already running, not started)."""
 
 
 class LaunchError(ExperimentError, RuntimeError):
@@ -121,18 +151,28 @@ class ExperimentTimeoutError(ExperimentError, TimeoutError):
     """Entities did not finish (or a store did not come up) within the timeout."""
 
 
-#: Server error prefixes mapped to exception classes (the first word of the reply).
-_REPLY_PREFIXES: dict[str, type[ResponseError]] = {
-    "OOM": StoreFullError,
-    "WRONGTYPE": WrongTypeError,
-}
+#: The one table from server error replies to exceptions, in the order they are tried: a reply
+#: matches an entry when it equals the prefix or starts with the prefix and a space. Anything
+#: else is a plain :class:`ResponseError`. ``docs/protocol.md`` ("Errors") has the same table
+#: with the C and Fortran codes, and ``tests/test_error_parity.py`` checks that they agree.
+REPLY_ERRORS: tuple[tuple[str, type[SimdaskError]], ...] = (
+    ("OOM", StoreFullError),
+    ("WRONGTYPE", WrongTypeError),
+    ("NOAUTH", AuthenticationError),
+    ("WRONGPASS", AuthenticationError),
+    ("NOPERM", AuthenticationError),
+    ("ERR AUTH", AuthenticationError),
+    ("CLUSTERDOWN", StoreConnectionError),
+    ("LOADING", StoreConnectionError),
+    ("MASTERDOWN", StoreConnectionError),
+    ("TRYAGAIN", StoreConnectionError),
+)
 
-_AUTH_PREFIXES = ("NOAUTH", "WRONGPASS", "NOPERM")
-_UNAVAILABLE_PREFIXES = ("CLUSTERDOWN", "LOADING", "MASTERDOWN", "TRYAGAIN")
+_HINTS = {StoreFullError: " (the store is full: raise its maxmemory or delete data; nothing was written)"}
 
 
 def error_from_reply(message: str, context: str) -> SimdaskError:
-    """Turn a server error reply into the matching exception.
+    """Turn a server error reply into the matching exception (:data:`REPLY_ERRORS`).
 
     Parameters
     ----------
@@ -140,13 +180,15 @@ def error_from_reply(message: str, context: str) -> SimdaskError:
         The reply text without its leading ``-`` (e.g. ``"OOM command not allowed ..."``).
     context
         What was being done, naming the key and the address (e.g. ``"put_tensor 'u' at 127.0.0.1:6379"``).
+
+    Examples
+    --------
+    >>> error_from_reply("WRONGTYPE Operation against a key holding the wrong kind of value", "get_tensor 'u'")
+    WrongTypeError("get_tensor 'u': WRONGTYPE Operation against a key holding the wrong kind of value")
     """
-    prefix = message.split(" ", 1)[0]
-    text = f"{context}: {message}"
-    if prefix in _AUTH_PREFIXES or message.startswith("ERR AUTH"):
-        return AuthenticationError(text)
-    if prefix in _UNAVAILABLE_PREFIXES:
-        return StoreConnectionError(text)
-    if prefix == "OOM":
-        text += " (the store is full: raise its maxmemory or delete data; nothing was written)"
-    return _REPLY_PREFIXES.get(prefix, ResponseError)(text)
+    cls: type[SimdaskError] = ResponseError
+    for prefix, candidate in REPLY_ERRORS:
+        if message == prefix or message.startswith(prefix + " "):
+            cls = candidate
+            break
+    return cls(f"{context}: {message}{_HINTS.get(cls, '')}")

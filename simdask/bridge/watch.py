@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 from typing import IO, TYPE_CHECKING, Any
 
 from ..client import Client
-from ..errors import KeyNotFoundError, SimdaskError
+from ..errors import KeyNotFoundError, WatchTimeoutError
 from .catalog import Catalog, Entry
 from .dataset import layout_of, to_xarray
 from .layout import Chunks, Missing, name_keys
@@ -31,10 +31,6 @@ __all__ = ["END_OF_RUN", "WatchTimeoutError", "watch"]
 
 #: Tensor name a writer puts (any value; by convention a 0-d tensor) to say its run is over.
 END_OF_RUN = "simdask:end"
-
-
-class WatchTimeoutError(SimdaskError, TimeoutError):
-    """No new step became complete within :func:`watch`'s timeout."""
 
 
 class _Progress:

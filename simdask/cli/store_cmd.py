@@ -9,6 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
+from .. import env
 from ..store import Store
 
 DEFAULT_RUN_DIR = Path(".simdask") / "store"
@@ -47,7 +48,7 @@ def _add_run_dir(parser: argparse.ArgumentParser) -> None:
 
 
 def _password() -> str | None:
-    return os.environ.get("SIMDASK_PASSWORD") or None
+    return os.environ.get(env.PASSWORD) or None
 
 
 def _start(args: argparse.Namespace) -> int:
@@ -58,7 +59,7 @@ def _start(args: argparse.Namespace) -> int:
     store.start(detach=not args.foreground)
     # Only the export line goes to stdout, so that `eval "$(simdask store start)"` works.
     print(f"simdask store ({args.kind}) running at {store.address}; run directory {store.run_dir}", file=sys.stderr)
-    print(f"export SIMDASK_ADDRESS={store.address}", flush=True)
+    print(f"export {env.ADDRESS}={store.address}", flush=True)
     if args.foreground:
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())

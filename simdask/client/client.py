@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import config
+from .. import config, env
 from ..errors import KeyNotFoundError
 from ..transport import Request, Transport, address_from_env
 from ..wire import TensorInfo
@@ -26,8 +26,6 @@ from .models import ModelMethods
 from .polling import poll
 
 __all__ = ["Client"]
-
-ENV_PASSWORD = "SIMDASK_PASSWORD"
 
 
 class Client(ModelMethods):
@@ -66,7 +64,7 @@ class Client(ModelMethods):
     ) -> None:
         self._options = dict(
             address=address_from_env(address),
-            password=password if password is not None else os.environ.get(ENV_PASSWORD) or None,
+            password=password if password is not None else os.environ.get(env.PASSWORD) or None,
             connect_timeout=config.get("client.connect-timeout", connect_timeout),
             socket_timeout=config.get("client.socket-timeout", socket_timeout),
             chunk_threshold=config.get_bytes("client.chunk-threshold", chunk_threshold),

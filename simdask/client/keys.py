@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-__all__ = ["KeyPrefixes", "ENV_KEY_PREFIX", "ENV_KEY_PREFIXES_IN"]
+from .. import env
 
-ENV_KEY_PREFIX = "SIMDASK_KEY_PREFIX"
-ENV_KEY_PREFIXES_IN = "SIMDASK_KEY_PREFIXES_IN"
+__all__ = ["KeyPrefixes", "check_name"]
+
 
 
 def check_name(name: str, what: str) -> str:
@@ -46,15 +46,15 @@ class KeyPrefixes:
     @classmethod
     def from_env(cls) -> KeyPrefixes:
         """Prefixes from ``SIMDASK_KEY_PREFIX`` and ``SIMDASK_KEY_PREFIXES_IN``."""
-        incoming = tuple(p for p in os.environ.get(ENV_KEY_PREFIXES_IN, "").split(",") if p)
-        return cls(put_prefix=os.environ.get(ENV_KEY_PREFIX, ""), incoming=incoming)
+        incoming = tuple(p for p in os.environ.get(env.KEY_PREFIXES_IN, "").split(",") if p)
+        return cls(put_prefix=os.environ.get(env.KEY_PREFIX, ""), incoming=incoming)
 
     def set_data_source(self, source: str) -> None:
         """Read from ``source``: one of the incoming prefixes or the client's own."""
         if source not in self._sources:
             known = ", ".join(repr(p) for p in sorted(self._sources) if p) or "none"
             raise ValueError(
-                f"data source {source!r} is neither this client's prefix nor in {ENV_KEY_PREFIXES_IN} (known: {known})"
+                f"data source {source!r} is neither this client's prefix nor in {env.KEY_PREFIXES_IN} (known: {known})"
             )
         self.source = source
 

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from .. import env as envvars
 from ..errors import StoreError
 from ..store.store import client_env
 from .generate import GeneratorFiles
@@ -102,9 +103,9 @@ class Model(Entity):
     def key_env(self) -> dict[str, str]:
         env = {}
         if self.key_prefix:
-            env["SIMDASK_KEY_PREFIX"] = self.key_prefix
+            env[envvars.KEY_PREFIX] = self.key_prefix
         if self.incoming:
-            env["SIMDASK_KEY_PREFIXES_IN"] = ",".join(self.incoming)
+            env[envvars.KEY_PREFIXES_IN] = ",".join(self.incoming)
         return env
 
 

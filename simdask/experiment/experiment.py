@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import config
-from ..errors import ExperimentTimeoutError, JobFailedError, StoreError, StoreStartError
+from .. import env as envvars
+from ..errors import EntityStateError, ExperimentTimeoutError, JobFailedError, StoreError, StoreStartError
 from ..store import Store, find_server_binary
 from .dask_cluster import start_dask_cluster
 from .ensemble import PermStrategy, expand_params
@@ -120,9 +121,9 @@ class Experiment:
             raise ValueError("a co-located store needs model=..., and only a co-located one takes a model")
         if model is not None:
             if model.name not in self._entities and not any(model in e.members for e in self._groups()):
-                raise ValueError(f"model {model.name!r} does not belong to experiment {self.name!r}")
+                raise EntityStateError(f"model {model.name!r} does not belong to experiment {self.name!r}")
             if model.colocated_store is not None:
-                raise ValueError(f"model {model.name!r} already has a co-located store")
+                raise EntityStateError(f"model {model.name!r} already has a co-located store")
             name = name or f"{model.name}_store"
             folder = config.get("experiment.colocated-socket-dir") or "/tmp"
             socket_path = f"{folder}/simdask-{uuid.uuid4().hex[:12]}.sock"
@@ -132,7 +133,7 @@ class Experiment:
             model.colocated_store = store
             return store
         if self._shared_store() is not None:
-            raise ValueError(f"experiment {self.name!r} already has a store ({self._shared_store()!r})")
+            raise EntityStateError(f"experiment {self.name!r} already has a store ({self._shared_store()!r})")
         name = name or "store"
         batch = self._batch(walltime=walltime, queue=queue, account=account, directives=directives)
         store = StoreEntity(name, self.exp_path / name, kind, shards=shards, port=port, interface=interface,
@@ -276,7 +277,7 @@ class Experiment:
             for model in entity.members if isinstance(entity, (Model, Ensemble)) else []:
                 job = self._jobs.get(model.name)
                 if job is not None and not job.status.finished:
-                    raise ValueError(f"{model.name!r} is running: its run directory cannot be generated again")
+                    raise EntityStateError(f"{model.name!r} is running: its run directory cannot be generated again")
                 generate_run_dir(model.path, model.files, model.params, overwrite=overwrite, tag=tag)
                 self._generated.add(model.name)
             if not isinstance(entity, (Model, Ensemble)):
@@ -306,7 +307,7 @@ class Experiment:
             stores.insert(0, shared)
         for entity in [*stores, *clusters, *models]:
             if self._is_running(entity):
-                raise ValueError(f"{entity.name!r} is already running")
+                raise EntityStateError(f"{entity.name!r} is already running")
         launched: list[Entity] = []
         _LIVE.add(self)
         try:
@@ -333,9 +334,9 @@ class Experiment:
     def _start_store(self, store: StoreEntity) -> None:
         binary = find_server_binary(store.binary)  # a missing binary fails here, before anything is launched
         shutil.rmtree(store.path, ignore_errors=True)  # a state file left by an earlier run must not be read
-        env = {"SIMDASK_SERVER_BIN": str(binary)}
+        env = {envvars.SERVER_BIN: str(binary)}
         if store.password:
-            env["SIMDASK_PASSWORD"] = store.password
+            env[envvars.PASSWORD] = store.password
         host = store.interface or config.get("experiment.interface")
         if not host and not self._launcher.batch_system:
             host = "127.0.0.1"
@@ -376,7 +377,7 @@ class Experiment:
         store = model.colocated_store
         if store is not None:
             job_env.update(store.env)
-            job_env["SIMDASK_SERVER_BIN"] = str(find_server_binary(store.binary))
+            job_env[envvars.SERVER_BIN] = str(find_server_binary(store.binary))
             timeout = float(config.get("store.startup-timeout")) + 30
             before, after = colocated_lines(self._launcher, self._python(), store, model, exitcode, timeout)
         launch = self._launcher.launch_command([model.exe, *model.args], model.batch, model.run_command, model.run_args)
@@ -422,10 +423,10 @@ class Experiment:
         jobs = []
         for unit in units:
             if isinstance(unit, DaskCluster):
-                raise ValueError(f"Dask cluster {unit.name!r} runs until stopped: wait for models")
+                raise EntityStateError(f"Dask cluster {unit.name!r} runs until stopped: wait for models")
             job = self._job(unit)
             if job is None:
-                raise ValueError(f"{unit.name!r} has not been started")
+                raise EntityStateError(f"{unit.name!r} has not been started")
             jobs.append(job)
         limit = float(config.get("experiment.wait-timeout", timeout))
         deadline = time.monotonic() + limit
@@ -568,7 +569,7 @@ class Experiment:
         taken = {n for e in self._entities.values() for n in [e.name, *(m.name for m in self._members(e))]}
         clash = [n for n in names if n in taken]
         if clash:
-            raise ValueError(f"experiment {self.name!r} already has an entity named {clash[0]!r}")
+            raise EntityStateError(f"experiment {self.name!r} already has an entity named {clash[0]!r}")
         self._entities[entity.name] = entity
 
     def _members(self, entity: Entity) -> list[Model]:
@@ -582,7 +583,7 @@ class Experiment:
             return
         if isinstance(entity, Model) and any(entity in g.members for g in self._groups()):
             return
-        raise ValueError(f"{entity!r} does not belong to experiment {self.name!r}")
+        raise EntityStateError(f"{entity!r} does not belong to experiment {self.name!r}")
 
     def _shared_store(self) -> StoreEntity | None:
         return next((e for e in self._entities.values() if isinstance(e, StoreEntity) and not e.colocated), None)

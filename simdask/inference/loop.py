@@ -18,9 +18,8 @@ from typing import Any
 import numpy as np
 
 from ..client import Client, tensors
-from ..errors import ResponseError, SimdaskError
+from ..errors import RequestFormatError, ResponseError, SimdaskError
 from ..transport import ErrorReply, Request
-from . import protocol
 from .backends import Runner, load_runner
 from .batching import join_inputs, plan_batches, split_outputs
 from .models import ModelSpec, read_blob, read_specs
@@ -161,7 +160,7 @@ class ServingLoop:
                 continue
             try:
                 requests.append(RunRequest.from_entry(stream, entry_id.decode(), fields))
-            except protocol.RequestFormatError as exc:
+            except RequestFormatError as exc:
                 bad = RunRequest("model", "?", (), (), exc.reply or "", "", entry_id.decode(), stream)
                 self._reply([(bad, f"ERR {exc}")])
         return requests

@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Literal
 
-from ..errors import ModelError, ModelTimeoutError
+from ..errors import ModelError, ModelTimeoutError, RequestFormatError
 
 __all__ = [
     "REQUEST_STREAM",
@@ -22,7 +22,6 @@ __all__ = [
     "GROUP",
     "REPLY_TTL_S",
     "RunRequest",
-    "RequestFormatError",
     "new_reply_key",
     "stored_key",
     "version_key",
@@ -54,14 +53,6 @@ def version_key(kind: Kind, name: str) -> str:
 def new_reply_key() -> str:
     """A unique reply key on the request stream's shard, so the request and the wait pipeline together."""
     return f"simdask:reply:{{{REQUEST_STREAM}}}:{uuid.uuid4().hex}"
-
-
-class RequestFormatError(ValueError):
-    """A stream entry is not a valid run request (it is answered with ERR when it names a reply key)."""
-
-    def __init__(self, message: str, reply: str | None) -> None:
-        super().__init__(message)
-        self.reply = reply
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from typing import Any
 
 from .. import config
 from ..client import Client
+from ..errors import ServiceStateError
 from .loop import LoopSettings, ensure_groups, run_serving_loop, stop_key
 
 __all__ = ["InferenceServer"]
@@ -66,10 +67,10 @@ class InferenceServer:
     def start(self) -> InferenceServer:
         """Start one serving loop per worker (``loops_per_worker`` each); returns ``self``."""
         if self.futures:
-            raise RuntimeError(f"inference server {self.name!r} is already started")
+            raise ServiceStateError(f"inference server {self.name!r} is already started")
         workers = self.dask.scheduler_info()["workers"]
         if not workers:
-            raise RuntimeError("the Dask cluster has no workers to serve on")
+            raise ServiceStateError("the Dask cluster has no workers to serve on")
         ensure_groups(self.client)
         self.client.transport.execute(stop_key(self.name), "UNLINK", stop_key(self.name))
         gpu_workers = {w for w, info in workers.items() if info.get("resources", {}).get("GPU", 0) > 0}

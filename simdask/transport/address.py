@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-__all__ = ["Address", "parse_addresses", "format_addresses", "address_from_env"]
+from .. import env
 
-ENV_ADDRESS = "SIMDASK_ADDRESS"
+__all__ = ["Address", "parse_addresses", "format_addresses", "address_from_env"]
 
 
 @dataclass(frozen=True, order=True)
@@ -71,10 +71,10 @@ def address_from_env(address: str | None) -> str:
     """``address`` if given, else ``SIMDASK_ADDRESS``; a clear error when neither is set."""
     if address:
         return address
-    env = os.environ.get(ENV_ADDRESS, "").strip()
-    if not env:
+    value = os.environ.get(env.ADDRESS, "").strip()
+    if not value:
         raise ValueError(
-            f"no store address given and {ENV_ADDRESS} is not set; start a store "
+            f"no store address given and {env.ADDRESS} is not set; start a store "
             "(simdask.Store or `simdask store start`) and pass its .address"
         )
-    return env
+    return value

