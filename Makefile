@@ -4,7 +4,9 @@ VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 export VENV
 
-.PHONY: demo test bench setup clean
+.PHONY: demo test lint bench setup clean
+
+SOURCES := simdask tests benchmarks examples
 
 demo:
 	@scripts/setup.sh
@@ -13,7 +15,14 @@ demo:
 test:
 	@scripts/setup.sh --system
 	@scripts/slurm-up.sh || echo "make test: no Slurm (reason above): the Slurm and PBS tests will be skipped"
+	@$(MAKE) --no-print-directory lint
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
+
+# Style held by CI: lint, formatting and types (make test runs this first).
+lint:
+	$(VENV)/bin/ruff check $(SOURCES)
+	$(VENV)/bin/ruff format --check $(SOURCES)
+	$(VENV)/bin/mypy simdask
 
 bench:
 	@scripts/setup.sh --system

@@ -60,9 +60,9 @@ def make_client(simdask, connection, address: str, family: str, buffers: dict | 
     try:
         client = simdask.Client(address, **kwargs)
         client.put_tensor("warm", np.zeros(8))  # opens the pooled connection under these settings
-        conn = client.transport._checkout(client.transport.node_for("warm"))
+        conn = client.session.transport._checkout(client.session.transport.node_for("warm"))
         eff = (conn._sock.getsockopt(socket.SOL_SOCKET, SND), conn._sock.getsockopt(socket.SOL_SOCKET, RCV))
-        client.transport._checkin(conn)
+        client.session.transport._checkin(conn)
     finally:
         connection._SOCKET_BUFFERS.update(saved)
     return client, eff

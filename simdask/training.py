@@ -17,8 +17,8 @@ import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
-from .bridge.watch import END_OF_RUN
 from .client import Client, Dataset
+from .protocol.runs import END_OF_RUN, run_ended
 
 __all__ = ["StoreDataset"]
 
@@ -100,7 +100,7 @@ class StoreDataset(IterableDataset):
                 position = end
                 last_new = time.monotonic()
                 continue
-            if not self.follow or self.client.tensor_exists(END_OF_RUN):
+            if not self.follow or run_ended(self.client.session, self.client.tensor_key(END_OF_RUN)):
                 return
             if time.monotonic() - last_new > self.timeout:
                 return

@@ -29,6 +29,7 @@ __all__ = [
     "MAGIC",
     "MAX_NDIM",
     "ALIGNMENT",
+    "FIXED_HEADER",
     "CHUNK_REF_SIZE",
     "HEADER_PROBE_BYTES",
     "Order",
@@ -40,6 +41,8 @@ __all__ = [
     "encode_header",
     "encode_chunk_ref",
     "decode_header",
+    "header_length",
+    "peek_data_offset",
     "decode_chunk_ref",
     "check_value_length",
     "array_from_buffer",
@@ -59,8 +62,10 @@ ALIGNMENT = 64
 FIXED_HEADER = 16
 CHUNK_REF_SIZE = 32
 FLAG_CHUNKED = 0x01
-#: Bytes that always hold the fixed header and shape of any tensor.
-HEADER_PROBE_BYTES = FIXED_HEADER + 8 * MAX_NDIM
+#: Bytes a reader fetches to learn a tensor's header without its data (``GETRANGE key 0 511``):
+#: the fixed header and the shape of any tensor (at most ``16 + 8 * 32`` bytes) plus short attrs.
+#: A longer header (see :func:`header_length`) costs one more read.
+HEADER_PROBE_BYTES = 512
 
 #: Wire dtype code -> little-endian numpy dtype.
 DTYPES: dict[int, np.dtype] = {
@@ -276,6 +281,35 @@ def decode_header(buffer: BytesLike, key: str) -> TensorInfo:
     )
 
 
+def header_length(fixed: bytes) -> int | None:
+    """Bytes of a value's fixed header, shape and attrs, from its first 16 bytes.
+
+    ``None`` when they are not the start of a version-1 tensor (too short,
+    another magic): :func:`decode_header` then says what is wrong.
+
+    >>> header_length(encode_header(np.dtype("f8"), (3, 4), "C"))
+    32
+    """
+    if len(fixed) < FIXED_HEADER or fixed[:4] != MAGIC:
+        return None
+    return FIXED_HEADER + 8 * fixed[6] + int.from_bytes(fixed[8:12], "little")
+
+
+def peek_data_offset(fixed: bytes) -> int | None:
+    """Where the data start, from a value's first 16 bytes; ``None`` when they are not a version-1 tensor's.
+
+    Nothing else is validated: a reader uses it to know how much header to
+    read before it decides where the data go (one call per value read, so
+    kept to two slices).
+
+    >>> peek_data_offset(encode_header(np.dtype("f8"), (3, 4), "C"))
+    64
+    """
+    if len(fixed) < FIXED_HEADER or fixed[:4] != MAGIC:
+        return None
+    return int.from_bytes(fixed[12:16], "little")
+
+
 def _decode_attrs(raw: bytes, ndim: int, key: str) -> tuple[tuple[str, ...] | None, dict[str, Any]]:
     if not raw:
         return None, {}
@@ -331,11 +365,15 @@ def array_from_buffer(info: TensorInfo, buffer: Any, offset: int = 0) -> np.ndar
 
 
 def hash_tag(key: str) -> str | None:
-    """The cluster hash tag of a key as DESIGN.md defines it for chunking.
+    """The cluster hash tag of a key, as DESIGN.md and ``docs/protocol.md`` define it.
 
     The text between the first ``{`` and the next ``}`` if non-empty, else the
-    whole key; ``None`` when the key has braces but no valid tag (such a key
-    is never chunked).
+    whole key; ``None`` when the key has braces but no valid tag. The server
+    hashes such a key whole (:func:`simdask.transport.key_slot`), but it is
+    never chunked (:func:`chunk_prefix`).
+
+    >>> hash_tag("p.{ds}.meta"), hash_tag("u"), hash_tag("{}u")
+    ('ds', 'u', None)
     """
     start = key.find("{")
     if start >= 0:

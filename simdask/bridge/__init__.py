@@ -3,7 +3,7 @@
 - :func:`open_dataset` / :func:`open_dataarray`: keys named by a template as
   a lazy Dataset, one dask chunk per key, read on the Dask workers;
 - :func:`watch`: follow a running simulation step by step, until its
-  :data:`END_OF_RUN` marker;
+  end-of-run marker (:data:`simdask.END_OF_RUN`);
 - :func:`to_store`: xarray, dask or numpy data back into the store;
 - :func:`to_zarr`: persist what a template matches into a zarr v3 store;
 - :class:`ZarrStore`: a zarr v3 store on simdask's store (imported on first use).
@@ -15,15 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from .dataset import open_dataarray, open_dataset
 from .to_store import to_store
-from .watch import END_OF_RUN, WatchTimeoutError, watch
+from .watch import watch
 from .zarr_ import to_zarr
 
 if TYPE_CHECKING:
     from .zarr_store import ZarrStore
 
 __all__ = [
-    "END_OF_RUN",
-    "WatchTimeoutError",
     "ZarrStore",
     "open_dataarray",
     "open_dataset",

@@ -20,7 +20,7 @@ import numpy as np
 __all__ = ["BufferPool", "pool"]
 
 
-class _Owner(ctypes.Array):  # type: ignore[type-arg]
+class _Owner(ctypes.Array[ctypes.c_ubyte]):
     """Exports a pooled buffer to numpy; gives it back when garbage-collected."""
 
     _type_ = ctypes.c_ubyte

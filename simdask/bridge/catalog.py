@@ -12,20 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import wire
-from ..client import Client, tensors
+from ..client import Client
 from ..errors import KeyNotFoundError
+from ..protocol import tensors
+from ..protocol.keys import is_internal
 from .template import KeyTemplate, glob_escape
 
-__all__ = ["Entry", "Catalog", "INTERNAL", "is_internal"]
-
-#: Names (after the key prefix) that are simdask's own, never user data: the
-#: end-of-run marker, chunk keys of large tensors, zarr store indexes.
-INTERNAL = "simdask:"
-
-
-def is_internal(name: str) -> bool:
-    """Whether a key name is simdask's own, under any key prefix (``simdask:...``, ``p.simdask:...``)."""
-    return name.startswith(INTERNAL) or f".{INTERNAL}" in name
+__all__ = ["Entry", "Catalog"]
 
 
 @dataclass(frozen=True)
@@ -68,25 +61,19 @@ class Catalog:
 
     def refresh(self) -> list[Entry]:
         """Look for keys again; read the headers of new ones only. Returns the new entries."""
-        transport = self.client.transport
-        groups: list[list[str]] = []
         fields: dict[str, dict[str, Any]] = {}
-        for found in transport.scan(glob_escape(self.prefix) + self.template.glob):
-            group = []
-            for key in found:
-                if key in self._entries or key in self._ignored:
-                    continue
-                name = key[len(self.prefix) :]
-                values = None if is_internal(name) else self.template.parse(name)
-                if values is None:
-                    self._ignored.add(key)
-                else:
-                    fields[key] = values
-                    group.append(key)
-            groups.append(group)
-        keys = [key for group in groups for key in group]
+        for key in self.client.keys(glob_escape(self.prefix) + self.template.glob):
+            if key in self._entries or key in self._ignored:
+                continue
+            name = key[len(self.prefix) :]
+            values = None if is_internal(name) else self.template.parse(name)
+            if values is None:
+                self._ignored.add(key)
+            else:
+                fields[key] = values
+        keys = list(fields)
         # Only headers here: a value's length is checked when its data are read.
-        infos = dict(zip(keys, tensors.read_infos(transport, keys, missing_ok=True, check_length=False)))
+        infos = dict(zip(keys, tensors.tensor_infos(self.client.session, keys, missing_ok=True, check_length=False)))
         added = []
         for key in sorted(fields):
             info = infos[key]

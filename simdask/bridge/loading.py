@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from ..client import tensors
 from ..errors import TensorMismatchError
+from ..protocol import Session, tensors
 from .buffers import pool
 from .layout import Block
 from .recipe import ClientRecipe
@@ -26,10 +26,10 @@ def load_block(recipe: ClientRecipe, block: Block) -> np.ndarray:
 
     Tensors are received straight into (pooled) memory of the result.
     """
-    transport = recipe.client().transport
+    session = recipe.client().session
     if len(block.keys) == 1 and block.keys[0] is not None and block.out_dtype == block.dtype:
         out = pool.empty(block.shape, block.dtype, order=block.order)
-        _read(transport, [block.keys[0]], [out])
+        _read(session, [block.keys[0]], [out])
         return out[(None,) * len(block.grid)]
     out = pool.empty(block.grid + block.shape, block.out_dtype)
     cells = out.reshape((-1, *block.shape))
@@ -38,18 +38,18 @@ def load_block(recipe: ClientRecipe, block: Block) -> np.ndarray:
         if key is None:
             cells[i] = np.nan
     if block.out_dtype == block.dtype:
-        _read(transport, [key for _, key in present], [cells[i, ...] for i, _ in present])
+        _read(session, [key for _, key in present], [cells[i, ...] for i, _ in present])
     else:  # gaps made the block float: read as stored, then convert
         arrays = [np.empty(block.shape, block.dtype, order=block.order) for _ in present]
-        _read(transport, [key for _, key in present], arrays)
+        _read(session, [key for _, key in present], arrays)
         for (i, _), array in zip(present, arrays):
             cells[i] = array
     return out
 
 
-def _read(transport: Any, keys: list[str], outs: list[np.ndarray]) -> None:
+def _read(session: Session, keys: list[str], outs: list[np.ndarray]) -> None:
     try:
-        tensors.read_tensors(transport, keys, outs=outs, what="load")
+        tensors.get_tensors(session, keys, outs=outs, what="load")
     except TensorMismatchError as exc:
         raise TensorMismatchError(f"{exc}: it changed since it was opened; open it again") from None
 

@@ -18,6 +18,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from ..client import Client
 from ..errors import KeyNotFoundError, WatchTimeoutError
+from ..protocol.runs import END_OF_RUN, run_ended
 from .catalog import Catalog, Entry
 from .dataset import layout_of, to_xarray
 from .layout import Chunks, Missing, name_keys
@@ -27,10 +28,7 @@ from .template import VAR
 if TYPE_CHECKING:
     import xarray
 
-__all__ = ["END_OF_RUN", "WatchTimeoutError", "watch"]
-
-#: Tensor name a writer puts (any value; by convention a 0-d tensor) to say its run is over.
-END_OF_RUN = "simdask:end"
+__all__ = ["watch"]
 
 
 class _Progress:
@@ -209,7 +207,8 @@ def _follow(
     since = time.monotonic()
     try:
         while True:
-            ended = client.tensor_exists(END_OF_RUN)  # before the scan: everything written before it is seen
+            # before the scan: everything written before the marker is seen
+            ended = run_ended(client.session, client.tensor_key(END_OF_RUN))
             steps.add(catalog.refresh())
             ready = steps.complete(done, ended)
             if ended and missing == "raise":

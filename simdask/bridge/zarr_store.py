@@ -17,17 +17,16 @@ A write sends ``SET`` and ``ZADD`` in one pipelined round trip, a delete
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
-import numpy as np
 from zarr.abc.store import ByteRequest, OffsetByteRequest, RangeByteRequest, Store, SuffixByteRequest
 from zarr.core.buffer import Buffer, BufferPrototype, default_buffer_prototype
 
 from ..client import Client
 from ..errors import error_from_reply
-from ..transport import Connection, ErrorReply, Request
-from .catalog import INTERNAL
+from ..protocol.keys import INTERNAL
+from ..transport import ErrorReply, Request, read_reply_list, read_value
 from .recipe import ClientRecipe, connected
 
 __all__ = ["ZarrStore"]
@@ -58,22 +57,6 @@ while true do
   end
 end
 """
-
-
-def _read_value(conn: Connection) -> Any:
-    """A bulk reply received straight into a numpy byte array (``None`` when the key is missing)."""
-    size = conn.read_bulk_length()
-    if isinstance(size, ErrorReply) or size < 0:
-        return None if size == -1 else size
-    value = np.empty(size, dtype=np.uint8)
-    conn.readinto(value.data)
-    conn.expect_crlf()
-    return value
-
-
-def _read_list(count: int) -> Callable[[Connection], list[Any]]:
-    """A reader of the replies of ``count`` commands, as a list."""
-    return lambda conn: [conn.read_reply() for _ in range(count)]
 
 
 def _range_args(byte_range: ByteRequest) -> tuple[int, int] | None:
@@ -154,7 +137,7 @@ class ZarrStore(Store):
     # -- blocking operations (run in a thread by the async API) ---------------------
 
     def _run(self, requests: list[Request]) -> list[Any]:
-        return self._recipe.client().transport.run(requests)
+        return self._recipe.client().session.transport.run(requests)
 
     def _key(self, key: str) -> str:
         return self._base + key
@@ -176,11 +159,11 @@ class ZarrStore(Store):
         for key, byte_range in key_ranges:
             stored = self._key(key)
             if byte_range is None:
-                requests.append(Request(stored, (("GET", stored),), _read_value))
+                requests.append(Request(stored, (("GET", stored),), read_value))
                 continue
             bounds = _range_args(byte_range)  # GETRANGE of a missing key is "": ask EXISTS too
             ranged = () if bounds is None else (("GETRANGE", stored, *bounds),)
-            requests.append(Request(stored, (("EXISTS", stored), *ranged), _read_list(1 + len(ranged))))
+            requests.append(Request(stored, (("EXISTS", stored), *ranged), read_reply_list(1 + len(ranged))))
         results: list[Buffer | None] = []
         for request, reply in zip(requests, self._run(requests)):
             context = f"zarr get {request.key!r} at {self.address}"

@@ -1,6 +1,6 @@
-"""The Python client: tensors, datasets, aggregation lists, polling, key prefixes."""
+"""The Python client facade: tensors, datasets, aggregation lists, polling, key prefixes, models."""
 
+from ..protocol import Dataset
 from .client import Client
-from .dataset import Dataset
 
 __all__ = ["Client", "Dataset"]

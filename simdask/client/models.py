@@ -15,13 +15,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .. import config
-from ..errors import KeyNotFoundError, error_from_reply
-from ..inference import protocol
-from ..inference.models import Encoder, ModelSpec, check_device, read_blob, serialize_model, write_stored
-from ..transport import ErrorReply, Request, Transport
-from .keys import KeyPrefixes, check_name
+from ..protocol import KeyPrefixes, Session
+from ..protocol.keys import check_name
+from ..protocol.models import ModelSpec, check_device, delete_stored, read_blob, stored_exists, write_stored
+from ..protocol.requests import RunRequest, new_reply_key, run_request
 from .polling import poll
+from .serialize import serialize_model
 
 __all__ = ["ModelMethods"]
 
@@ -35,10 +34,9 @@ def _names(value: str | Sequence[str] | None, default: Sequence[str]) -> list[st
 class ModelMethods:
     """Mixin of :class:`~simdask.Client`: store, fetch and run models and scripts."""
 
-    _transport: Transport
+    _session: Session
     _prefixes: KeyPrefixes
     _use_model_prefix: bool = False
-    encode_tensor: Encoder
 
     # -- naming ------------------------------------------------------------------
 
@@ -99,7 +97,7 @@ class ModelMethods:
             batch_size=int(batch_size), min_batch_size=int(min_batch_size), min_batch_timeout=int(min_batch_timeout),
             tag=str(tag), inputs=tuple(inputs or ()), outputs=tuple(outputs or ()),
         )
-        return write_stored(self._transport, self.encode_tensor, "model", stored_name, blob, spec)
+        return write_stored(self._session, "model", stored_name, blob, spec)
 
     def set_model_from_file(
         self, name: str, model_file: str | Path, backend: str, device: str = "CPU", **options: Any
@@ -112,31 +110,23 @@ class ModelMethods:
 
     def get_model(self, name: str) -> bytes:
         """The stored bytes of model ``name``."""
-        return read_blob(self._transport, "model", self._model_name(name))[1]
+        return read_blob(self._session, "model", self._model_name(name))[1]
 
     def get_model_spec(self, name: str) -> ModelSpec:
         """The stored settings of model ``name`` (backend, device, batching, version)."""
-        return read_blob(self._transport, "model", self._model_name(name))[0]
+        return read_blob(self._session, "model", self._model_name(name))[0]
 
     def delete_model(self, name: str) -> None:
         """Delete model ``name``; deleting a missing model is an error."""
-        self._delete_stored("model", self._model_name(name))
+        delete_stored(self._session, "model", self._model_name(name))
 
     def model_exists(self, name: str) -> bool:
         """Whether a model or a script named ``name`` exists."""
-        stored = self._model_name(name)
-        keys = [protocol.stored_key("model", stored), protocol.stored_key("script", stored)]
-        return any(self._transport.run([Request(k, [("EXISTS", k)]) for k in keys]))
+        return stored_exists(self._session, self._model_name(name))
 
     def poll_model(self, name: str, poll_frequency_ms: int, num_tries: int) -> bool:
         """Check for model (or script) ``name`` up to ``num_tries`` times, ``poll_frequency_ms`` apart."""
         return poll(lambda: self.model_exists(name), poll_frequency_ms, num_tries)
-
-    def _delete_stored(self, kind: protocol.Kind, stored_name: str) -> None:
-        from . import tensors
-
-        if not tensors.delete_tensors(self._transport, [protocol.stored_key(kind, stored_name)])[0]:
-            raise KeyNotFoundError(f"{kind} {stored_name!r} does not exist in the store at {self._transport.address}")
 
     # -- scripts -----------------------------------------------------------------
 
@@ -147,7 +137,7 @@ class ModelMethods:
         stored_name = self._model_name(name, write=True)
         spec = ModelSpec(kind="script", name=stored_name, backend="TORCH", format="torchscript-source",
                          device=check_device(device))
-        return write_stored(self._transport, self.encode_tensor, "script", stored_name, script.encode(), spec)
+        return write_stored(self._session, "script", stored_name, script.encode(), spec)
 
     def set_script_from_file(self, name: str, file: str | Path, device: str = "CPU") -> int:
         """:meth:`set_script` with the source read from ``file``."""
@@ -166,11 +156,11 @@ class ModelMethods:
 
     def get_script(self, name: str) -> str:
         """The stored source of script ``name``."""
-        return read_blob(self._transport, "script", self._model_name(name))[1].decode()
+        return read_blob(self._session, "script", self._model_name(name))[1].decode()
 
     def delete_script(self, name: str) -> None:
         """Delete script ``name``; deleting a missing script is an error."""
-        self._delete_stored("script", self._model_name(name))
+        delete_stored(self._session, "script", self._model_name(name))
 
     # -- running -----------------------------------------------------------------
 
@@ -196,13 +186,13 @@ class ModelMethods:
         ModelTimeoutError
             No answer in time.
         """
-        request = protocol.RunRequest(
+        request = RunRequest(
             "model", self._model_name(name),
             tuple(self._prefixes.tensor(n) for n in _names(inputs, [name])),
             tuple(self._prefixes.tensor(n, write=True) for n in _names(outputs, [name])),
-            protocol.new_reply_key(),
+            new_reply_key(),
         )
-        self._run_request(request, timeout)
+        run_request(self._session, request, timeout)
 
     def run_script(
         self,
@@ -215,26 +205,10 @@ class ModelMethods:
     ) -> None:
         """Run function ``fn_name`` of script ``name`` on stored tensors (see :meth:`run_model`)."""
         check_name(fn_name, "function")
-        request = protocol.RunRequest(
+        request = RunRequest(
             "script", self._model_name(name),
             tuple(self._prefixes.tensor(n) for n in _names(inputs, [])),
             tuple(self._prefixes.tensor(n, write=True) for n in _names(outputs, [])),
-            protocol.new_reply_key(), function=fn_name,
+            new_reply_key(), function=fn_name,
         )
-        self._run_request(request, timeout)
-
-    def _run_request(self, request: protocol.RunRequest, timeout: float | None) -> None:
-        wait = float(config.get("inference.run-timeout", timeout))
-        if wait <= 0:
-            raise ValueError(f"timeout must be > 0 seconds, got {wait}")
-        commands = [
-            ("XADD", protocol.REQUEST_STREAM, "*", *request.fields()),
-            ("BLPOP", request.reply, wait),
-        ]
-        replies = self._transport.run([Request(protocol.REQUEST_STREAM, commands)], timeout=wait + 10)[0]
-        for reply in replies:
-            if isinstance(reply, ErrorReply):
-                node = self._transport.node_for(protocol.REQUEST_STREAM)
-                raise error_from_reply(reply, f"{request.label}: sending the run request to {node}")
-        popped = replies[1]
-        protocol.parse_reply(None if popped is None else popped[1], request.label, wait)
+        run_request(self._session, request, timeout)

@@ -1,14 +1,14 @@
 """Inference as Dask tasks: serving loops that answer run requests, and ``predict`` over dask arrays.
 
-Importing this package is light (the client imports its protocol); the
-serving side, Dask, torch and onnxruntime load only when used.
+Importing this package is light: the serving side, Dask, torch and
+onnxruntime load only when used.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .models import ModelSpec
+from ..protocol import ModelSpec
 
 __all__ = ["InferenceServer", "ModelSpec", "predict"]
 

@@ -24,7 +24,11 @@ class Batch:
         return sum(self.rows)
 
 
-def _signature(inputs: list[np.ndarray]) -> tuple:
+#: What requests must share to join one batch: per input, its dtype and its shape beyond the first dimension.
+_Signature = tuple[tuple[str, tuple[int, ...]], ...]
+
+
+def _signature(inputs: list[np.ndarray]) -> _Signature:
     return tuple((a.dtype.str, a.shape[1:]) for a in inputs)
 
 
@@ -37,7 +41,7 @@ def plan_batches(inputs: list[list[np.ndarray]], batch_size: int) -> list[Batch]
     than ``batch_size``, no inputs) runs alone. Order is kept within a batch.
     """
     batches: list[Batch] = []
-    open_batches: dict[tuple, Batch] = {}
+    open_batches: dict[_Signature, Batch] = {}
     for index, arrays in enumerate(inputs):
         rows = {a.shape[0] for a in arrays if a.ndim > 0}
         if batch_size <= 0 or not arrays or any(a.ndim == 0 for a in arrays) or len(rows) != 1:

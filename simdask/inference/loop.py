@@ -17,13 +17,15 @@ from typing import Any
 
 import numpy as np
 
-from ..client import Client, tensors
+from .. import config
+from ..client import Client
 from ..errors import RequestFormatError, ResponseError, SimdaskError
-from ..transport import ErrorReply, Request
+from ..protocol import ModelSpec, RunRequest, Session, tensors
+from ..protocol.models import read_blob, read_specs
+from ..protocol.requests import GPU_STREAM, GROUP, REPLY_TTL_S, REQUEST_STREAM
+from ..transport import ErrorReply, Request, check_transaction
 from .backends import Runner, load_runner
 from .batching import join_inputs, plan_batches, split_outputs
-from .models import ModelSpec, read_blob, read_specs
-from .protocol import GPU_STREAM, GROUP, REPLY_TTL_S, REQUEST_STREAM, RunRequest
 
 __all__ = ["LoopSettings", "ServingLoop", "run_serving_loop", "stop_key", "ensure_groups", "STATS_KEY"]
 
@@ -40,28 +42,33 @@ def stop_key(server_id: str) -> str:
     return f"simdask:serving:{{{server_id}}}:stop"
 
 
-def ensure_groups(client: Client) -> None:
+def ensure_groups(session: Session) -> None:
     """Create the consumer group on the request streams (idempotent)."""
     for stream in (REQUEST_STREAM, GPU_STREAM):
         try:
-            client.transport.execute(stream, "XGROUP", "CREATE", stream, GROUP, "0", "MKSTREAM")
+            session.transport.execute(stream, "XGROUP", "CREATE", stream, GROUP, "0", "MKSTREAM")
         except ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
 
 
+def _config_int(name: str, scale: int = 1) -> int:
+    """The setting ``simdask.inference.<name>`` as an int (times ``scale``), read when the settings are made."""
+    return int(scale * float(config.get(f"inference.{name}")))
+
+
 @dataclass(frozen=True)
 class LoopSettings:
-    """How one serving loop behaves."""
+    """How one serving loop behaves; unset defaults come from the ``simdask.inference`` config."""
 
     server_id: str
     consumer: str
     gpu: bool = False  # this loop serves GPU models (and reads the GPU stream)
     gpu_service: bool = False  # some loop of the server serves GPU models
-    read_count: int = 64
-    claim_idle_ms: int = 10_000
-    default_min_batch_timeout_ms: int = 100
-    block_ms: int = 50
+    read_count: int = field(default_factory=lambda: _config_int("read-count"))
+    claim_idle_ms: int = field(default_factory=lambda: _config_int("claim-idle", scale=1000))
+    default_min_batch_timeout_ms: int = field(default_factory=lambda: _config_int("default-min-batch-timeout"))
+    block_ms: int = 50  # longest wait for new requests between looks at the stop key
 
 
 @dataclass
@@ -96,9 +103,9 @@ class ServingLoop:
     """Serve run requests until the server's stop key appears."""
 
     def __init__(self, client: Client, settings: LoopSettings) -> None:
-        self.client = client
         self.settings = settings
-        self.transport = client.transport
+        self.session = client.session
+        self.transport = client.session.transport
         self.streams = [GPU_STREAM, REQUEST_STREAM] if settings.gpu else [REQUEST_STREAM]
         self.worker = _worker_name()
         self.served = 0
@@ -108,7 +115,7 @@ class ServingLoop:
     # -- the loop ----------------------------------------------------------------
 
     def run(self) -> dict[str, Any]:
-        ensure_groups(self.client)
+        ensure_groups(self.session)
         last_claim = last_stop_check = 0.0
         while True:
             now = time.monotonic()
@@ -138,7 +145,7 @@ class ServingLoop:
         reply = self.transport.run([Request(REQUEST_STREAM, [command])], timeout=block_ms / 1000 + 30)[0]
         if isinstance(reply, ErrorReply):
             if reply.startswith("NOGROUP"):
-                ensure_groups(self.client)  # the stream was deleted (e.g. FLUSHALL): recreate it
+                ensure_groups(self.session)  # the stream was deleted (e.g. FLUSHALL): recreate it
                 return []
             raise ResponseError(f"reading run requests at {self.transport.node_for(REQUEST_STREAM)}: {reply}")
         return [r for stream, entries in (reply or []) for r in self._parse(stream.decode(), entries)]
@@ -192,7 +199,7 @@ class ServingLoop:
         for kind in ("model", "script"):
             names = [n for k, n in keys if k == kind]
             if names:
-                found.update({(kind, n): s for n, s in zip(names, read_specs(self.transport, kind, names))})
+                found.update({(kind, n): s for n, s in zip(names, read_specs(self.session, kind, names))})
         return found
 
     def _not_here(self, spec: ModelSpec, group: list[RunRequest]) -> None:
@@ -202,8 +209,7 @@ class ServingLoop:
                 commands += [("XADD", GPU_STREAM, "*", *r.fields()), ("XACK", r.stream, GROUP, r.entry_id),
                              ("XDEL", r.stream, r.entry_id)]
             commands.append(("EXEC",))
-            tensors.check_transaction(self.transport.run([Request(REQUEST_STREAM, commands)])[0],
-                                      "handing GPU requests on")
+            check_transaction(self.transport.run([Request(REQUEST_STREAM, commands)])[0], "handing GPU requests on")
             return
         message = f"ERR {spec.kind} declared for {spec.device} but this inference service has no GPU worker"
         self._reply([(r, message) for r in group])
@@ -212,7 +218,7 @@ class ServingLoop:
         held = self._waiting.setdefault(name, _Waiting())
         held.timeout_s = (spec.min_batch_timeout or self.settings.default_min_batch_timeout_ms) / 1000
         if group:
-            infos = tensors.read_infos(self.transport, [r.inputs[0] for r in group if r.inputs], missing_ok=True)
+            infos = tensors.tensor_infos(self.session, [r.inputs[0] for r in group if r.inputs], missing_ok=True)
             held.rows += sum(i.shape[0] if i is not None and i.ndim else 1 for i in infos)
             if not held.requests:
                 held.since = time.monotonic()
@@ -228,7 +234,7 @@ class ServingLoop:
         cached = self._runners.get(key)
         if cached is not None and cached[0] == spec.version:
             return cached[1]
-        fresh_spec, blob = read_blob(self.transport, spec.kind, spec.name)
+        fresh_spec, blob = read_blob(self.session, spec.kind, spec.name)
         runner = load_runner(fresh_spec, blob, spec.name)
         self._runners[key] = (fresh_spec.version, runner)
         log.info("%s loaded %s %r version %d on %s", self.settings.consumer, spec.kind, spec.name,
@@ -274,7 +280,7 @@ class ServingLoop:
     def _read_inputs(self, group: list[RunRequest], outcome: dict[int, Any]) -> list[list[np.ndarray]]:
         keys = [k for r in group for k in r.inputs]
         try:
-            arrays = [a for _, a in tensors.read_tensors(self.transport, keys, what="reading model input")]
+            arrays = [a for _, a in tensors.get_tensors(self.session, keys, what="reading model input")]
         except SimdaskError:
             arrays = None  # find out which request has the bad input
         inputs: list[list[np.ndarray]] = []
@@ -285,7 +291,7 @@ class ServingLoop:
                 position += len(request.inputs)
                 continue
             try:
-                read = tensors.read_tensors(self.transport, list(request.inputs), what="reading model input")
+                read = tensors.get_tensors(self.session, list(request.inputs), what="reading model input")
                 inputs.append([a for _, a in read])
             except SimdaskError as exc:
                 outcome[index] = f"ERR {_error_text(exc)}"
@@ -301,7 +307,7 @@ class ServingLoop:
         leaves nothing half done. In a cluster, outputs are written first.
         """
         done = [i for i, o in outcome.items() if not isinstance(o, str)]
-        encoded = [self.client.encode_tensor(key, array)
+        encoded = [tensors.encode_tensor(self.session, key, array)
                    for i in done for key, array in zip(group[i].outputs, outcome[i])]
         answers = [(group[i], o if isinstance(o, str) else "OK") for i, o in sorted(outcome.items())]
         if not self.transport.is_cluster and not any(e.chunks for e in encoded):
@@ -309,14 +315,14 @@ class ServingLoop:
             commands += [command for _, command in self._answer_commands(answers, spec, device, runs)]
             replies = self.transport.run([Request(REQUEST_STREAM, [*commands, ("EXEC",)])])[0]
             try:
-                tensors.check_transaction(replies, f"storing the outputs of {spec.kind} {spec.name!r}")
+                check_transaction(replies, f"storing the outputs of {spec.kind} {spec.name!r}")
                 self.served += sum(1 for _, message in answers if message == "OK")
                 return
             except SimdaskError as exc:  # nothing of the transaction happened: answer with the error
                 error = f"ERR writing outputs: {_error_text(exc)}"
         else:
             try:
-                tensors.write_tensors(self.transport, encoded)
+                tensors.put_tensors(self.session, encoded)
                 error = ""
             except SimdaskError as exc:
                 error = f"ERR writing outputs: {_error_text(exc)}"

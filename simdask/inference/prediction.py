@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from ..client import Client
+from ..protocol.models import read_blob, read_specs
 from .backends import Runner, load_runner
-from .models import read_blob, read_specs
 
 __all__ = ["predict"]
 
@@ -25,14 +25,14 @@ _CACHE_LOCK = threading.Lock()
 
 def _runner(client: Client, name: str) -> Runner:
     """The model ``name`` loaded in this process, reloaded when its stored version changed."""
-    spec = read_specs(client.transport, "model", [name])[0]
+    spec = read_specs(client.session, "model", [name])[0]
     if spec is None:
         raise KeyError(f"model {name!r} does not exist in the store at {client.address}")
     key = (client.address, name)
     with _CACHE_LOCK:
         cached = _CACHE.get(key)
         if cached is None or cached[0] != spec.version:
-            fresh, blob = read_blob(client.transport, "model", name)
+            fresh, blob = read_blob(client.session, "model", name)
             cached = _CACHE[key] = (fresh.version, load_runner(fresh, blob, name))
         return cached[1]
 
@@ -85,7 +85,7 @@ def predict(
     import dask.array as da
 
     client = Client(address)
-    spec = read_specs(client.transport, "model", [model])[0]
+    spec = read_specs(client.session, "model", [model])[0]
     if spec is None:
         raise KeyError(f"model {model!r} does not exist in the store at {client.address}")
     xarray_input = hasattr(data, "dims") and hasattr(data, "coords")

@@ -71,8 +71,8 @@ class InferenceServer:
         workers = self.dask.scheduler_info()["workers"]
         if not workers:
             raise ServiceStateError("the Dask cluster has no workers to serve on")
-        ensure_groups(self.client)
-        self.client.transport.execute(stop_key(self.name), "UNLINK", stop_key(self.name))
+        ensure_groups(self.client.session)
+        self.client.session.transport.execute(stop_key(self.name), "UNLINK", stop_key(self.name))
         gpu_workers = {w for w, info in workers.items() if info.get("resources", {}).get("GPU", 0) > 0}
         for worker in sorted(workers):
             gpu = worker in gpu_workers
@@ -82,9 +82,7 @@ class InferenceServer:
                     consumer=f"{self.name}-{len(self.futures)}",
                     gpu=gpu,
                     gpu_service=bool(gpu_workers),
-                    read_count=int(config.get("inference.read-count")),
                     claim_idle_ms=self.claim_idle_ms,
-                    default_min_batch_timeout_ms=int(config.get("inference.default-min-batch-timeout")),
                 )
                 self.futures.append(self.dask.submit(
                     run_serving_loop, self.client, settings,
@@ -103,7 +101,7 @@ class InferenceServer:
         if not self.futures:
             return []
         key = stop_key(self.name)
-        self.client.transport.execute(key, "SET", key, "1", "EX", 3600)
+        self.client.session.transport.execute(key, "SET", key, "1", "EX", 3600)
         try:
             from distributed import wait
 
@@ -114,7 +112,7 @@ class InferenceServer:
                 if not future.done():
                     future.cancel()
             self.futures = []
-            self.client.transport.execute(key, "UNLINK", key)
+            self.client.session.transport.execute(key, "UNLINK", key)
 
     def __enter__(self) -> InferenceServer:
         return self.start()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from binascii import crc_hqx
 
+from ..wire import hash_tag
+
 __all__ = ["SLOT_COUNT", "key_slot"]
 
 SLOT_COUNT = 16384
@@ -15,10 +17,10 @@ def key_slot(key: str | bytes) -> int:
     >>> key_slot("foo") == key_slot("{foo}.meta")
     True
     """
-    raw = key.encode() if isinstance(key, str) else key
-    start = raw.find(b"{")
-    if start >= 0:
-        end = raw.find(b"}", start + 1)
-        if end > start + 1:
-            raw = raw[start + 1 : end]
-    return crc_hqx(raw, 0) % SLOT_COUNT
+    if isinstance(key, str):
+        tag = hash_tag(key)
+        return crc_hqx((key if tag is None else tag).encode(), 0) % SLOT_COUNT
+    # latin-1 maps each byte to one character, so the tag's text is the tag's bytes
+    text = key.decode("latin-1")
+    tag = hash_tag(text)
+    return crc_hqx((text if tag is None else tag).encode("latin-1"), 0) % SLOT_COUNT

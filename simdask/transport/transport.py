@@ -11,27 +11,20 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ResponseError, StoreConnectionError, error_from_reply
 from .address import Address, format_addresses, parse_addresses
 from .connection import Connection, ErrorReply
+from .replies import Reader, read_replies
 from .slots import SLOT_COUNT, key_slot
 
-__all__ = ["Request", "Transport", "read_replies"]
+__all__ = ["Request", "Transport"]
 
-Reader = Callable[[Connection], Any]
 _MAX_REDIRECTS = 5
 _MAX_IDLE_PER_NODE = 8
-
-
-def read_replies(count: int) -> Reader:
-    """A reader returning the reply of one command, or the list of ``count`` replies."""
-    if count == 1:
-        return Connection.read_reply
-    return lambda conn: [conn.read_reply() for _ in range(count)]
 
 
 @dataclass(frozen=True)
@@ -136,7 +129,7 @@ class Transport:
             raise failure or StoreConnectionError(f"no node of the store at {self.address} answered")
 
     @staticmethod
-    def _slot_map(reply: list, asked: Address) -> list[Address]:
+    def _slot_map(reply: list[Any], asked: Address) -> list[Address]:
         slots: list[Address | None] = [None] * SLOT_COUNT
         for entry in reply:
             start, end, primary = entry[0], entry[1], entry[2]

@@ -19,7 +19,7 @@ def test_key_slot_matches_the_server(cluster_store, key):
 def test_stale_slot_map_follows_moved(cluster_store):
     client = simdask.Client(cluster_store.address)
     client.flush()
-    transport = client.transport
+    transport = client.session.transport
     wrong = transport.nodes()
     transport._slots = [wrong[(wrong.index(n) + 1) % len(wrong)] for n in transport._slots]  # every slot points wrong
     items = {f"k{i}": np.full(3, i) for i in range(30)}
@@ -33,8 +33,8 @@ def test_ask_redirection_during_slot_migration():
         client = simdask.Client(store.address)
         key = "migrating"
         slot = key_slot(key)
-        source = client.transport.node_for(key)
-        target = next(n for n in client.transport.nodes() if n != source)
+        source = client.session.transport.node_for(key)
+        target = next(n for n in client.session.transport.nodes() if n != source)
         src, dst = redis.Redis(source.host, source.port), redis.Redis(target.host, target.port)
         src_id, dst_id = src.cluster("MYID").decode(), dst.cluster("MYID").decode()
         dst.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", src_id)
@@ -45,4 +45,4 @@ def test_ask_redirection_during_slot_migration():
         assert probe.call("ASKING") == "OK" and probe.call("EXISTS", key) == 1  # it landed on the target
         probe.close()
         np.testing.assert_array_equal(client.get_tensor(key), np.arange(5))
-        assert client.transport.node_for(key) == source  # ASK does not change the slot map
+        assert client.session.transport.node_for(key) == source  # ASK does not change the slot map

@@ -11,7 +11,7 @@ from typing import Protocol
 import numpy as np
 
 from ...errors import ModelError
-from ..models import ModelSpec
+from ...protocol import ModelSpec
 
 __all__ = ["Runner", "load_runner"]
 

@@ -7,7 +7,7 @@ import logging
 import numpy as np
 import onnxruntime as ort
 
-from ..models import ModelSpec
+from ...protocol import ModelSpec
 
 __all__ = ["OnnxRunner"]
 
@@ -18,7 +18,7 @@ class OnnxRunner:
     """An onnxruntime session on the CPU or, for GPU models where CUDA is there, on a GPU."""
 
     def __init__(self, blob: bytes, spec: ModelSpec) -> None:
-        providers: list = ["CPUExecutionProvider"]
+        providers: list[str | tuple[str, dict[str, int]]] = ["CPUExecutionProvider"]
         self.device = "cpu"
         if spec.on_gpu:
             if "CUDAExecutionProvider" in ort.get_available_providers():

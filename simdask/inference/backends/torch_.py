@@ -8,7 +8,7 @@ import logging
 import numpy as np
 import torch
 
-from ..models import ModelSpec
+from ...protocol import ModelSpec
 
 __all__ = ["TorchRunner", "torch_device"]
 

@@ -1,10 +1,10 @@
-"""The language-neutral run-request protocol (DESIGN.md, "Inference requests").
+"""Run requests (``docs/protocol.md``, "Run requests"): the stream, the request, the reply.
 
 A caller puts its inputs, then ``XADD simdask:requests * model <name> inputs
 <json keys> outputs <json keys> reply <key>`` (``script <name> function <fn>``
 for scripts) and blocks on ``BLPOP <reply key>``; a serving loop answers
 ``OK`` or ``ERR <message>``. This module holds the names and the encoding of
-both sides; it does no I/O.
+both sides, and the caller's side of the exchange.
 """
 
 from __future__ import annotations
@@ -12,9 +12,12 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from typing import Literal
 
-from ..errors import ModelError, ModelTimeoutError, RequestFormatError
+from .. import config
+from ..errors import ModelError, ModelTimeoutError, RequestFormatError, error_from_reply
+from ..transport import ErrorReply, Request
+from .models import Kind
+from .session import Session
 
 __all__ = [
     "REQUEST_STREAM",
@@ -23,8 +26,7 @@ __all__ = [
     "REPLY_TTL_S",
     "RunRequest",
     "new_reply_key",
-    "stored_key",
-    "version_key",
+    "run_request",
     "parse_reply",
 ]
 
@@ -36,18 +38,8 @@ GPU_STREAM = "simdask:gpu-requests:{simdask:requests}"
 GROUP = "simdask"
 #: Seconds a reply waits for its caller before the store drops it.
 REPLY_TTL_S = 300
-
-Kind = Literal["model", "script"]
-
-
-def stored_key(kind: Kind, name: str) -> str:
-    """Key of a stored model or script: its bytes as a uint8 tensor whose attrs hold its settings."""
-    return f"simdask:{kind}:{{{name}}}"
-
-
-def version_key(kind: Kind, name: str) -> str:
-    """Counter bumped by every ``set_model``/``set_script`` of ``name`` (same shard as the model)."""
-    return f"simdask:{kind}-version:{{{name}}}"
+#: Seconds the socket waits beyond the ``BLPOP`` timeout, so that the server's own timeout answers first.
+_REPLY_GRACE_S = 10
 
 
 def new_reply_key() -> str:
@@ -110,6 +102,31 @@ class RunRequest:
         if self.kind == "model":
             return f"model {self.name!r}"
         return f"script {self.name!r} function {self.function!r}"
+
+
+def run_request(session: Session, request: RunRequest, timeout: float | None = None) -> None:
+    """Send ``request`` and wait for its answer: ``XADD`` and ``BLPOP`` pipelined on one connection.
+
+    ``timeout`` is in seconds (``None``: ``simdask.inference.run-timeout``).
+    Returns when a serving loop answered ``OK`` (the outputs are stored);
+    raises :class:`~simdask.errors.ModelError` for its ``ERR``, and
+    :class:`~simdask.errors.ModelTimeoutError` when no answer came in time.
+    """
+    wait = float(config.get("inference.run-timeout", timeout))
+    if wait <= 0:
+        raise ValueError(f"timeout must be > 0 seconds, got {wait}")
+    commands = [
+        ("XADD", REQUEST_STREAM, "*", *request.fields()),
+        ("BLPOP", request.reply, wait),
+    ]
+    transport = session.transport
+    replies = transport.run([Request(REQUEST_STREAM, commands)], timeout=wait + _REPLY_GRACE_S)[0]
+    for reply in replies:
+        if isinstance(reply, ErrorReply):
+            node = transport.node_for(REQUEST_STREAM)
+            raise error_from_reply(reply, f"{request.label}: sending the run request to {node}")
+    popped = replies[1]
+    parse_reply(None if popped is None else popped[1], request.label, wait)
 
 
 def parse_reply(reply: bytes | None, label: str, timeout: float) -> None:

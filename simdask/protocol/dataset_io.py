@@ -1,4 +1,4 @@
-"""Datasets in the store: write, read and delete them with DESIGN.md's key layout.
+"""Datasets in the store: write, read, delete and test them with DESIGN.md's key layout.
 
 ``base`` is a dataset's key base, ``[prefix.]{name}``; its hash is
 ``base.meta`` and its tensors ``base.<tensor>``. Everything of one dataset
@@ -13,22 +13,28 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import KeyNotFoundError, error_from_reply
-from ..transport import ErrorReply, Request, Transport
+from ..transport import ErrorReply, Request, Transport, check_transaction
+from ..wire import hash_tag
+from ._writing import drop_commands, head_commands, write_chunks
 from .dataset import COMPLETE_FIELD, TENSOR_NAMES_FIELD, Dataset, decode_metadata, encode_metadata
-from .tensors import EncodedTensor, check_transaction, drop_commands, head_commands, read_tensors, write_chunks
+from .session import Session
+from .tensors import encode_tensor, get_tensors
 
-__all__ = ["meta_key", "dataset_name", "write_dataset", "read_datasets", "delete_dataset"]
+__all__ = ["meta_key", "dataset_name", "put_dataset", "get_datasets", "delete_dataset", "dataset_exists"]
 
 
 def meta_key(base: str) -> str:
+    """The key of a dataset's metadata hash."""
     return f"{base}.meta"
 
 
 def dataset_name(base: str) -> str:
-    """The dataset name inside a key base ``[prefix.]{name}``."""
-    start = base.find("{")
-    end = base.find("}", start + 1)
-    return base[start + 1 : end] if start >= 0 and end > start else base
+    """The dataset name inside a key base ``[prefix.]{name}`` (its hash tag).
+
+    >>> dataset_name("p.{step_1}")
+    'step_1'
+    """
+    return hash_tag(base) or base
 
 
 def _missing(base: str) -> KeyNotFoundError:
@@ -37,19 +43,24 @@ def _missing(base: str) -> KeyNotFoundError:
 
 def _tensor_names(transport: Transport, base: str) -> list[str] | None:
     raw = transport.execute(base, "HGET", meta_key(base), TENSOR_NAMES_FIELD)
-    return None if raw is None else json.loads(raw)
+    return None if raw is None else list(json.loads(raw))
 
 
 def _drop_tensor_commands(base: str, names: Sequence[str]) -> list[tuple[Any, ...]]:
     return drop_commands([f"{base}.{name}" for name in names]) if names else []
 
 
-def write_dataset(transport: Transport, base: str, dataset: Dataset, tensors: Sequence[EncodedTensor]) -> None:
-    """Write ``dataset`` (its tensors already encoded under ``base``) in one transaction.
+def put_dataset(session: Session, base: str, dataset: Dataset) -> None:
+    """Write ``dataset`` under ``base``: its tensors and metadata appear together, in one transaction.
 
     Tensors a previous dataset of the same name had and this one has not are
     removed in the same transaction.
     """
+    transport = session.transport
+    tensors = [
+        encode_tensor(session, f"{base}.{name}", array, dims=dims, attrs=attrs)
+        for name, array, dims, attrs in dataset.tensor_items()
+    ]
     old_names = _tensor_names(transport, base) or []
     write_chunks(transport, tensors)
     stale = [n for n in old_names if n not in dataset.get_tensor_names()]
@@ -62,8 +73,9 @@ def write_dataset(transport: Transport, base: str, dataset: Dataset, tensors: Se
     check_transaction(replies, f"put_dataset {dataset.name!r} at {transport.node_for(base)}")
 
 
-def read_datasets(transport: Transport, bases: Sequence[str]) -> list[Dataset]:
+def get_datasets(session: Session, bases: Sequence[str]) -> list[Dataset]:
     """Read complete datasets (metadata and tensors) in two pipelined round trips."""
+    transport = session.transport
     metas = transport.run([Request(b, [("HGETALL", meta_key(b))]) for b in bases])
     datasets: list[Dataset] = []
     keys: list[str] = []
@@ -80,16 +92,22 @@ def read_datasets(transport: Transport, bases: Sequence[str]) -> list[Dataset]:
         for name in names:
             keys.append(f"{base}.{name}")
             owners.append((dataset, name))
-    for (dataset, name), (info, array) in zip(owners, read_tensors(transport, keys, what="get_dataset")):
+    for (dataset, name), (info, array) in zip(owners, get_tensors(session, keys, what="get_dataset")):
         dataset.add_tensor(name, array, dims=info.dims, attrs=info.attrs)
     return datasets
 
 
-def delete_dataset(transport: Transport, base: str) -> None:
-    """Delete a dataset's tensors (and chunks) and its metadata hash."""
+def delete_dataset(session: Session, base: str) -> None:
+    """Delete a dataset's tensors (and chunks) and its metadata hash; a missing dataset is an error."""
+    transport = session.transport
     names = _tensor_names(transport, base)
     if names is None:
         raise _missing(base)
     commands = [("MULTI",), *_drop_tensor_commands(base, names), ("UNLINK", meta_key(base)), ("EXEC",)]
     replies = transport.run([Request(base, commands)])[0]
     check_transaction(replies, f"delete_dataset {dataset_name(base)!r} at {transport.node_for(base)}")
+
+
+def dataset_exists(session: Session, base: str) -> bool:
+    """Whether the dataset at ``base`` exists completely (``HEXISTS base.meta .COMPLETE``)."""
+    return bool(session.transport.execute(base, "HEXISTS", meta_key(base), COMPLETE_FIELD))

@@ -1,4 +1,10 @@
-"""Key names in the store: ensemble prefixes and the dataset/list layout of DESIGN.md."""
+"""The key layout: ensemble key prefixes, name checks, and the names that are simdask's own.
+
+Tensors, datasets and lists are written under the write prefix and read
+from the read prefix (``docs/protocol.md``, "Key prefixes"); a dataset's keys
+share the hash tag ``{name}`` so that it lives on one shard. Everything of
+simdask's own is under ``simdask:`` and never matches a user's key template.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +13,24 @@ from dataclasses import dataclass, field
 
 from .. import env
 
-__all__ = ["KeyPrefixes", "check_name"]
+__all__ = ["INTERNAL", "KeyPrefixes", "check_name", "is_internal"]
 
+#: Names (after the key prefix) that are simdask's own, never user data: the
+#: end-of-run marker, chunk keys of large tensors, models, requests, zarr store indexes.
+INTERNAL = "simdask:"
+
+
+def is_internal(name: str) -> bool:
+    """Whether a key name is simdask's own, under any key prefix.
+
+    >>> is_internal("simdask:end"), is_internal("p.simdask:end"), is_internal("u.step1")
+    (True, True, False)
+    """
+    return name.startswith(INTERNAL) or f".{INTERNAL}" in name
 
 
 def check_name(name: str, what: str) -> str:
-    """Refuse names that cannot form a key (empty, not a string)."""
+    """Refuse names that cannot form a key (empty, not a string); return the name."""
     if not isinstance(name, str) or not name:
         raise ValueError(f"{what} name must be a non-empty string, got {name!r}")
     return name
@@ -25,6 +43,12 @@ class KeyPrefixes:
     Writes use ``put_prefix``; reads use ``source``, the first incoming prefix
     by default, else the client's own prefix (so a member reads back what it
     wrote). Tensors, datasets and lists are prefixed unless switched off.
+
+    Examples
+    --------
+    >>> prefixes = KeyPrefixes(put_prefix="sim_1", incoming=("sim_0",))
+    >>> prefixes.tensor("u"), prefixes.tensor("u", write=True), prefixes.dataset("d")
+    ('sim_0.u', 'sim_1.u', 'sim_0.{d}')
     """
 
     put_prefix: str = ""
@@ -63,6 +87,7 @@ class KeyPrefixes:
         return f"{prefix}.{name}" if enabled and prefix else name
 
     def tensor(self, name: str, *, write: bool = False) -> str:
+        """The key of tensor ``name``: with the read prefix, or the write prefix when ``write``."""
         check_name(name, "tensor")
         return self._join(self.put_prefix if write else self.source, name, self.use_tensor_prefix)
 
@@ -74,5 +99,6 @@ class KeyPrefixes:
         return self._join(self.put_prefix if write else self.source, f"{{{name}}}", self.use_dataset_prefix)
 
     def list(self, name: str, *, write: bool = False) -> str:
+        """The key of aggregation list ``name``."""
         check_name(name, "list")
         return self._join(self.put_prefix if write else self.source, name, self.use_list_prefix)
