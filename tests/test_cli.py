@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import socket
 import subprocess
 import sys
 
 import numpy as np
+import psutil
+import pytest
 
 import simdask
 
@@ -36,6 +40,45 @@ def test_store_start_status_stop(tmp_path):
     assert status.returncode == 1 and "no store state" in status.stderr
 
 
+def test_second_start_in_the_same_run_dir_is_refused(tmp_path):
+    first = simdask_cli("store", "start", "--run-dir", str(tmp_path))
+    assert first.returncode == 0, first.stderr
+    address = first.stdout.split("export SIMDASK_ADDRESS=")[1].strip()
+    try:
+        second = simdask_cli("store", "start", "--run-dir", str(tmp_path))
+        assert second.returncode == 1 and f"a store already runs in {tmp_path}" in second.stderr
+        assert f"at {address}" in second.stderr
+        simdask.Client(address).put_tensor("u", np.ones(1))  # the first one is untouched, not orphaned
+        assert simdask.Store.from_run_dir(tmp_path).address == address
+    finally:
+        assert simdask_cli("store", "stop", "--run-dir", str(tmp_path)).returncode == 0
+
+
+def test_store_off_loopback_keeps_its_password_off_the_output(tmp_path):
+    host = next((a.address for addrs in psutil.net_if_addrs().values() for a in addrs
+                 if a.family == socket.AF_INET and not ipaddress.ip_address(a.address).is_loopback), None)
+    if host is None:
+        pytest.skip("this machine has no non-loopback IPv4 address to bind a store to")
+    env = {k: v for k, v in os.environ.items() if k != "SIMDASK_PASSWORD"}
+    started = simdask_cli("store", "start", "--host", host, "--run-dir", str(tmp_path), env=env)
+    assert started.returncode == 0, started.stderr
+    try:
+        password = (tmp_path / "password").read_text()
+        assert password not in started.stdout + started.stderr
+        assert started.stdout.splitlines()[1] == f'export SIMDASK_PASSWORD="$(cat {tmp_path}/password)"'
+        state = simdask.Store.from_run_dir(tmp_path)
+        assert password not in " ".join(psutil.Process(state.servers[0].pid).cmdline())
+        check = ('eval "$1"; python -c "import simdask; simdask.Client().put_tensor(\'u\', [1.0]); print(\'ok\')"')
+        shell = subprocess.run(["bash", "-c", check, "bash", started.stdout], env=dict(env, PATH=os.path.dirname(
+            sys.executable) + ":" + env["PATH"]), capture_output=True, text=True, timeout=60)
+        assert shell.stdout.strip() == "ok", shell.stderr  # `eval "$(simdask store start)"` gives both variables
+        status = simdask_cli("store", "status", "--run-dir", str(tmp_path), env=env)
+        assert status.returncode == 0 and password not in status.stdout + status.stderr
+    finally:
+        assert simdask_cli("store", "stop", "--run-dir", str(tmp_path), env=env).returncode == 0
+    assert not (tmp_path / "password").exists()
+
+
 def test_cluster_from_the_command_line(tmp_path):
     started = simdask_cli("store", "start", "--kind", "cluster", "--run-dir", str(tmp_path))
     assert started.returncode == 0, started.stderr
@@ -61,3 +104,22 @@ def test_demo_runs_end_to_end(tmp_path):
         assert expected in result.stdout
     error = float(result.stdout.split("max |model - numpy step| = ")[1].split()[0])
     assert error < 1e-5  # the stored model computed the same diffusion step as numpy
+
+
+def _foreground(run_dir) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-m", "simdask", "store", "start", "--foreground", "--run-dir",
+                             str(run_dir)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().startswith("export SIMDASK_ADDRESS=")
+    return proc
+
+
+def test_foreground_store_stops_on_sigterm_and_ends_when_its_server_dies(tmp_path):
+    proc = _foreground(tmp_path / "a")
+    proc.send_signal(15)
+    proc.send_signal(15)  # a job being stopped gets it twice: to its process group and to each process
+    assert proc.wait(timeout=20) == 0
+    assert "simdask store stopped" in proc.stderr.read()
+    proc = _foreground(tmp_path / "b")
+    os.kill(simdask.Store.from_run_dir(tmp_path / "b").servers[0].pid, 9)
+    assert proc.wait(timeout=20) == 1  # the store job fails instead of waiting forever
+    assert "exited" in proc.stderr.read()

@@ -1,18 +1,27 @@
-"""``simdask store start|stop|status``: a store that outlives the command, found again by its run directory."""
+"""``simdask store start|stop|status``: a store that outlives the command, found again by its run directory.
+
+Every command first cleans up the temporary run directories of stores whose
+owner died (:func:`~simdask.store.reap_stale_stores`). The password of a
+store that has one is in its run directory's ``password`` file (0600); it is
+never printed.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
+import select
+import shlex
 import signal
 import sys
-import threading
 from pathlib import Path
 
-from .. import env
-from ..store import Store
+from .. import config, env
+from ..store import Store, reap_stale_stores
 
 DEFAULT_RUN_DIR = Path(".simdask") / "store"
+_SERVER_CHECK_S = 1.0  # seconds between checks that a foreground store's servers still run
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -47,34 +56,59 @@ def _add_run_dir(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _password() -> str | None:
-    return os.environ.get(env.PASSWORD) or None
+def _reap() -> None:
+    reap_stale_stores(timeout=float(config.get("store.shutdown-timeout")))
 
 
 def _start(args: argparse.Namespace) -> int:
     store = Store(
         args.kind, shards=args.shards, host=args.host, port=args.port, socket_path=args.socket,
-        password=_password(), maxmemory=args.maxmemory, persist=args.persist, run_dir=args.run_dir.resolve(),
+        password=os.environ.get(env.PASSWORD) or None, maxmemory=args.maxmemory, persist=args.persist,
+        run_dir=args.run_dir.resolve(),
     )
     store.start(detach=not args.foreground)
-    # Only the export line goes to stdout, so that `eval "$(simdask store start)"` works.
+    wakeup = _catch_stop_signals() if args.foreground else None
+    # Only export lines go to stdout, so that `eval "$(simdask store start)"` works; the password
+    # itself stays in its file (this output may be a job's log).
     print(f"simdask store ({args.kind}) running at {store.address}; run directory {store.run_dir}", file=sys.stderr)
     print(f"export {env.ADDRESS}={store.address}", flush=True)
-    if args.foreground:
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        try:
-            stop.wait()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            store.stop()
-            print("simdask store stopped", file=sys.stderr)
-    return 0
+    if store.password_file is not None:
+        print(f'export {env.PASSWORD}="$(cat {shlex.quote(str(store.password_file))})"', flush=True)
+    return _serve(store, wakeup) if wakeup is not None else 0
+
+
+def _catch_stop_signals() -> int:
+    """Make SIGTERM and SIGINT wake a pipe instead of ending the process; the pipe's read end.
+
+    The handlers do nothing themselves: one that did work (set an Event,
+    take a lock) could run again in the middle of it, and a job being
+    stopped gets SIGTERM twice (to its process group and to each process).
+    """
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    signal.set_wakeup_fd(write_end)
+    for sig in _STOP_SIGNALS:
+        signal.signal(sig, lambda *_: None)
+    return read_end
+
+
+def _serve(store: Store, wakeup: int) -> int:
+    """Run until SIGTERM or SIGINT (then stop the store: 0) or until a server dies (1)."""
+    try:
+        while not select.select([wakeup], [], [], _SERVER_CHECK_S)[0]:
+            dead = [s for s in store.servers if not s.is_alive()]
+            if dead:
+                print(f"simdask store: the server at {dead[0].address} exited:\n{dead[0].log_tail()}", file=sys.stderr)
+                return 1
+        return 0
+    finally:
+        store.stop()
+        print("simdask store stopped", file=sys.stderr)
 
 
 def _stop(args: argparse.Namespace) -> int:
-    store = Store.from_run_dir(args.run_dir, password=_password())
+    _reap()
+    store = Store.from_run_dir(args.run_dir)
     address = store.address
     store.stop()
     print(f"simdask store at {address} stopped")
@@ -82,7 +116,8 @@ def _stop(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    store = Store.from_run_dir(args.run_dir, password=_password())
+    _reap()
+    store = Store.from_run_dir(args.run_dir)
     running = store.is_running()
     for server in store.servers:
         state = "running" if server.is_alive() else "not running"

@@ -16,13 +16,16 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from .. import env as envvars
 from ..errors import StoreError
+from ..store.state import PASSWORD_FILE
 from ..store.store import client_env
 from .generate import GeneratorFiles
 from .jobs import BatchSettings, Status
+from .shell import check_args, check_env
 
 if TYPE_CHECKING:
     from distributed import Client as DaskClient
     from distributed.deploy import Cluster
+    from distributed.security import Security
 
 __all__ = ["DaskCluster", "Ensemble", "Entity", "Model", "StoreEntity"]
 
@@ -68,12 +71,12 @@ class Model(Entity):
         params: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(name, path)
-        self.exe = _resolve_exe(exe)
-        self.args = tuple(str(a) for a in args)
+        self.exe = _resolve_exe(check_args(f"exe of {name}", [exe])[0])
+        self.args = check_args(f"args of {name}", args)
         self.batch = batch
-        self.env = {str(k): str(v) for k, v in (env or {}).items()}
-        self.run_command = run_command
-        self.run_args = tuple(run_args)
+        self.env = check_env(f"env of {name}", env or {})
+        self.run_command = check_args(f"run_command of {name}", [run_command])[0] if run_command else run_command
+        self.run_args = check_args(f"run_args of {name}", run_args)
         self.params = dict(params or {})
         self.key_prefix: str | None = None
         self.incoming: list[str] = []
@@ -146,7 +149,10 @@ class StoreEntity(Entity):
     """A store the experiment launches: standalone, cluster (>= 3 shards), or co-located with a model.
 
     ``address`` and ``env`` are known once it runs (a co-located store's at once:
-    a Unix socket at the same path on every node of its model).
+    a Unix socket at the same path on every node of its model). Its
+    ``password`` is the one given, or the one the store generated (bound to
+    a non-loopback address) once it runs; job scripts read it from
+    :attr:`password_file`, never from their own text.
     """
 
     kind = "store"
@@ -197,8 +203,23 @@ class StoreEntity(Entity):
 
     @property
     def env(self) -> dict[str, str]:
-        """The environment that points a process at this store."""
+        """The environment that points a process at this store (the password included: for this machine's processes)."""
         return client_env(self.address, self.password)
+
+    @property
+    def password_file(self) -> Path | None:
+        """The store's ``password`` file (0600, in its run directory), when it has a password."""
+        return self.path / PASSWORD_FILE if self.password and not self.colocated else None
+
+    @property
+    def job_env(self) -> dict[str, str]:
+        """What a job script exports as it is: the address (the password is in :attr:`env_files`)."""
+        return client_env(self.address, None)
+
+    @property
+    def env_files(self) -> dict[str, Path]:
+        """Variables a job script reads from files: ``SIMDASK_PASSWORD`` from :attr:`password_file`."""
+        return {envvars.PASSWORD: self.password_file} if self.password_file else {}
 
 
 class DaskCluster(Entity):
@@ -223,6 +244,11 @@ class DaskCluster(Entity):
     @property
     def gpus_per_worker(self) -> int:
         return int(self.options.get("gpus_per_worker", 0))
+
+    @property
+    def security(self) -> Security | None:
+        """The running cluster's TLS certificates: another ``distributed.Client(address, security=...)`` needs them."""
+        return getattr(self.cluster, "security", None)
 
     def job_ids(self) -> list[str]:
         """Batch job ids of the workers (dask-jobqueue); none for a local cluster."""

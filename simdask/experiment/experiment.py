@@ -26,6 +26,9 @@ from .. import config
 from .. import env as envvars
 from ..errors import EntityStateError, ExperimentTimeoutError, JobFailedError, StoreError, StoreStartError
 from ..store import Store, find_server_binary
+from ..store.files import private_dir, write_private
+from ..store.state import in_use, read_state
+from ..store.store import check_password
 from .dask_cluster import start_dask_cluster
 from .ensemble import PermStrategy, expand_params
 from .entities import DaskCluster, Ensemble, Entity, Model, StoreEntity
@@ -33,6 +36,7 @@ from .generate import generate_run_dir
 from .jobs import BatchSettings, Job, JobScript, Status
 from .launchers import get_launcher
 from .scripts import colocated_lines, record_exit, store_command
+from .shell import check_directive, check_name, check_walltime
 from .summary import Summary, SummaryRow
 
 __all__ = ["Experiment"]
@@ -112,6 +116,10 @@ class Experiment:
         co-located store is one server per node of ``model`` on a Unix socket,
         started in the model's job before its ranks and stopped after them;
         only that model gets its address.
+
+        A store bound to anything but loopback has a password: ``password``,
+        else one the store generates. Jobs read it from the store's
+        ``password`` file (0600), never from their script.
         """
         if kind not in _STORE_KINDS:
             raise ValueError(f"kind must be one of {', '.join(_STORE_KINDS)}, got {kind!r}")
@@ -119,6 +127,10 @@ class Experiment:
             raise ValueError(f"a cluster store needs at least 3 shards, got {shards}")
         if (kind == "colocated") != (model is not None):
             raise ValueError("a co-located store needs model=..., and only a co-located one takes a model")
+        if password is not None:
+            check_password(password)
+        if interface is not None:
+            check_name("interface", interface)
         if model is not None:
             if model.name not in self._entities and not any(model in e.members for e in self._groups()):
                 raise EntityStateError(f"model {model.name!r} does not belong to experiment {self.name!r}")
@@ -247,9 +259,13 @@ class Experiment:
         retire before ``walltime`` (``--lifetime``, ``--lifetime-stagger``).
         Defaults: ``simdask.experiment.dask``; ``cluster_kwargs`` go to the
         cluster class as they are (e.g. ``scheduler_options``, ``python``).
+        The cluster speaks mutual TLS with certificates made for it: only
+        :meth:`DaskCluster.get_client` (or a client given
+        :attr:`DaskCluster.security`) can use it.
         """
         if gpus_per_worker < 0:
             raise ValueError(f"gpus_per_worker must be >= 0, got {gpus_per_worker}")
+        _check_dask_settings(walltime, queue, account, interface, job_extra_directives)
         options = {
             "cores": config.get("experiment.dask.cores", cores),
             "memory": config.get("experiment.dask.memory", memory),
@@ -281,7 +297,7 @@ class Experiment:
                 generate_run_dir(model.path, model.files, model.params, overwrite=overwrite, tag=tag)
                 self._generated.add(model.name)
             if not isinstance(entity, (Model, Ensemble)):
-                entity.path.mkdir(parents=True, exist_ok=True)
+                private_dir(entity.path)
 
     # -- launching ---------------------------------------------------------------------
 
@@ -314,14 +330,14 @@ class Experiment:
             for store in stores:
                 launched.append(store)
                 self._start_store(store)
-            env = shared.env if shared is not None and self._is_running(shared) else {}
+            running = shared if shared is not None and self._is_running(shared) else None
             self.generate(*[m for m in models if m.name not in self._generated])
             for model in models:
                 launched.append(model)
-                self._start_model(model, env)
+                self._start_model(model, running)
             for cluster in clusters:
                 launched.append(cluster)
-                self._start_cluster(cluster, env)
+                self._start_cluster(cluster, running)
         except KeyboardInterrupt:
             self.stop()
             raise
@@ -333,22 +349,28 @@ class Experiment:
 
     def _start_store(self, store: StoreEntity) -> None:
         binary = find_server_binary(store.binary)  # a missing binary fails here, before anything is launched
+        state = read_state(store.path)
+        if state is not None and in_use(state):  # another experiment's, in the same folder
+            raise StoreStartError(f"store {store.name!r}: a store already runs in {store.path} "
+                                  f"(at {state.get('address', 'an address not yet known')})")
         shutil.rmtree(store.path, ignore_errors=True)  # a state file left by an earlier run must not be read
+        private_dir(store.path)
+        if store.password_file is not None:  # given: the job reads it from there (a generated one lands there)
+            write_private(store.password_file, str(store.password))
         env = {envvars.SERVER_BIN: str(binary)}
-        if store.password:
-            env[envvars.PASSWORD] = store.password
         host = store.interface or config.get("experiment.interface")
         if not host and not self._launcher.batch_system:
             host = "127.0.0.1"
         command = store_command(self._launcher, self._python(), store, host)
         script = JobScript(store.name, "store", store.path, record_exit([command], f"{store.name}.exitcode"),
-                           env, store.batch)
+                           env, store.batch, store.env_files)
         job = self._submit(store.name, "store", script)
         deadline = time.monotonic() + float(config.get("experiment.store-timeout"))
         next_query = 0.0
         while True:
             try:
-                store.address = Store.from_run_dir(store.path, password=store.password).address
+                found = Store.from_run_dir(store.path, password=store.password)
+                store.address, store.password = found.address, found.password
                 log.info("store %s ready at %s (job %s)", store.name, store.address, job.job_id)
                 return
             except StoreError:
@@ -365,24 +387,28 @@ class Experiment:
                 )
             time.sleep(0.05)
 
-    def _start_cluster(self, cluster: DaskCluster, env: Mapping[str, str]) -> None:
-        cluster.cluster = start_dask_cluster(cluster, self.launcher, self._launcher.batch_system, env)
+    def _start_cluster(self, cluster: DaskCluster, store: StoreEntity | None) -> None:
+        cluster.cluster = start_dask_cluster(cluster, self.launcher, self._launcher.batch_system, store)
         cluster.status = Status.RUNNING
 
-    def _start_model(self, model: Model, env: Mapping[str, str]) -> None:
-        job_env = {**env, **model.key_env(), **model.env}
+    def _start_model(self, model: Model, store: StoreEntity | None) -> None:
+        """Launch ``model`` pointed at ``store`` (its address exported, its password read from its file)."""
+        job_env = {**(store.job_env if store else {}), **model.key_env(), **model.env}
+        files = {k: v for k, v in (store.env_files if store else {}).items() if k not in model.env}
         before: list[str] = []
         after: list[str] = []
         exitcode = f"{model.name}.exitcode"
-        store = model.colocated_store
-        if store is not None:
-            job_env.update(store.env)
-            job_env[envvars.SERVER_BIN] = str(find_server_binary(store.binary))
+        colocated = model.colocated_store
+        if colocated is not None:
+            job_env.update(colocated.job_env)
+            files.pop(envvars.PASSWORD, None)  # the co-located store is the model's store, on a Unix socket
+            job_env[envvars.SERVER_BIN] = str(find_server_binary(colocated.binary))
             timeout = float(config.get("store.startup-timeout")) + 30
-            before, after = colocated_lines(self._launcher, self._python(), store, model, exitcode, timeout)
+            before, after = colocated_lines(self._launcher, self._python(), colocated, model, exitcode, timeout)
         launch = self._launcher.launch_command([model.exe, *model.args], model.batch, model.run_command, model.run_args)
         body = [*before, *record_exit([shlex.join(launch)], exitcode, after=after)]
-        self._submit(model.name, "model", JobScript(model.name, "model", model.path, body, job_env, model.batch))
+        script = JobScript(model.name, "model", model.path, body, job_env, model.batch, files)
+        self._submit(model.name, "model", script)
 
     def _submit(self, name: str, kind: str, script: JobScript) -> Job:
         job_id = self._launcher.submit(script)
@@ -554,7 +580,7 @@ class Experiment:
         account: str | None = None,
         directives: Sequence[str] = (),
     ) -> BatchSettings:
-        """Batch settings with the defaults filled in (the one place defaults are resolved)."""
+        """Batch settings with the defaults filled in (the one place defaults are resolved), checked."""
         return BatchSettings(int(nodes), int(tasks_per_node), int(cpus_per_task),
                              config.get("experiment.walltime", walltime), queue, account, tuple(directives))
 
@@ -608,6 +634,19 @@ class Experiment:
 
     def __repr__(self) -> str:
         return f"<Experiment {self.name!r} {self.launcher} {len(self._entities)} entities at {self.exp_path}>"
+
+
+def _check_dask_settings(
+    walltime: str | None, queue: str | None, account: str | None, interface: str | None, directives: Sequence[str]
+) -> None:
+    """Check what dask-jobqueue writes into worker job scripts unquoted (a ``ValueError`` names the setting)."""
+    if walltime is not None:
+        check_walltime("walltime", walltime)
+    for name, value in (("queue", queue), ("account", account), ("interface", interface)):
+        if value is not None:
+            check_name(name, value)
+    for directive in directives:
+        check_directive("job_extra_directives", directive)
 
 
 @atexit.register

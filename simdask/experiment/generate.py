@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..store.files import private_dir
+
 __all__ = ["GeneratorFiles", "configure_text", "generate_run_dir"]
 
 
@@ -45,10 +47,10 @@ def configure_text(text: str, params: Mapping[str, Any], tag: str = ";") -> str:
 def generate_run_dir(
     path: Path, files: GeneratorFiles, params: Mapping[str, Any], *, overwrite: bool = False, tag: str = ";"
 ) -> None:
-    """Create ``path`` and put the files in it (``overwrite=True`` empties it first)."""
+    """Create ``path`` (0700) and put the files in it (``overwrite=True`` empties it first)."""
     if overwrite and path.exists():
         shutil.rmtree(path)
-    path.mkdir(parents=True, exist_ok=True)
+    private_dir(path)
     for src in files.copy:
         dest = path / src.name
         if src.is_dir():

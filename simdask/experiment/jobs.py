@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from .shell import check_directive, check_name, check_walltime
+
 __all__ = ["BatchSettings", "Job", "JobScript", "JobState", "Status", "read_exitcode"]
 
 
@@ -48,6 +50,8 @@ class BatchSettings:
     ``walltime`` is ``HH:MM:SS``; ``queue`` is the Slurm partition or PBS
     queue; ``directives`` are extra scheduler options, one per line, without
     the ``#SBATCH``/``#PBS`` prefix (e.g. ``"--gres=gpu:1"``, ``"-l place=scatter"``).
+    Schedulers read these lines unquoted, so each is checked (a ``ValueError``
+    names the setting): a newline there would be a command in the job.
     """
 
     nodes: int = 1
@@ -62,6 +66,13 @@ class BatchSettings:
         for name in ("nodes", "tasks_per_node", "cpus_per_task"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.walltime is not None:
+            check_walltime("walltime", self.walltime)
+        for name in ("queue", "account"):
+            if getattr(self, name) is not None:
+                check_name(name, getattr(self, name))
+        for directive in self.directives:
+            check_directive("directives", directive)
 
     @property
     def ntasks(self) -> int:
@@ -70,7 +81,11 @@ class BatchSettings:
 
 @dataclass(frozen=True)
 class JobScript:
-    """One job to launch: a bash script run in ``run_dir``, its output files and environment."""
+    """One job to launch: a bash script run in ``run_dir``, its output files and environment.
+
+    ``env_files`` are variables the script reads from files when it runs
+    (the store's password): their values are never in the script's text.
+    """
 
     name: str
     kind: str
@@ -78,6 +93,7 @@ class JobScript:
     body: Sequence[str]
     env: Mapping[str, str] = field(default_factory=dict)
     batch: BatchSettings = field(default_factory=BatchSettings)
+    env_files: Mapping[str, Path] = field(default_factory=dict)
 
     @property
     def script_path(self) -> Path:

@@ -61,7 +61,8 @@ def colocated_lines(
         shlex.join(launcher.per_node_command(["bash", "-c", inner], nodes, step)) + " &",
         "simdask_store=$!",
         f"simdask_deadline=$((SECONDS + {int(timeout)}))",
-        f'until [ "$(ls {folder}/*/store.json 2>/dev/null | wc -l)" -ge {nodes} ]; do',
+        # store.json says "starting" while its servers start: count the ready ones
+        f'until [ "$(grep -l \'"state": "ready"\' {folder}/*/store.json 2>/dev/null | wc -l)" -ge {nodes} ]; do',
         "  if ! kill -0 $simdask_store 2>/dev/null || [ $SECONDS -ge $simdask_deadline ]; then",
         f'    echo "simdask: co-located store {store.name} did not start on {nodes} node(s); see {store.name}/" >&2',
         *(f"    {line}" for line in stop),

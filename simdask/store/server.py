@@ -17,8 +17,9 @@ from pathlib import Path
 
 import psutil
 
-from ..errors import SimdaskError, StoreConnectionError, StoreStartError, StoreTimeoutError
+from ..errors import AuthenticationError, StoreConnectionError, StoreStartError, StoreTimeoutError
 from ..transport import Address, Connection, ErrorReply
+from .files import private_dir, write_private
 
 __all__ = ["ServerConfig", "ServerProcess", "port_is_free"]
 
@@ -41,23 +42,25 @@ class ServerConfig:
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def render(self, run_dir: Path) -> str:
+        """The config file's text; a value that could end its line or its quotes is refused."""
+        q = _config_value
         lines = [
             "daemonize no",
-            f'dir "{run_dir}"',
-            f'logfile "{run_dir / _LOG_NAME}"',
-            f"port {self.port}",
+            f'dir "{q("run directory", run_dir)}"',
+            f'logfile "{q("run directory", run_dir / _LOG_NAME)}"',
+            f"port {int(self.port)}",
             "maxmemory-policy noeviction",
         ]
         if self.host and self.port:
-            lines.append(f"bind {self.host}")
+            lines.append(f"bind {q('host', self.host, quoted=False)}")
         if self.unix_socket:
-            lines += [f'unixsocket "{self.unix_socket}"', "unixsocketperm 700"]
+            lines += [f'unixsocket "{q("socket path", self.unix_socket)}"', "unixsocketperm 700"]
         if self.password:
-            lines.append(f'requirepass "{self.password}"')
+            lines.append(f'requirepass "{q("password", self.password, secret=True)}"')
             if self.cluster:
                 lines.append(f'masterauth "{self.password}"')
         if self.maxmemory is not None:
-            lines.append(f"maxmemory {self.maxmemory}")
+            lines.append(f"maxmemory {q('maxmemory', self.maxmemory, quoted=False)}")
         if self.persist:
             lines += ["appendonly yes", "appendfsync everysec"]
         else:
@@ -66,10 +69,25 @@ class ServerConfig:
             lines += [
                 "cluster-enabled yes",
                 f'cluster-config-file "{run_dir / "nodes.conf"}"',
-                f"cluster-node-timeout {self.cluster_node_timeout_ms}",
+                f"cluster-node-timeout {int(self.cluster_node_timeout_ms)}",
             ]
-        lines += [f"{name} {value}" for name, value in self.extra.items()]
+        lines += [f"{q('setting', name, quoted=False)} {q(f'setting {name}', value, quoted=False)}"
+                  for name, value in self.extra.items()]
         return "\n".join(lines) + "\n"
+
+
+def _config_value(setting: str, value: object, *, quoted: bool = True, secret: bool = False) -> str:
+    """``value`` as text for one config line: no line break or other control character (a new directive).
+
+    A value written between double quotes (``quoted``) cannot hold quotes or
+    backslashes either, which would end or escape them. The error shows the
+    value unless it is ``secret``.
+    """
+    text = str(value)
+    if any(ord(c) < 32 or ord(c) == 127 for c in text) or quoted and any(c in text for c in '"\\'):
+        what = "quotes, backslashes or control characters" if quoted else "control characters (line breaks)"
+        raise ValueError(f"the store's {setting} must not contain {what}" + ("" if secret else f": {text!r}"))
+    return text
 
 
 def port_is_free(host: str, port: int) -> bool:
@@ -123,11 +141,14 @@ class ServerProcess:
         return "\n".join(text.splitlines()[-lines:])
 
     def start(self, *, detach: bool = False) -> None:
-        """Write the config file and start the server (does not wait for it)."""
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        """Write the config file (0600: it holds the password) and start the server (does not wait for it).
+
+        The password is in the config file only, never on the command line
+        (which every local user can read in ``ps``).
+        """
+        private_dir(self.run_dir)
         conf = self.run_dir / _CONF_NAME
-        conf.write_text(self.config.render(self.run_dir))
-        conf.chmod(0o600)
+        write_private(conf, self.config.render(self.run_dir))
         try:
             with open(self.run_dir / "server.stderr", "wb") as stderr:
                 self._popen = subprocess.Popen(
@@ -168,8 +189,12 @@ class ServerProcess:
         return Connection(self.address, password=self.config.password, connect_timeout=timeout, socket_timeout=timeout)
 
     def wait_ready(self, deadline: float) -> None:
-        """Wait until the server answers PING, it dies, or the deadline passes."""
-        last_error: Exception | None = None
+        """Wait until the server answers PING, it dies, or the deadline passes.
+
+        An error reply other than ``LOADING`` (``DENIED`` by protected mode,
+        a refused password) fails at once: waiting would not change it.
+        """
+        last_error: object = None
         while True:
             if not self.is_alive():
                 raise StoreStartError(self.death_message())
@@ -181,7 +206,13 @@ class ServerProcess:
                     conn.close()
                 if reply == "PONG":
                     return
-                last_error = SimdaskError(str(reply))  # LOADING, ...
+                last_error = reply
+                if isinstance(reply, ErrorReply) and not reply.startswith("LOADING"):
+                    self.stop(timeout=2.0)
+                    raise StoreStartError(f"the store server at {self.address} refused simdask's check: {reply}")
+            except AuthenticationError as exc:
+                self.stop(timeout=2.0)
+                raise StoreStartError(str(exc)) from None
             except (StoreConnectionError, StoreTimeoutError) as exc:
                 last_error = exc
             if time.monotonic() > deadline:

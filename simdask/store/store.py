@@ -3,17 +3,25 @@
 Three kinds: ``"standalone"`` (one server on TCP), ``"unix"`` (one server on a
 Unix socket only, the co-located case) and ``"cluster"`` (N >= 3 sharded
 servers on TCP). The store writes its config files and logs in a run
-directory, binds to loopback unless told an interface, never evicts data
-(``noeviction``: a full store refuses writes), and persists nothing unless
-asked.
+directory (0700 when simdask creates it), binds to loopback unless told an
+interface, never evicts data (``noeviction``: a full store refuses writes),
+and persists nothing unless asked.
+
+A store bound to anything but loopback has a password: the one given, else
+one generated for it. It is kept in the run directory's ``password`` file
+(0600) and handed to launched processes as ``SIMDASK_PASSWORD``, never on a
+command line. A store that is not detached dies with the process that
+started it (see :mod:`simdask.store.watchdog`), and the temporary run
+directory of an owner that died is removed by the next store start or
+``simdask store`` command at the latest.
 """
 
 from __future__ import annotations
 
 import atexit
 import ipaddress
-import json
 import random
+import secrets
 import shutil
 import socket
 import tempfile
@@ -29,12 +37,26 @@ from ..errors import StoreError, StoreStartError
 from ..transport import format_addresses
 from .binary import find_server_binary
 from .cluster import form_cluster
+from .files import private_dir, write_private
 from .server import ServerConfig, ServerProcess, port_is_free
+from .state import (
+    PASSWORD_FILE,
+    STATE_FILE,
+    TEMP_PREFIX,
+    Owner,
+    clean_orphan,
+    clear_state,
+    in_use,
+    read_state,
+    reap_stale_stores,
+    server_processes,
+    write_state,
+)
+from .watchdog import Watchdog, start_watchdog
 
-__all__ = ["Store", "StoreKind", "client_env", "resolve_host"]
+__all__ = ["Store", "StoreKind", "check_password", "client_env", "needs_password", "resolve_host"]
 
 StoreKind = Literal["standalone", "unix", "cluster"]
-_STATE_FILE = "store.json"
 _MAX_UNIX_PATH = 100  # sun_path holds 108 bytes on Linux, 104 on macOS
 _BUS_OFFSET = 10000
 _PORT_ATTEMPTS = 3
@@ -60,6 +82,22 @@ def resolve_host(host: str) -> str:
         raise StoreError(
             f"{host!r} is neither an IP address, a network interface ({', '.join(interfaces)}) nor a host name"
         ) from None
+
+
+def needs_password(kind: str, host: str) -> bool:
+    """Whether a store is reachable from other machines: anything but a Unix socket or a loopback address.
+
+    >>> needs_password("standalone", "127.0.0.1"), needs_password("standalone", "10.0.0.5")
+    (False, True)
+    """
+    return kind != "unix" and not ipaddress.ip_address(host).is_loopback
+
+
+def check_password(password: str) -> str:
+    """A password the server's config file can hold between quotes: no quotes, spaces, backslashes or newlines."""
+    if any(c in password for c in '"\n\r \\\0'):
+        raise ValueError("the store password must not contain quotes, spaces, backslashes or newlines")
+    return password
 
 
 def client_env(address: str, password: str | None) -> dict[str, str]:
@@ -102,7 +140,9 @@ class Store:
     socket_path
         Unix socket path for ``kind="unix"`` (default: ``<run_dir>/store.sock``).
     password
-        Clients must send it (``SIMDASK_PASSWORD``).
+        Clients must send it (``SIMDASK_PASSWORD``). A store bound to anything
+        but loopback gets a generated one (``secrets.token_urlsafe``) when none
+        is given; it is in the run directory's ``password`` file (0600).
     maxmemory
         Memory limit per server (``"4gb"``, bytes); writes beyond it fail with
         :class:`~simdask.errors.StoreFullError` instead of evicting data.
@@ -110,7 +150,8 @@ class Store:
         Keep an append-only file in the run directory (off by default).
     run_dir
         Where config files and logs go; a temporary directory (removed on
-        :meth:`stop`) when ``None``.
+        :meth:`stop`, or after this process died) when ``None``. A run
+        directory in which another store runs is refused.
     binary
         Server binary; found as :func:`~simdask.store.find_server_binary` says when ``None``.
     startup_timeout
@@ -144,13 +185,15 @@ class Store:
             raise ValueError(f"kind must be 'standalone', 'unix' or 'cluster', got {kind!r}")
         if kind == "cluster" and shards < 3:
             raise ValueError(f"a cluster store needs at least 3 shards, got {shards}")
-        if password is not None and any(c in password for c in '"\n\r \\'):
-            raise ValueError("the store password must not contain quotes, spaces, backslashes or newlines")
+        if password is not None:
+            check_password(password)
         self.kind: StoreKind = kind
         self.shards = shards if kind == "cluster" else 1
         self.host = resolve_host(host)
         self.port = port
-        self.password = password
+        if not password and needs_password(kind, self.host):
+            password = secrets.token_urlsafe(32)  # protected mode refuses a reachable store without one
+        self.password = password or None
         self.maxmemory = maxmemory
         self.persist = persist
         self.startup_timeout = float(config.get("store.startup-timeout", startup_timeout))
@@ -161,6 +204,15 @@ class Store:
         self._socket_path = str(socket_path) if socket_path is not None else None
         self.servers: list[ServerProcess] = []
         self._started = False
+        self._socket_dir: Path | None = None  # a short socket path's folder, when run_dir is too deep
+        self._watchdog: Watchdog | None = None
+
+    @property
+    def password_file(self) -> Path | None:
+        """The run directory's ``password`` file (0600), when the store has a password and has started."""
+        if not self.password or self.run_dir is None:
+            return None
+        return self.run_dir / PASSWORD_FILE
 
     # -- starting ----------------------------------------------------------------
 
@@ -169,19 +221,58 @@ class Store:
 
         ``detach=True`` puts the servers in their own session and does not stop
         them when this Python process exits (``simdask store start`` uses it).
+        Otherwise the servers are stopped, and a temporary run directory
+        removed, when this process ends, even killed (:mod:`~simdask.store.watchdog`).
         """
         if self._started:
             raise StoreError(f"store at {self.address} is already started")
         binary = find_server_binary(self._binary)
+        reap_stale_stores(timeout=float(config.get("store.shutdown-timeout")))
+        self._claim_run_dir()
+        starter = Owner.this_process()  # owns the run directory while it starts, detached or not
+        owner = None if detach else starter
+        try:
+            self._start_servers(binary, starter, detach)
+            if not detach:
+                self._start_watchdog()
+            self._write_state(binary, owner, "ready")
+        except BaseException:
+            self._abandon()
+            raise
+        self._started = True
+        if not detach:
+            _RUNNING.add(self)
+        return self
+
+    def _claim_run_dir(self) -> None:
+        """Create the run directory (0700), or take over a given one unless a live store holds it."""
         if self.run_dir is None:
-            self.run_dir = Path(tempfile.mkdtemp(prefix="simdask-store-"))
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+            self.run_dir = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))  # 0700
+        else:
+            private_dir(self.run_dir)
+            state = read_state(self.run_dir)
+            if state is not None and in_use(state):
+                owner = (state.get("owner") or {}).get("pid", "none: detached")
+                raise StoreError(
+                    f"a store already runs in {self.run_dir} (at {state.get('address', 'an address not yet known')}, "
+                    f"owner pid {owner}); stop it first (`simdask store stop --run-dir {self.run_dir}`)"
+                )
+            if state is not None:  # a store whose owner died: stop what it left
+                clean_orphan(self.run_dir, state, float(config.get("store.shutdown-timeout")))
+            clear_state(self.run_dir)
+        if self.password:
+            write_private(self.run_dir / PASSWORD_FILE, self.password)
+
+    def _start_servers(self, binary: Path, owner: Owner, detach: bool) -> None:
+        """Spawn the servers (another free port if one was taken meanwhile) and wait until they answer."""
         deadline = time.monotonic() + self.startup_timeout
         for attempt in range(_PORT_ATTEMPTS):
             self.servers = self._plan(binary)
+            self._write_state(binary, owner, "starting")
             try:
                 for server in self.servers:
                     server.start(detach=detach)
+                self._write_state(binary, owner, "starting")  # the pids, for whoever cleans up after a crash
                 for server in self.servers:
                     server.wait_ready(deadline)
                 break
@@ -190,17 +281,40 @@ class Store:
                 retry = self.port is None and self.kind != "unix" and "already in use" in str(exc)
                 if not retry or attempt == _PORT_ATTEMPTS - 1:
                     raise
+        if self.kind == "cluster":
+            form_cluster(self.servers, deadline)
+
+    def _start_watchdog(self) -> None:
+        """What stops the servers and removes the leftovers if this process dies without :meth:`stop`."""
+        servers = [(s.pid, s.run_dir) for s in self.servers if s.pid]
         try:
-            if self.kind == "cluster":
-                form_cluster(self.servers, deadline)
-        except BaseException:
-            self._stop_servers()
-            raise
-        self._started = True
-        self._write_state(binary)
-        if not detach:
-            _RUNNING.add(self)
-        return self
+            self._watchdog = start_watchdog(servers, self._leftovers(), float(config.get("store.shutdown-timeout")))
+        except OSError as exc:
+            raise StoreStartError(f"cannot start the watchdog of the store at {self.address}: {exc}") from None
+
+    @property
+    def _temporary(self) -> bool:
+        """Whether the run directory goes with the store (simdask made it, and it holds no persisted data)."""
+        return self._own_run_dir and not self.persist
+
+    def _leftovers(self) -> list[Path]:
+        """What to remove once the store is gone: a temporary run directory, or the state of a kept one."""
+        assert self.run_dir is not None
+        paths = [self.run_dir] if self._temporary else [self.run_dir / STATE_FILE, self.run_dir / PASSWORD_FILE]
+        return paths + ([self._socket_dir] if self._socket_dir else [])
+
+    def _abandon(self) -> None:
+        """Undo a start that failed: stop what runs, remove what only this store used."""
+        self._stop_servers()
+        self._remove_leftovers()
+
+    def _remove_leftovers(self) -> None:
+        for path in self._leftovers():
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        self._socket_dir = None
 
     def _plan(self, binary: Path) -> list[ServerProcess]:
         assert self.run_dir is not None
@@ -214,7 +328,8 @@ class Store:
         if self.kind == "unix":
             path = self._socket_path or str(self.run_dir / "store.sock")
             if len(path) > _MAX_UNIX_PATH:
-                path = str(Path(tempfile.mkdtemp(prefix="sd-")) / "store.sock")
+                self._socket_dir = Path(tempfile.mkdtemp(prefix="simdask-sock-"))  # 0700
+                path = str(self._socket_dir / "store.sock")
             return [ServerProcess(binary, replace(base, host=None, port=0, unix_socket=path), self.run_dir)]
         cluster = self.kind == "cluster"
         if self.port is not None:
@@ -236,40 +351,48 @@ class Store:
             servers.append(ServerProcess(binary, conf, run_dir))
         return servers
 
-    def _write_state(self, binary: Path) -> None:
+    def _write_state(self, binary: Path, owner: Owner | None, phase: str) -> None:
         assert self.run_dir is not None
         state = {
+            "state": phase,
             "kind": self.kind,
-            "address": self.address,
             "binary": str(binary),
             "password_required": bool(self.password),
+            "owner": {"pid": owner.pid, "started": owner.started} if owner else None,
+            "temporary": self._temporary,
+            "socket_dir": str(self._socket_dir) if self._socket_dir else None,
             "servers": [
                 {"pid": s.pid, "run_dir": str(s.run_dir), "host": s.config.host, "port": s.config.port,
                  "unix_socket": s.config.unix_socket}
                 for s in self.servers
             ],
         }
-        (self.run_dir / _STATE_FILE).write_text(json.dumps(state, indent=2) + "\n")
+        if phase == "ready":
+            state["address"] = self.address
+        write_state(self.run_dir, state)
 
     @classmethod
     def from_run_dir(cls, run_dir: str | Path, *, password: str | None = None) -> Store:
-        """The store started earlier in ``run_dir`` (by ``simdask store start``), to check or stop it."""
+        """The store started earlier in ``run_dir`` (by ``simdask store start``), to check or stop it.
+
+        Its password is ``password``, else the run directory's ``password`` file.
+        """
         run_dir = Path(run_dir)
-        try:
-            state = json.loads((run_dir / _STATE_FILE).read_text())
-        except (OSError, ValueError) as exc:
-            raise StoreError(f"no store state in {run_dir} ({exc}); was a store started there?") from None
+        state = read_state(run_dir)
+        if state is None:
+            raise StoreError(f"no store state in {run_dir}; was a store started there?")
+        if state.get("state") != "ready":
+            raise StoreError(f"the store in {run_dir} is still starting")
+        if password is None and state.get("password_required"):
+            try:
+                password = (run_dir / PASSWORD_FILE).read_text()
+            except OSError as exc:
+                raise StoreError(f"the store in {run_dir} needs a password and its password file is "
+                                 f"unreadable ({exc}); set {env.PASSWORD}") from None
         store = cls(state["kind"], shards=max(3, len(state["servers"])), run_dir=run_dir, password=password)
         store.shards = len(state["servers"])
-        binary = Path(state["binary"])
-        store.servers = [
-            ServerProcess.from_pid(
-                s["pid"], binary,
-                ServerConfig(host=s["host"], port=s["port"], unix_socket=s["unix_socket"], password=password),
-                Path(s["run_dir"]),
-            )
-            for s in state["servers"]
-        ]
+        store.servers = server_processes(state, password)
+        store._socket_dir = Path(state["socket_dir"]) if state.get("socket_dir") else None
         store._own_run_dir = False
         store._started = True
         return store
@@ -305,15 +428,19 @@ class Store:
     # -- stopping ----------------------------------------------------------------
 
     def stop(self) -> None:
-        """Stop every server (by the PID simdask started) and clean up. Idempotent."""
+        """Stop every server (by the PID simdask started) and clean up. Idempotent.
+
+        A temporary run directory is removed (unless ``persist``); a given one
+        keeps its logs and loses its state and password files.
+        """
         self._stop_servers()
+        if self._watchdog is not None:
+            self._watchdog.release()
+            self._watchdog = None
         _RUNNING.discard(self)
-        self._started = False
-        if self.run_dir is not None:
-            if self._own_run_dir and not self.persist:
-                shutil.rmtree(self.run_dir, ignore_errors=True)
-            else:
-                (self.run_dir / _STATE_FILE).unlink(missing_ok=True)
+        was_started, self._started = self._started, False
+        if self.run_dir is not None and was_started:
+            self._remove_leftovers()
 
     def _stop_servers(self) -> None:
         timeout = float(config.get("store.shutdown-timeout"))

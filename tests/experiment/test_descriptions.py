@@ -182,9 +182,15 @@ def test_dask_jobqueue_options_and_job_scripts(tmp_path):
     dask = exp.create_dask_cluster(workers=2, gpus_per_worker=2, cores=4, memory="16GiB", walltime="02:00:00",
                                    queue="gpu", account="proj42", interface="ib0", dashboard_address="10.0.0.1:8787",
                                    worker_extra_args=["--nthreads", "4"])
-    env = {"SIMDASK_ADDRESS": "10.0.0.5:6780", "SIMDASK_PASSWORD": "s3cret"}
-    slurm = jobqueue_options(dask, "slurm", env)
-    assert slurm["job_script_prologue"] == ["export SIMDASK_ADDRESS=10.0.0.5:6780", "export SIMDASK_PASSWORD=s3cret"]
+    env = {"SIMDASK_ADDRESS": "10.0.0.5:6780"}
+    files = {"SIMDASK_PASSWORD": tmp_path / "store" / "password"}
+    slurm = jobqueue_options(dask, "slurm", env, files)
+    assert slurm["job_script_prologue"] == [
+        "export SIMDASK_ADDRESS=10.0.0.5:6780",
+        f'SIMDASK_PASSWORD="$(< {tmp_path}/store/password)" || '
+        f"{{ echo simdask: cannot read SIMDASK_PASSWORD from {tmp_path}/store/password >&2; exit 1; }}",
+        "export SIMDASK_PASSWORD",
+    ]
     assert slurm["job_extra_directives"] == ["--gres=gpu:2"]
     assert slurm["worker_extra_args"] == ["--lifetime", "6600s", "--lifetime-stagger", "300s", "--resources", "GPU=2",
                                           "--dashboard-address", "10.0.0.1:0", "--nthreads", "4"]
@@ -198,10 +204,11 @@ def test_dask_jobqueue_options_and_job_scripts(tmp_path):
                  "export SIMDASK_ADDRESS=10.0.0.5:6780"):
         assert line in text
     assert "--resources GPU=2" in text and "--lifetime 6600s --lifetime-stagger 300s" in text
-    pbs = jobqueue_options(dask, "pbs", env)
+    pbs = jobqueue_options(dask, "pbs", env, files)
     assert pbs["resource_spec"] == "select=1:ncpus=4:ngpus=2:mem=16GB"
     text = jobqueue.pbs.PBSJob(scheduler="tcp://10.0.0.1:8786", name="w", **{k: v for k, v in pbs.items()
                                                                 if k not in jobqueue_only}).job_script()
     assert "#PBS -l select=1:ncpus=4:ngpus=2:mem=16GB" in text and "#PBS -l walltime=02:00:00" in text
     local = local_options(dask, env)
     assert local["resources"] == {"GPU": 2} and local["env"] == env and local["threads_per_worker"] == 4
+    assert local["interface"] == "ib0" and "host" not in local

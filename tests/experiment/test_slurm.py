@@ -7,6 +7,7 @@ test ends with Slurm's queue empty.
 from __future__ import annotations
 
 import _thread
+import ipaddress
 import os
 import socket
 import subprocess
@@ -15,7 +16,9 @@ import threading
 import time
 
 import numpy as np
+import psutil
 import pytest
+from distributed import Client as DaskClient
 from experiment_helpers import APP, app, needs_jobqueue, squeue_left
 
 import simdask
@@ -63,6 +66,12 @@ def test_slurm_cluster_of_two_workers_computes_on_store_data(exp):
     exp.start(store, dask)
     client = dask.get_client(timeout=60)
     assert len(dask.job_ids()) == 2
+    assert dask.cluster.scheduler_address.startswith("tls://127.0.0.1:")  # mutual TLS, bound to the interface
+    assert all(w.startswith("tls://127.0.0.1:") for w in client.scheduler_info()["workers"])  # batch workers too
+    with pytest.raises((OSError, TimeoutError)):
+        DaskClient(dask.cluster.scheduler_address.replace("tls://", "tcp://"), timeout=3)
+    script = dask.cluster.job_script()
+    assert "--tls-key" in script and "BEGIN" not in script  # certificates by path (0600, run directory)
     assert set(client.run(lambda: os.environ["SIMDASK_ADDRESS"]).values()) == {store.address}
     with simdask.Client(store.address) as sd:
         sd.put_tensors({f"part{i}": np.full(100, i, dtype=np.float64) for i in range(6)})
@@ -76,6 +85,28 @@ def test_slurm_cluster_of_two_workers_computes_on_store_data(exp):
     exp.stop()
     assert squeue_left() == []
     assert exp.get_status(dask) == [Status.CANCELLED]
+
+
+def test_store_off_loopback_gets_a_password_its_jobs_read_from_a_file(exp, monkeypatch):
+    host = next((a.address for addrs in psutil.net_if_addrs().values() for a in addrs
+                 if a.family == socket.AF_INET and not ipaddress.ip_address(a.address).is_loopback), None)
+    if host is None:
+        pytest.skip("this machine has no non-loopback IPv4 address to bind a store to")
+    monkeypatch.delenv("SIMDASK_PASSWORD", raising=False)
+    store = exp.create_store(interface=host)
+    sim = exp.create_model("sim", *app("exchange", "y"))
+    exp.start(store)
+    password = store.password
+    assert password and store.address.startswith(f"{host}:")
+    with simdask.Client(store.address, password=password) as client:
+        client.put_tensor("x", np.arange(3.0))
+        exp.start(sim)
+        assert exp.wait(sim, timeout=120) == {"sim": Status.COMPLETED}
+        np.testing.assert_array_equal(client.get_tensor("y"), 2 * np.arange(3.0))
+    for path in exp.exp_path.rglob("*"):
+        if path.is_file() and path.name not in ("password", "server.conf"):
+            assert password not in path.read_text(errors="replace"), path
+    assert password not in str(exp.summary())
 
 
 def test_failure_outside_cancellation_and_ctrl_c(exp):

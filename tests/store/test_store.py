@@ -54,7 +54,7 @@ def test_cluster_store_assigns_every_slot_on_loopback():
         nodes = parse_addresses(store.address)
         assert len(nodes) == 4 and all(n.host == "127.0.0.1" and n.port + 10000 <= 65535 for n in nodes)
         client = simdask.Client(store.address)
-        assert client.is_cluster and len(client.transport.nodes()) == 4
+        assert client.is_cluster and len(client.session.transport.nodes()) == 4
         info = client.redis().cluster_info()
         assert info["cluster_state"] == "ok" and int(info["cluster_slots_assigned"]) == 16384
         for i in range(4):

@@ -11,7 +11,6 @@ finish: ``sbatch``, ``squeue``, ``qstat``, ...) or :meth:`Launcher._spawn`
 from __future__ import annotations
 
 import logging
-import os
 import shlex
 import subprocess
 from abc import ABC, abstractmethod
@@ -22,7 +21,9 @@ from typing import IO, ClassVar
 
 from ... import config
 from ...errors import LaunchError
+from ...store.files import private_dir, write_private
 from ..jobs import BatchSettings, JobScript, JobState, Status
+from ..shell import check_directive, export_lines
 
 __all__ = ["CommandResult", "Launcher", "parallel_command"]
 
@@ -139,25 +140,23 @@ class Launcher(ABC):
         return []
 
     def render(self, job: JobScript) -> str:
-        """The job script's text."""
+        """The job script's text: directives checked to be one line each, values quoted, secrets read from files."""
         lines = ["#!/bin/bash"]
-        lines += [f"{self.directive_prefix} {d}" for d in self.directives(job)]
+        lines += [f"{self.directive_prefix} {check_directive(f'{job.name} directives', d)}"
+                  for d in self.directives(job)]
         lines.append(f"# {job.kind} {job.name}: job script written by simdask ({self.name} launcher)")
         lines += self.prologue(job)
         lines.append(f"cd {shlex.quote(str(job.run_dir))} || exit 1")
-        lines += [f"export {k}={shlex.quote(v)}" for k, v in job.env.items()]
+        lines += export_lines(job.env, job.env_files)
         lines += list(job.body)
         return "\n".join(lines) + "\n"
 
     def write(self, job: JobScript) -> Path:
-        """Write the job script (mode 0700: it may hold the store's password) and return its path."""
-        job.run_dir.mkdir(parents=True, exist_ok=True)
+        """Write the job script (0700, owner only, from its creation) in its run directory (0700)."""
+        private_dir(job.run_dir)
         path = job.script_path
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o700)
-        with os.fdopen(fd, "w") as f:
-            f.write(self.render(job))
-        for stale in (job.exitcode_path,):
-            stale.unlink(missing_ok=True)
+        write_private(path, self.render(job), 0o700)
+        job.exitcode_path.unlink(missing_ok=True)
         return path
 
     # -- ranks ---------------------------------------------------------------------

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from ...errors import LaunchError
 from ..jobs import JobScript, JobState, Status, read_exitcode
+from ..shell import check_plain_path
 from .base import Launcher
 
 __all__ = ["PBSLauncher", "parse_qstat_full", "parse_qstat_json", "parse_qsub", "pbs_state", "pbs_time"]
@@ -134,6 +135,14 @@ def pbs_state(attrs: Mapping[str, str] | None, returncode: int | None = None) ->
     return JobState(Status.COMPLETED if code == 0 else Status.FAILED, code, why, started, ended)
 
 
+def _split(directive: str) -> list[str]:
+    """A directive's words (``-l place=scatter`` -> ``["-l", "place=scatter"]``), for ``qsub``'s command line."""
+    try:
+        return shlex.split(directive)
+    except ValueError as exc:
+        raise ValueError(f"directive {directive!r}: {exc}") from None
+
+
 class PBSLauncher(Launcher):
     """Each entity is a PBS job (``qsub``); ranks start with ``mpiexec`` inside it."""
 
@@ -151,12 +160,13 @@ class PBSLauncher(Launcher):
         opts = [["-N", job.name[:236]], ["-l", select]]
         if b.walltime:
             opts.append(["-l", f"walltime={b.walltime}"])
-        opts += [["-j", "oe"], ["-o", str(job.run_dir / f"{job.name}.pbs.log")]]
+        log = check_plain_path(f"the run directory of {job.name}", job.run_dir / f"{job.name}.pbs.log")
+        opts += [["-j", "oe"], ["-o", log]]
         if b.queue:
             opts.append(["-q", b.queue])
         if b.account:
             opts.append(["-A", b.account])
-        return opts + [shlex.split(d) for d in b.directives]
+        return opts + [_split(d) for d in b.directives]
 
     def directives(self, job: JobScript) -> list[str]:
         return [shlex.join(opt) for opt in self.options(job)]

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ...errors import LaunchError
 from ..jobs import JobScript, JobState, Status, read_exitcode
+from ..shell import check_plain_path
 from .base import Launcher
 from .local import LocalLauncher
 
@@ -143,7 +144,8 @@ class SlurmLauncher(_SlurmSteps, Launcher):
 
     def directives(self, job: JobScript) -> list[str]:
         b = job.batch
-        lines = [f"--job-name={job.name}", f"--output={job.out_path}", f"--error={job.err_path}",
+        out, err = (check_plain_path(f"the run directory of {job.name}", p) for p in (job.out_path, job.err_path))
+        lines = [f"--job-name={job.name}", f"--output={out}", f"--error={err}",
                  f"--nodes={b.nodes}", f"--ntasks-per-node={b.tasks_per_node}", f"--cpus-per-task={b.cpus_per_task}"]
         if b.walltime:
             lines.append(f"--time={b.walltime}")
