@@ -21,6 +21,7 @@
 #ifndef SIMDASK_H
 #define SIMDASK_H
 
+#include <limits.h>
 #include <stddef.h>
 
 /* CMake reads these three lines for the project version. */
@@ -41,19 +42,23 @@ extern "C" {
 /* Tensors have at most this many dimensions (the wire format's limit). */
 #define SD_MAX_NDIM 32
 
-/* Status codes: every function returns one of these. */
+/* Status codes: every function returns one of these. The numbers are part
+ * of the API (the Fortran module repeats them): never renumber, only add. */
 enum sd_status {
     SD_OK = 0,
-    SD_ERR_ARG,        /* invalid argument: NULL pointer, bad name, bad shape, small buffer */
-    SD_ERR_CONNECTION, /* the store cannot be reached or the connection was lost */
-    SD_ERR_NOT_FOUND,  /* no such tensor, dataset, list or meta field */
-    SD_ERR_FORMAT,     /* a stored value is not a valid simdask tensor (corrupt, truncated, foreign) */
-    SD_ERR_TYPE,       /* dtype differs from the stored one */
-    SD_ERR_SHAPE,      /* ndim or shape differs from the stored one */
-    SD_ERR_TIMEOUT,    /* no answer in time (run requests, socket timeouts) */
-    SD_ERR_MODEL,      /* the inference service answered ERR <message> */
-    SD_ERR_NOMEM,      /* out of memory */
-    SD_ERR_STORE       /* the store answered with an error (full, wrong key type, cluster down) */
+    SD_ERR_ARG = 1,         /* invalid argument: NULL pointer, bad name, bad shape, small buffer */
+    SD_ERR_CONNECTION = 2,  /* the store cannot be reached, the connection was lost, or the store is not
+                               ready (cluster down, loading) */
+    SD_ERR_NOT_FOUND = 3,   /* no such tensor, dataset, list or meta field */
+    SD_ERR_FORMAT = 4,      /* a stored value is not a valid simdask tensor (corrupt, truncated, foreign) */
+    SD_ERR_TYPE = 5,        /* dtype differs from the stored one, or the key holds another kind of value */
+    SD_ERR_SHAPE = 6,       /* ndim or shape differs from the stored one */
+    SD_ERR_TIMEOUT = 7,     /* no answer in time: connecting, a reply (io_timeout_ms), a run request */
+    SD_ERR_MODEL = 8,       /* the inference service answered ERR <message> */
+    SD_ERR_NOMEM = 9,       /* out of memory */
+    SD_ERR_STORE = 10,      /* the store refused a command (full, or another error reply) */
+    SD_ERR_AUTH = 11,       /* the store refused the password or needs one (SIMDASK_PASSWORD) */
+    SD_ERR_CONCURRENT = 12  /* a chunked tensor was overwritten twice while being read: read it again */
 };
 
 /* Element types: the wire format's dtype codes. */
@@ -82,23 +87,51 @@ typedef struct sd_dataset sd_dataset;
 
 /* Options of sd_client_new_with_options. Initialise with sd_options_init;
  * a NULL string takes the environment variable named in its comment, an
- * empty string means "none" even when the variable is set. */
+ * empty string means "none" even when the variable is set.
+ *
+ * Timeouts are in ms. sd_options_init reads each from its variable (in
+ * seconds, decimals allowed: SIMDASK_IO_TIMEOUT=0.5), else takes the
+ * default; a value set after it wins over the environment. A field left at
+ * SD_TIMEOUT_UNSET (what sd_options_init leaves where a variable does not
+ * parse) is resolved the same way by sd_client_new_with_options, which
+ * fails with SD_ERR_ARG naming the variable when it does not parse. Any
+ * other value <= 0 takes the default, except for io_timeout_ms, where it
+ * means no limit. */
+#define SD_TIMEOUT_UNSET INT_MIN
 typedef struct sd_options {
     const char *address;         /* SIMDASK_ADDRESS: host:port, [v6]:port, unix:///path, or a cluster list */
     const char *password;        /* SIMDASK_PASSWORD: sent as AUTH on every connection */
     const char *key_prefix;      /* SIMDASK_KEY_PREFIX: prefix of the keys this client writes */
     const char *key_prefixes_in; /* SIMDASK_KEY_PREFIXES_IN: comma-separated prefixes it reads */
-    int connect_timeout_ms;      /* default 5000 */
-    int io_timeout_ms;           /* a reply must come within this; 0 (default): wait as long as it takes */
-    int run_timeout_ms;          /* what timeout_ms = 0 means for sd_run_model/sd_run_script; default 60000 */
+    int connect_timeout_ms; /* SIMDASK_CONNECT_TIMEOUT: opening a connection (TCP or Unix socket),
+                               default 10000 (simdask.yaml client.connect-timeout, seconds) */
+    int io_timeout_ms;      /* SIMDASK_IO_TIMEOUT (0: no limit): each reply must come within this (the
+                               wait for a run's answer excepted), each write must progress within it,
+                               default 300000 (simdask.yaml client.socket-timeout, seconds) */
+    int run_timeout_ms;     /* SIMDASK_RUN_TIMEOUT: what timeout_ms = 0 means for sd_run_model/sd_run_script,
+                               default 60000 (simdask.yaml inference.run-timeout, seconds) */
 } sd_options;
 
 /* ---- client --------------------------------------------------------------- */
 
+/* Waiting and retrying (docs/protocol.md, "Timeouts and limits"): no call
+ * waits longer than its own timeouts, also when the store stops answering.
+ * Connecting takes at most connect_timeout_ms, each reply io_timeout_ms, a
+ * poll `tries` checks `interval_ms` apart (each check one reply), a run
+ * request its timeout_ms. A connection that the store closed meanwhile (a
+ * restart) is reopened before it is used. A command that fails on a dropped
+ * connection, or finds the store refusing connections, is sent again with
+ * backoff for up to 2 s (never past the call's own deadline), unless the
+ * store may already have done it and doing it twice would differ (appending
+ * to a list, a run request, the head of a chunked write): that fails with
+ * SD_ERR_CONNECTION. Timeouts are not retried. Messages of connection errors
+ * name the store's address and the key or name the call was about. */
+
 SD_API void sd_options_init(sd_options *opt);
 
-/* Connects to the store (NULL address: SIMDASK_ADDRESS). On failure other
- * than SD_ERR_NOMEM, *out is still a client that holds the message
+/* Connects to the store (NULL address: SIMDASK_ADDRESS); SD_ERR_AUTH when
+ * the store refuses the password or needs one. On failure other than
+ * SD_ERR_NOMEM, *out is still a client that holds the message
  * (sd_last_error); free it with sd_client_free either way. */
 SD_API int sd_client_new(sd_client **out, const char *address);
 SD_API int sd_client_new_with_options(sd_client **out, const sd_options *opt);
@@ -127,6 +160,14 @@ SD_API int sd_set_data_source(sd_client *c, const char *prefix);
 SD_API int sd_put_tensor(sd_client *c, const char *name, const void *data, sd_dtype dtype,
                          size_t ndim, const size_t *shape, sd_order order);
 
+/* Reading refuses, with SD_ERR_FORMAT and a message naming the key, any
+ * value that is not a valid tensor (DESIGN.md's wire format), before it
+ * allocates anything for it: besides the header's fields, the attrs must be
+ * a JSON object (valid UTF-8, nested at most 64 deep; "dims", when present,
+ * a list of ndim strings), bool elements 0 or 1, and a chunked head must
+ * name ceil(nbytes / chunk_bytes) chunks, at most 2^20 of at most 512 MiB,
+ * whose lengths the store confirms before the data are fetched. */
+
 /* Reads a tensor into a new buffer (freed with sd_free), in the order it was
  * stored; shape must have room for SD_MAX_NDIM entries. */
 SD_API int sd_get_tensor(sd_client *c, const char *name, void **data, sd_dtype *dtype,
@@ -154,8 +195,11 @@ SD_API int sd_key_exists(sd_client *c, const char *key, int *exists);
 /* Puts nothing: the inputs must have been put already. Blocks until the
  * service answers (SD_OK, or SD_ERR_MODEL with its message) or timeout_ms
  * passes (SD_ERR_TIMEOUT). timeout_ms = 0: the client's run_timeout_ms;
- * timeout_ms < 0: no limit. Input names are read with the read prefix,
- * output names written with the write prefix. */
+ * timeout_ms < 0: no limit. The deadline covers the whole call, sending the
+ * request included; the I/O timeout does not cut the wait for the answer,
+ * which gets 1 s beyond the deadline to arrive, and a store that does not
+ * answer at all ends the call then. Input names are read with the read
+ * prefix, output names written with the write prefix. */
 SD_API int sd_run_model(sd_client *c, const char *model, size_t n_inputs, const char *const *inputs,
                         size_t n_outputs, const char *const *outputs, int timeout_ms);
 SD_API int sd_run_script(sd_client *c, const char *script, const char *function, size_t n_inputs,

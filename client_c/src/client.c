@@ -1,107 +1,85 @@
 /*
- * client.c: the sd_client context: options and environment, addresses,
- * per-client error state, key prefixes, and the generic command path
- * (route, send, follow redirects) the other modules build on.
+ * client.c: the sd_client context: options and environment (the SIMDASK_*
+ * variables), defaults, addresses, creation and freeing, and the data source
+ * (which key prefix reads use).
  */
 #include "sd_internal.h"
 
 #include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
-static const char *const STATUS_NAMES[] = {
-    "SD_OK",          "SD_ERR_ARG",     "SD_ERR_CONNECTION", "SD_ERR_NOT_FOUND",
-    "SD_ERR_FORMAT",  "SD_ERR_TYPE",    "SD_ERR_SHAPE",      "SD_ERR_TIMEOUT",
-    "SD_ERR_MODEL",   "SD_ERR_NOMEM",   "SD_ERR_STORE",
-};
-
-/* ---- errors ---------------------------------------------------------------- */
-
-int sd__fail(sd_client *c, int code, const char *fmt, ...)
-{
-    va_list ap;
-    c->err = code;
-    va_start(ap, fmt);
-    vsnprintf(c->errstr, sizeof c->errstr, fmt, ap);
-    va_end(ap);
-    return code;
-}
-
-void sd__clear(sd_client *c)
-{
-    c->err = SD_OK;
-    c->errstr[0] = '\0';
-}
-
-int sd__store_error(sd_client *c, const char *doing, const char *msg, size_t len)
-{
-    int code = SD_ERR_STORE;
-    if (len >= 9 && strncmp(msg, "WRONGTYPE", 9) == 0) code = SD_ERR_TYPE;
-    return sd__fail(c, code, "the store refused %s: %.*s", doing, (int)(len > 400 ? 400 : len), msg);
-}
-
-const char *sd_last_error(const sd_client *c)
-{
-    if (!c) return "no client (sd_client_new ran out of memory or got a NULL output pointer)";
-    return c->errstr;
-}
-
-int sd_last_status(const sd_client *c)
-{
-    return c ? c->err : SD_ERR_ARG;
-}
-
-const char *sd_status_name(int status)
-{
-    if (status < 0 || status > SD_ERR_STORE) return "unknown status";
-    return STATUS_NAMES[status];
-}
-
-const char *sd_dtype_name(sd_dtype dtype)
-{
-    return sd__itemsize((int)dtype) ? sd__dtype_str((int)dtype) : NULL;
-}
-
-size_t sd_dtype_size(sd_dtype dtype)
-{
-    return sd__itemsize((int)dtype);
-}
+/* The defaults of simdask/simdask.yaml, in ms (simdask.h says which is which). */
+#define DEFAULT_CONNECT_TIMEOUT_MS 10000 /* client.connect-timeout */
+#define DEFAULT_IO_TIMEOUT_MS 300000     /* client.socket-timeout */
+#define DEFAULT_RUN_TIMEOUT_MS 60000     /* inference.run-timeout */
 
 const char *sd_version(void)
 {
     return STR(SIMDASK_VERSION_MAJOR) "." STR(SIMDASK_VERSION_MINOR) "." STR(SIMDASK_VERSION_PATCH);
 }
 
-void sd_free(void *p)
-{
-    free(p);
-}
-
-void sd__sleep_ms(int ms)
-{
-    struct timespec ts;
-    if (ms <= 0) return;
-    ts.tv_sec = ms / 1000;
-    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
 /* ---- construction ---------------------------------------------------------- */
+
+/* A timeout option: its variable (seconds, as Python reads it) and default. */
+typedef struct timeout_var {
+    const char *name;
+    int default_ms;
+    int zero_ok; /* 0 means "no limit" (the I/O timeout only) */
+} timeout_var;
+
+static const timeout_var CONNECT_VAR = {"SIMDASK_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT_MS, 0};
+static const timeout_var IO_VAR = {"SIMDASK_IO_TIMEOUT", DEFAULT_IO_TIMEOUT_MS, 1};
+static const timeout_var RUN_VAR = {"SIMDASK_RUN_TIMEOUT", DEFAULT_RUN_TIMEOUT_MS, 0};
+
+/* The variable's value in ms (the default when unset or empty); -1 when it
+ * is no number of seconds >= 0 (> 0 unless zero_ok) that fits an int of ms. */
+static int timeout_from_env(const timeout_var *var)
+{
+    const char *text = getenv(var->name);
+    char *end;
+    if (!text || !*text) return var->default_ms;
+    errno = 0;
+    double s = strtod(text, &end);
+    while (*end == ' ' || *end == '\t' || *end == '\n') end++;
+    /* s != s: NaN; infinity fails the range check */
+    if (end == text || *end || errno || s != s || s < 0 || s * 1000 > INT_MAX || (s == 0 && !var->zero_ok))
+        return -1;
+    int ms = (int)(s * 1000);
+    return ms < s * 1000 ? ms + 1 : ms; /* rounded up: 0.0001 s is a limit, not "none" */
+}
 
 void sd_options_init(sd_options *opt)
 {
     if (!opt) return;
     memset(opt, 0, sizeof *opt);
-    opt->connect_timeout_ms = 5000;
-    opt->io_timeout_ms = 0;
-    opt->run_timeout_ms = 60000;
+    /* SD_TIMEOUT_UNSET where a variable does not parse: sd_client_new_with_options says which */
+    int ms = timeout_from_env(&CONNECT_VAR);
+    opt->connect_timeout_ms = ms < 0 ? SD_TIMEOUT_UNSET : ms;
+    ms = timeout_from_env(&IO_VAR);
+    opt->io_timeout_ms = ms < 0 ? SD_TIMEOUT_UNSET : ms;
+    ms = timeout_from_env(&RUN_VAR);
+    opt->run_timeout_ms = ms < 0 ? SD_TIMEOUT_UNSET : ms;
+}
+
+/* One timeout option, as simdask.h says: SD_TIMEOUT_UNSET reads the
+ * variable, other values <= 0 take the default (the I/O timeout: no limit). */
+static int resolve_timeout(sd_client *c, int given, const timeout_var *var, int *ms)
+{
+    if (given == SD_TIMEOUT_UNSET) {
+        *ms = timeout_from_env(var);
+        if (*ms < 0)
+            return sd__fail(c, SD_ERR_ARG, "%s='%.100s' is not a timeout in seconds (a number >= 0%s)", var->name,
+                            getenv(var->name), var->zero_ok ? ", 0: no limit" : ", not 0");
+    } else if (given > 0) {
+        *ms = given;
+    } else {
+        *ms = var->zero_ok ? 0 : var->default_ms;
+    }
+    return SD_OK;
 }
 
 static const char *option_or_env(const char *value, const char *env)
@@ -218,9 +196,11 @@ int sd_client_new_with_options(sd_client **out, const sd_options *opt)
         sd_options_init(&defaults);
         opt = &defaults;
     }
-    c->connect_timeout_ms = opt->connect_timeout_ms > 0 ? opt->connect_timeout_ms : 5000;
-    c->io_timeout_ms = opt->io_timeout_ms > 0 ? opt->io_timeout_ms : 0;
-    c->run_timeout_ms = opt->run_timeout_ms > 0 ? opt->run_timeout_ms : 60000;
+    int rc = resolve_timeout(c, opt->connect_timeout_ms, &CONNECT_VAR, &c->connect_timeout_ms);
+    if (rc == SD_OK) rc = resolve_timeout(c, opt->io_timeout_ms, &IO_VAR, &c->io_timeout_ms);
+    if (rc == SD_OK) rc = resolve_timeout(c, opt->run_timeout_ms, &RUN_VAR, &c->run_timeout_ms);
+    if (rc != SD_OK) return rc;
+    c->reply_ms = c->io_timeout_ms;
     const char *address = option_or_env(opt->address, "SIMDASK_ADDRESS");
     c->password = strdup(option_or_env(opt->password, "SIMDASK_PASSWORD"));
     c->write_prefix = strdup(option_or_env(opt->key_prefix, "SIMDASK_KEY_PREFIX"));
@@ -238,7 +218,7 @@ int sd_client_new_with_options(sd_client **out, const sd_options *opt)
         return sd__fail(c, SD_ERR_ARG,
                         "no store address given and SIMDASK_ADDRESS is not set; start a store (simdask.Store or "
                         "`simdask store start`) and pass its address");
-    int rc = parse_address(c, address);
+    rc = parse_address(c, address);
     if (rc != SD_OK) return rc;
     return sd__cluster_discover(c);
 }
@@ -254,15 +234,7 @@ int sd_client_new(sd_client **out, const char *address)
 void sd_client_free(sd_client *c)
 {
     if (!c) return;
-    for (size_t i = 0; i < c->n_nodes; i++) {
-        sd_node *n = c->nodes[i];
-        sd__conn_close(&n->conn);
-        free(n->host);
-        free(n->path);
-        free(n->label);
-        free(n);
-    }
-    free(c->nodes);
+    sd__nodes_free(c);
     free(c->slots);
     free(c->password);
     free(c->write_prefix);
@@ -279,58 +251,11 @@ int sd_is_cluster(const sd_client *c, int *is_cluster)
     return SD_OK;
 }
 
-/* ---- names and prefixes ---------------------------------------------------- */
-
-int sd__check_name(sd_client *c, const char *what, const char *name)
-{
-    if (!name) return sd__fail(c, SD_ERR_ARG, "%s is NULL", what);
-    size_t len = strnlen(name, SD_MAX_NAME + 1);
-    if (len == 0) return sd__fail(c, SD_ERR_ARG, "%s is empty", what);
-    if (len > SD_MAX_NAME) return sd__fail(c, SD_ERR_ARG, "%s is longer than %d bytes", what, SD_MAX_NAME);
-    return SD_OK;
-}
-
-static int join_key(sd_client *c, const char *prefix, const char *name, const char *open, const char *close,
-                    char **out)
-{
-    size_t pl = strlen(prefix), nl = strlen(name), ol = strlen(open), cl = strlen(close);
-    char *k = malloc(pl + 1 + ol + nl + cl + 1);
-    if (!k) return sd__fail(c, SD_ERR_NOMEM, "out of memory building a key");
-    char *p = k;
-    if (pl) {
-        memcpy(p, prefix, pl);
-        p += pl;
-        *p++ = '.';
-    }
-    memcpy(p, open, ol);
-    p += ol;
-    memcpy(p, name, nl);
-    p += nl;
-    memcpy(p, close, cl);
-    p += cl;
-    *p = '\0';
-    *out = k;
-    return SD_OK;
-}
-
-int sd__key(sd_client *c, int write, const char *name, char **out)
-{
-    return join_key(c, write ? c->write_prefix : c->read_prefix, name, "", "", out);
-}
-
-int sd__dataset_base(sd_client *c, int write, const char *name, char **out)
-{
-    int rc = sd__check_name(c, "dataset name", name);
-    if (rc != SD_OK) return rc;
-    if (strpbrk(name, "{}"))
-        return sd__fail(c, SD_ERR_ARG, "dataset name '%s' contains '{' or '}' (its key is a cluster hash tag)", name);
-    return join_key(c, write ? c->write_prefix : c->read_prefix, name, "{", "}", out);
-}
+/* ---- data source ----------------------------------------------------------- */
 
 int sd_set_data_source(sd_client *c, const char *prefix)
 {
-    if (!c) return SD_ERR_ARG;
-    sd__clear(c);
+    SD_ENTER(c);
     if (!prefix) return sd__fail(c, SD_ERR_ARG, "prefix is NULL");
     int ok = strcmp(prefix, c->write_prefix) == 0;
     for (size_t i = 0; i < c->prefixes_in.n && !ok; i++) ok = strcmp(prefix, c->prefixes_in.v[i]) == 0;
@@ -342,118 +267,5 @@ int sd_set_data_source(sd_client *c, const char *prefix)
     if (!copy) return sd__fail(c, SD_ERR_NOMEM, "out of memory");
     free(c->read_prefix);
     c->read_prefix = copy;
-    return SD_OK;
-}
-
-/* ---- generic commands ------------------------------------------------------- */
-
-/* One command, routed by route_key, through sd__run_pipe (redirects, TRYAGAIN, errors). */
-typedef struct one_command {
-    int argc;
-    const char *const *argv;
-    const size_t *lens;
-} one_command;
-
-static void build_one(sd_client *c, sd_pipe *p, void *ctx, int asking)
-{
-    (void)c;
-    const one_command *cmd = ctx;
-    if (asking) sd__pipe_asking(p);
-    sd__pipe_cmd(p, cmd->argc, cmd->argv, cmd->lens);
-}
-
-int sd__command_ok(sd_client *c, const char *doing, const char *route_key, int argc, const char *const *argv,
-                   const size_t *lens, redisReply **out)
-{
-    one_command cmd = {argc, argv, lens};
-    sd_collect col;
-    memset(&col, 0, sizeof col);
-    col.keep_last = 1;
-    int rc = sd__run_pipe(c, route_key, route_key ? strlen(route_key) : 0, doing, build_one, &cmd, &col);
-    if (rc != SD_OK || !out) {
-        if (col.last) freeReplyObject(col.last);
-        return rc;
-    }
-    *out = col.last;
-    return SD_OK;
-}
-
-void sd__pipe_asking(sd_pipe *p)
-{
-    sd__pipe_begin(p, 1);
-    sd__pipe_argz(p, "ASKING");
-}
-
-int sd__run_pipe(sd_client *c, const char *route_key, size_t route_len, const char *doing, sd_build_fn build,
-                 void *ctx, sd_collect *col)
-{
-    sd_node *ask = NULL;
-    for (int attempt = 0;; attempt++) {
-        sd_node *n;
-        int asking = ask != NULL, rc;
-        if (asking) {
-            n = ask;
-            ask = NULL;
-        } else if ((rc = sd__route(c, route_key, route_len, &n)) != SD_OK) {
-            return rc;
-        }
-        if ((rc = sd__conn_ready(c, n)) != SD_OK) return rc;
-        sd_pipe *p = &c->pipe;
-        sd__pipe_reset(p);
-        build(c, p, ctx, asking);
-        if ((rc = sd__pipe_send(c, n, p)) != SD_OK) return rc;
-        if (col->last) freeReplyObject(col->last);
-        int keep = col->keep_last;
-        memset(col, 0, sizeof *col);
-        col->keep_last = keep;
-        if ((rc = sd__collect(c, n, p->ncmds, col)) != SD_OK) return rc;
-        if (col->redirect.kind) {
-            if (attempt >= SD_MAX_REDIRECTS)
-                return sd__fail(c, SD_ERR_STORE, "too many cluster redirects while %s", doing);
-            if ((rc = sd__follow_redirect(c, &col->redirect, &ask)) != SD_OK) return rc;
-            continue;
-        }
-        if (col->has_error) {
-            if (strncmp(col->error, "TRYAGAIN", 8) == 0 && attempt < SD_MAX_REDIRECTS) {
-                sd__sleep_ms(10 << (attempt < 6 ? attempt : 6));
-                continue;
-            }
-            return sd__store_error(c, doing, col->error, strlen(col->error));
-        }
-        return SD_OK;
-    }
-}
-
-static void note_error(sd_collect *col, const redisReply *r)
-{
-    sd_redirect rd;
-    if (sd__parse_redirect(r->str, r->len, &rd)) {
-        if (!col->redirect.kind) col->redirect = rd;
-        return;
-    }
-    if (!col->has_error) {
-        col->has_error = 1;
-        snprintf(col->error, sizeof col->error, "%.*s", (int)(r->len > 400 ? 400 : r->len), r->str);
-    }
-}
-
-int sd__collect(sd_client *c, sd_node *n, size_t count, sd_collect *col)
-{
-    for (size_t i = 0; i < count; i++) {
-        redisReply *r = NULL;
-        int rc = sd__conn_read_reply(c, n, &r);
-        if (rc != SD_OK) return rc;
-        if (r->type == REDIS_REPLY_ERROR) {
-            /* EXECABORT only repeats an error seen before it */
-            if (!(strncmp(r->str, "EXECABORT", 9) == 0 && (col->has_error || col->redirect.kind))) note_error(col, r);
-        } else if (r->type == REDIS_REPLY_ARRAY) {
-            for (size_t j = 0; j < r->elements; j++)
-                if (r->element[j]->type == REDIS_REPLY_ERROR) note_error(col, r->element[j]);
-        }
-        if (col->keep_last && i + 1 == count)
-            col->last = r;
-        else
-            freeReplyObject(r);
-    }
     return SD_OK;
 }

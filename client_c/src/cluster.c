@@ -4,7 +4,9 @@
  * Slot = CRC16-CCITT (XMODEM) of the key's hash tag mod 16384; the map comes
  * from CLUSTER SLOTS and is refreshed on -MOVED; -ASK sends ASKING and the
  * command to the named node once (docs/protocol.md, "Cluster routing"). A
- * standalone store or a Unix socket is one node that holds every key.
+ * standalone store or a Unix socket is one node that holds every key. The
+ * hash tag is also what chunk keys are named after (DESIGN.md), so this file
+ * has the one function that finds it.
  */
 #include "sd_internal.h"
 
@@ -22,32 +24,26 @@ static unsigned crc16(const char *buf, size_t len)
     return crc;
 }
 
-unsigned sd__key_slot(const char *key, size_t len)
+int sd__hash_tag(const char *key, size_t len, const char **tag, size_t *taglen)
 {
     const char *open = memchr(key, '{', len);
-    if (open) {
-        size_t rest = len - (size_t)(open - key) - 1;
-        const char *close = memchr(open + 1, '}', rest);
-        if (close && close > open + 1) return crc16(open + 1, (size_t)(close - open - 1)) % SD_NSLOTS;
-    }
-    return crc16(key, len) % SD_NSLOTS;
-}
-
-int sd__chunk_tag(const char *key, size_t len, const char **tag, size_t *taglen)
-{
-    const char *open = memchr(key, '{', len);
-    if (open) {
-        size_t rest = len - (size_t)(open - key) - 1;
-        const char *close = memchr(open + 1, '}', rest);
-        if (!close || close == open + 1) return 0;
+    const char *close = open ? memchr(open + 1, '}', len - (size_t)(open - key) - 1) : NULL;
+    if (close && close > open + 1) {
         *tag = open + 1;
         *taglen = (size_t)(close - open - 1);
         return 1;
     }
-    if (memchr(key, '}', len)) return 0;
     *tag = key;
     *taglen = len;
-    return 1;
+    return !open && !memchr(key, '}', len);
+}
+
+static unsigned key_slot(const char *key, size_t len)
+{
+    const char *tag;
+    size_t taglen;
+    sd__hash_tag(key, len, &tag, &taglen);
+    return crc16(tag, taglen) % SD_NSLOTS;
 }
 
 int sd__parse_redirect(const char *err, size_t len, sd_redirect *r)
@@ -135,22 +131,48 @@ static size_t node_index(sd_client *c, const sd_node *n)
     return 0;
 }
 
-/* Asks node n for CLUSTER SLOTS. *reply is NULL when the connection failed. */
-static int ask_slots(sd_client *c, sd_node *n, redisReply **reply)
+void sd__nodes_free(sd_client *c)
 {
-    static const char *const argv[2] = {"CLUSTER", "SLOTS"};
+    for (size_t i = 0; i < c->n_nodes; i++) {
+        sd_node *n = c->nodes[i];
+        sd__conn_close(&n->conn);
+        free(n->host);
+        free(n->path);
+        free(n->label);
+        free(n);
+    }
+    free(c->nodes);
+    c->nodes = NULL;
+    c->n_nodes = c->cap_nodes = 0;
+}
+
+/* One command to node n itself, no routing (discovery comes before any). */
+static int ask_node(sd_client *c, sd_node *n, int argc, const char *const *argv, redisReply **reply)
+{
     sd_pipe p = {0};
     *reply = NULL;
-    int rc = sd__conn_ready(c, n);
+    int rc = sd__conn_ready(c, n, 0);
     if (rc != SD_OK) return rc;
-    sd__pipe_cmd(&p, 2, argv, NULL);
-    rc = sd__pipe_send(c, n, &p);
+    sd__pipe_cmd(&p, argc, argv, NULL);
+    rc = sd__conn_send(c, n, &p);
     sd__pipe_free(&p);
     if (rc != SD_OK) return rc;
     return sd__conn_read_reply(c, n, reply);
 }
 
-static int auth_problem(sd_client *c, sd_node *n, const redisReply *r);
+/* An error reply to the first command on a connection, through error.c's
+ * table: a password problem (SD_ERR_AUTH) or a server not ready
+ * (SD_ERR_CONNECTION) fails; an ordinary refusal (SD_ERR_STORE, e.g. a
+ * standalone server's answer to CLUSTER SLOTS) is the caller's to judge. */
+static int first_reply_error(sd_client *c, const sd_node *n, const redisReply *r)
+{
+    int code = sd__reply_status(r->str);
+    if (code == SD_ERR_AUTH)
+        return sd__fail(c, code, "the store at %s refused this client: it needs a password (SIMDASK_PASSWORD) or "
+                        "refused the one given: %s", n->label, r->str);
+    if (code != SD_ERR_STORE) return sd__fail(c, code, "the store at %s is not ready: %s", n->label, r->str);
+    return SD_OK;
+}
 
 static int apply_slots(sd_client *c, sd_node *asked, const redisReply *r)
 {
@@ -179,7 +201,10 @@ static int apply_slots(sd_client *c, sd_node *asked, const redisReply *r)
     return SD_OK;
 }
 
-int sd__cluster_refresh(sd_client *c, sd_node *prefer)
+static const char *const CLUSTER_SLOTS[2] = {"CLUSTER", "SLOTS"};
+
+/* Reads the slot map from `prefer` (if not NULL), else from the first node that answers. */
+static int cluster_refresh(sd_client *c, sd_node *prefer)
 {
     int rc = SD_ERR_CONNECTION;
     size_t count = c->n_nodes;
@@ -187,79 +212,70 @@ int sd__cluster_refresh(sd_client *c, sd_node *prefer)
         sd_node *n = i == 0 ? prefer : c->nodes[i - 1];
         if (!n || (i > 0 && n == prefer)) continue;
         redisReply *r = NULL;
-        rc = ask_slots(c, n, &r);
+        rc = ask_node(c, n, 2, CLUSTER_SLOTS, &r);
         if (rc != SD_OK) continue;
         if (r->type == REDIS_REPLY_ERROR) {
-            if ((rc = auth_problem(c, n, r)) == SD_OK)
+            if ((rc = first_reply_error(c, n, r)) == SD_OK)
                 rc = sd__fail(c, SD_ERR_STORE, "%s does not answer CLUSTER SLOTS: %s", n->label, r->str);
-            freeReplyObject(r);
-            continue;
+        } else {
+            rc = apply_slots(c, n, r);
         }
-        rc = apply_slots(c, n, r);
         freeReplyObject(r);
         if (rc == SD_OK) return SD_OK;
     }
     return rc;
 }
 
-/* An error reply to the first command: a password problem is a connection error. */
-static int auth_problem(sd_client *c, sd_node *n, const redisReply *r)
+/* A Unix socket: one standalone server; PING tells whether it takes this client. */
+static int discover_unix(sd_client *c, sd_node *n)
 {
-    if (strncmp(r->str, "NOAUTH", 6) == 0 || strncmp(r->str, "WRONGPASS", 9) == 0)
-        return sd__fail(c, SD_ERR_CONNECTION, "the store at %s needs a password (SIMDASK_PASSWORD): %s", n->label,
-                        r->str);
-    return SD_OK;
+    static const char *const ping[1] = {"PING"};
+    redisReply *r = NULL;
+    c->cluster = 0;
+    int rc = ask_node(c, n, 1, ping, &r);
+    if (rc == SD_OK && r->type == REDIS_REPLY_ERROR) rc = first_reply_error(c, n, r);
+    if (r) freeReplyObject(r);
+    return rc;
+}
+
+/* One host:port: a cluster node answers CLUSTER SLOTS, a standalone server refuses. */
+static int discover_one(sd_client *c, sd_node *n)
+{
+    redisReply *r = NULL;
+    int rc = ask_node(c, n, 2, CLUSTER_SLOTS, &r);
+    if (rc != SD_OK) return rc;
+    c->cluster = r->type != REDIS_REPLY_ERROR;
+    rc = c->cluster ? apply_slots(c, n, r) : first_reply_error(c, n, r);
+    freeReplyObject(r);
+    if (!c->cluster) {
+        free(c->slots);
+        c->slots = NULL;
+    }
+    return rc;
 }
 
 int sd__cluster_discover(sd_client *c)
 {
     sd_node *n = c->nodes[0];
-    redisReply *r = NULL;
-    int rc;
-    if (c->n_nodes == 1 && n->path) { /* a Unix socket: one standalone server */
-        static const char *const ping[1] = {"PING"};
-        sd_pipe p = {0};
-        c->cluster = 0;
-        if ((rc = sd__conn_ready(c, n)) != SD_OK) return rc;
-        sd__pipe_cmd(&p, 1, ping, NULL);
-        rc = sd__pipe_send(c, n, &p);
-        sd__pipe_free(&p);
-        if (rc == SD_OK) rc = sd__conn_read_reply(c, n, &r);
-        if (rc == SD_OK && r->type == REDIS_REPLY_ERROR) rc = auth_problem(c, n, r);
-        if (r) freeReplyObject(r);
-        return rc;
-    }
+    if (c->n_nodes == 1 && n->path) return discover_unix(c, n);
     c->slots = malloc(SD_NSLOTS * sizeof *c->slots);
     if (!c->slots) return sd__fail(c, SD_ERR_NOMEM, "out of memory for the slot map");
     for (size_t s = 0; s < SD_NSLOTS; s++) c->slots[s] = -1;
-    if (c->n_nodes == 1) { /* host:port: a cluster node answers CLUSTER SLOTS, a standalone server refuses */
-        if ((rc = ask_slots(c, n, &r)) != SD_OK) return rc;
-        if (r->type == REDIS_REPLY_ERROR) {
-            rc = auth_problem(c, n, r);
-            freeReplyObject(r);
-            c->cluster = 0;
-            free(c->slots);
-            c->slots = NULL;
-            return rc;
-        }
-        c->cluster = 1;
-        rc = apply_slots(c, n, r);
-        freeReplyObject(r);
-        return rc;
-    }
+    if (c->n_nodes == 1) return discover_one(c, n);
     c->cluster = 1;
-    return sd__cluster_refresh(c, NULL);
+    return cluster_refresh(c, NULL);
 }
 
-int sd__route(sd_client *c, const char *key, size_t len, sd_node **out)
+int sd__route(sd_client *c, const char *key, sd_node **out)
 {
     if (!c->cluster || !key) {
         *out = c->nodes[0];
         return SD_OK;
     }
-    unsigned slot = sd__key_slot(key, len);
+    size_t len = strlen(key);
+    unsigned slot = key_slot(key, len);
     if (c->slots[slot] < 0) {
-        int rc = sd__cluster_refresh(c, NULL);
+        int rc = cluster_refresh(c, NULL);
         if (rc != SD_OK) return rc;
         if (c->slots[slot] < 0)
             return sd__fail(c, SD_ERR_STORE, "no store node serves hash slot %u (key '%.*s'): is the cluster complete?",
@@ -285,7 +301,7 @@ int sd__follow_redirect(sd_client *c, const sd_redirect *r, sd_node **ask)
     c->slots[r->slot] = (int16_t)node_index(c, n);
     /* The whole map has probably changed (resharding): refresh it from the
      * node named in the redirect; on failure the one slot above still holds. */
-    if (sd__cluster_refresh(c, n) != SD_OK) {
+    if (cluster_refresh(c, n) != SD_OK) {
         c->slots[r->slot] = (int16_t)node_index(c, n);
         sd__clear(c);
     }

@@ -8,6 +8,14 @@
  * hiredis's reader, so the raw bulk reads of tensor data (straight into the
  * caller's memory) never get out of step with it. Writes are sendmsg() of
  * an iovec list: command headers plus the caller's data, never copied.
+ *
+ * Time limits: each reply must be complete by a deadline taken when the
+ * wait for it begins (the client's reply_ms and until, which exec.c sets per
+ * request); before each blocking recv() the socket's receive timeout is set
+ * to what is left of it, so a store that stops answering (SIGSTOP, a dead
+ * host) ends the wait then. A write must make progress within the I/O
+ * timeout (SO_SNDTIMEO). Failures that a new connection may cure (the store
+ * closed it, reset it, or refuses connections: a restart) set c->conn_lost.
  */
 #include "sd_internal.h"
 
@@ -16,6 +24,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -43,11 +52,20 @@ void sd__conn_close(sd_conn *k)
     sd__conn_init(k);
 }
 
+/* Errors after which the same request may well succeed on a new connection. */
+static int is_lost(int err)
+{
+    return err == 0 || err == ECONNRESET || err == EPIPE || err == ECONNABORTED || err == ENOTCONN ||
+           err == ECONNREFUSED || err == ENOENT || err == EAGAIN;
+}
+
+/* err: errno, or 0 for the store closing the connection. */
 static int io_fail(sd_client *c, sd_node *n, const char *doing, int err)
 {
     sd__conn_close(&n->conn);
     if (err == EAGAIN || err == EWOULDBLOCK || err == ETIMEDOUT)
-        return sd__fail(c, SD_ERR_TIMEOUT, "timed out %s %s", doing, n->label);
+        return sd__fail(c, SD_ERR_TIMEOUT, "timed out %s the store at %s", doing, n->label);
+    c->conn_lost = is_lost(err);
     if (err == 0)
         return sd__fail(c, SD_ERR_CONNECTION, "connection to the store at %s closed while %s it", n->label, doing);
     return sd__fail(c, SD_ERR_CONNECTION, "lost the connection to the store at %s while %s it: %s", n->label,
@@ -60,60 +78,92 @@ static int proto_fail(sd_client *c, sd_node *n, const char *what)
     return sd__fail(c, SD_ERR_CONNECTION, "protocol error from the store at %s: %s", n->label, what);
 }
 
-static void set_timeouts(int fd, int ms)
+static struct timeval timeval_ms(int ms)
 {
     struct timeval tv;
     tv.tv_sec = ms / 1000;
     tv.tv_usec = (ms % 1000) * 1000;
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    return tv;
 }
 
-int sd__conn_set_read_timeout(sd_client *c, sd_node *n, int ms)
+/* The wait for a reply begins: its deadline. */
+static void begin_reply(const sd_client *c, sd_conn *k)
 {
-    struct timeval tv;
-    (void)c;
-    if (n->conn.fd < 0) return SD_OK;
-    tv.tv_sec = ms / 1000;
-    tv.tv_usec = (ms % 1000) * 1000;
-    setsockopt(n->conn.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    int64_t now = sd__now_ms();
+    k->deadline = c->reply_ms > 0 ? now + c->reply_ms : 0;
+    if (c->until && (!k->deadline || c->until < k->deadline)) k->deadline = c->until;
+}
+
+/* Before a blocking recv(): the socket waits no longer than the reply's deadline allows. */
+static int arm_recv(sd_client *c, sd_node *n)
+{
+    sd_conn *k = &n->conn;
+    int ms = 0;
+    if (k->deadline) {
+        int64_t left = k->deadline - sd__now_ms();
+        if (left <= 0) return io_fail(c, n, "reading from", ETIMEDOUT);
+        ms = left > INT_MAX ? INT_MAX : (int)left;
+    }
+    if (ms != k->rcv_ms) {
+        struct timeval tv = timeval_ms(ms);
+        setsockopt(k->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        k->rcv_ms = ms;
+    }
     return SD_OK;
 }
 
+/* Any error reply to AUTH means the store refused the password: SD_ERR_AUTH,
+ * whatever its wording (WRONGPASS, or "ERR invalid password" from old servers). */
 static int conn_auth(sd_client *c, sd_node *n)
 {
     sd_pipe p = {0};
     redisReply *r = NULL;
     const char *argv[2] = {"AUTH", c->password};
     sd__pipe_cmd(&p, 2, argv, NULL);
-    int rc = sd__pipe_send(c, n, &p);
+    int rc = sd__conn_send(c, n, &p);
     sd__pipe_free(&p);
     if (rc == SD_OK) rc = sd__conn_read_reply(c, n, &r);
     if (rc != SD_OK) return rc;
     if (r->type == REDIS_REPLY_ERROR) {
-        rc = sd__fail(c, SD_ERR_CONNECTION, "authentication failed at %s: %s", n->label, r->str);
+        rc = sd__fail(c, SD_ERR_AUTH, "authentication failed at %s (SIMDASK_PASSWORD): %s", n->label, r->str);
         sd__conn_close(&n->conn);
     }
     freeReplyObject(r);
     return rc;
 }
 
+/* The connect timeout, cut to what the request under way has left. */
+static int connect_limit(sd_client *c, sd_node *n, struct timeval *tv)
+{
+    int ms = c->connect_timeout_ms;
+    if (c->until) {
+        int64_t left = c->until - sd__now_ms();
+        if (left <= 0) return sd__fail(c, SD_ERR_TIMEOUT, "no time left to connect to the store at %s", n->label);
+        if (left < ms) ms = (int)left;
+    }
+    *tv = timeval_ms(ms);
+    return SD_OK;
+}
+
 static int conn_open(sd_client *c, sd_node *n)
 {
     sd_conn *k = &n->conn;
     struct timeval tv;
-    tv.tv_sec = c->connect_timeout_ms / 1000;
-    tv.tv_usec = (c->connect_timeout_ms % 1000) * 1000;
+    int st = connect_limit(c, n, &tv);
+    if (st != SD_OK) return st;
     redisContext *rc = n->path ? redisConnectUnixWithTimeout(n->path, tv) : redisConnectWithTimeout(n->host, n->port, tv);
+    int err = errno;
     if (!rc) return sd__fail(c, SD_ERR_NOMEM, "out of memory connecting to %s", n->label);
     if (rc->err) {
+        c->conn_lost = rc->err == REDIS_ERR_IO && err != ETIMEDOUT && is_lost(err);
         sd__fail(c, SD_ERR_CONNECTION, "cannot connect to the store at %s: %s", n->label, rc->errstr);
         redisFree(rc);
         return SD_ERR_CONNECTION;
     }
     k->rc = rc;
     k->fd = rc->fd;
-    set_timeouts(k->fd, c->io_timeout_ms);
+    tv = timeval_ms(c->io_timeout_ms); /* 0: no limit */
+    setsockopt(k->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     if (!n->path) {
         int one = 1;
         setsockopt(k->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -132,18 +182,29 @@ static int conn_open(sd_client *c, sd_node *n)
     return SD_OK;
 }
 
-int sd__conn_ready(sd_client *c, sd_node *n)
+/* Whether an idle connection has something to read: nothing is owed on it,
+ * so that is the store closing it (a restart, a timeout, CLIENT KILL) or
+ * bytes out of step. Either way it is no use any more. */
+static int conn_gone(const sd_conn *k)
+{
+    struct pollfd p = {.fd = k->fd, .events = POLLIN};
+    return k->rpos != k->rlen || poll(&p, 1, 0) != 0;
+}
+
+int sd__conn_ready(sd_client *c, sd_node *n, int reuse_only)
 {
     sd_conn *k = &n->conn;
-    if (k->fd >= 0 && (k->pid != getpid() || k->pending)) sd__conn_close(k);
+    if (k->fd >= 0 && (k->pid != getpid() || k->pending || conn_gone(k))) sd__conn_close(k);
     if (k->fd >= 0) return SD_OK;
+    if (reuse_only)
+        return sd__fail(c, SD_ERR_CONNECTION, "the connection to the store at %s was lost (did the store restart?)",
+                        n->label);
     return conn_open(c, n);
 }
 
-int sd__conn_writev(sd_client *c, sd_node *n, struct iovec *iov, int cnt)
+static int conn_writev(sd_client *c, sd_node *n, struct iovec *iov, int cnt)
 {
     int fd = n->conn.fd;
-    if (fd < 0) return sd__fail(c, SD_ERR_CONNECTION, "not connected to %s", n->label);
     while (cnt > 0 && iov->iov_len == 0) {
         iov++;
         cnt--;
@@ -172,6 +233,26 @@ int sd__conn_writev(sd_client *c, sd_node *n, struct iovec *iov, int cnt)
     return SD_OK;
 }
 
+int sd__conn_send(sd_client *c, sd_node *n, const sd_pipe *p)
+{
+    struct iovec small[64], *iov = small;
+    if (n->conn.fd < 0) return sd__fail(c, SD_ERR_CONNECTION, "not connected to %s", n->label);
+    if (p->oom) return sd__fail(c, SD_ERR_NOMEM, "out of memory building a command for %s", n->label);
+    if (p->nsegs > 64) {
+        iov = malloc(p->nsegs * sizeof *iov);
+        if (!iov) return sd__fail(c, SD_ERR_NOMEM, "out of memory building a command for %s", n->label);
+    }
+    for (size_t i = 0; i < p->nsegs; i++) {
+        const sd_seg *g = &p->segs[i];
+        iov[i].iov_base = (void *)(g->ext ? g->ext : p->buf + g->off);
+        iov[i].iov_len = g->len;
+    }
+    n->conn.pending += p->ncmds;
+    int rc = conn_writev(c, n, iov, (int)p->nsegs);
+    if (iov != small) free(iov);
+    return rc;
+}
+
 /* Reads more bytes into the buffer (at least one). */
 static int fill(sd_client *c, sd_node *n)
 {
@@ -193,6 +274,8 @@ static int fill(sd_client *c, sd_node *n)
         k->rcap *= 2;
     }
     for (;;) {
+        int rc = arm_recv(c, n);
+        if (rc != SD_OK) return rc;
         ssize_t r = recv(k->fd, k->rbuf + k->rlen, k->rcap - k->rlen, 0);
         if (r > 0) {
             k->rlen += (size_t)r;
@@ -244,6 +327,7 @@ int sd__conn_read_reply(sd_client *c, sd_node *n, redisReply **out)
 {
     sd_conn *k = &n->conn;
     if (k->fd < 0) return sd__fail(c, SD_ERR_CONNECTION, "not connected to %s", n->label);
+    begin_reply(c, k);
     for (;;) {
         long long e = resp_extent(k->rbuf + k->rpos, k->rlen - k->rpos, 0);
         if (e < 0) return proto_fail(c, n, "malformed reply");
@@ -267,6 +351,7 @@ int sd__conn_read_bulk_len(sd_client *c, sd_node *n, long long *len, redisReply 
     sd_conn *k = &n->conn;
     *other = NULL;
     if (k->fd < 0) return sd__fail(c, SD_ERR_CONNECTION, "not connected to %s", n->label);
+    begin_reply(c, k);
     while (k->rpos == k->rlen) {
         int rc = fill(c, n);
         if (rc != SD_OK) return rc;
@@ -316,6 +401,8 @@ int sd__conn_read_exact(sd_client *c, sd_node *n, void *dst, size_t len)
             len -= take;
             continue;
         }
+        int rc = arm_recv(c, n);
+        if (rc != SD_OK) return rc;
         ssize_t r = recv(k->fd, d, len, MSG_WAITALL);
         if (r > 0) {
             d += r;

@@ -1,30 +1,12 @@
 /*
  * dataset.c: the in-memory dataset: named tensors (owned copies) and
  * metadata fields, each a list of scalars of one dtype or a list of strings.
- * Putting it into the store and reading it back is dstore.c's job.
+ * Putting it into the store and reading it back is dataset_io.c's job.
  */
 #include "sd_internal.h"
 
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-int sd__ds_fail(sd_dataset *ds, int code, const char *fmt, ...)
-{
-    va_list ap;
-    ds->err = code;
-    va_start(ap, fmt);
-    vsnprintf(ds->errstr, sizeof ds->errstr, fmt, ap);
-    va_end(ap);
-    return code;
-}
-
-static void ds_clear(sd_dataset *ds)
-{
-    ds->err = SD_OK;
-    ds->errstr[0] = '\0';
-}
 
 int sd_dataset_new(sd_dataset **out, const char *name)
 {
@@ -64,11 +46,6 @@ void sd_dataset_free(sd_dataset *ds)
     free(ds);
 }
 
-const char *sd_dataset_last_error(const sd_dataset *ds)
-{
-    return ds ? ds->errstr : "no dataset (NULL)";
-}
-
 const char *sd_dataset_name(const sd_dataset *ds)
 {
     return ds ? ds->name : NULL;
@@ -81,7 +58,7 @@ sd_dtensor *sd__ds_find_tensor(const sd_dataset *ds, const char *name)
     return NULL;
 }
 
-sd_meta *sd__ds_find_meta(const sd_dataset *ds, const char *name)
+static sd_meta *find_meta(const sd_dataset *ds, const char *name)
 {
     for (size_t i = 0; i < ds->nm; i++)
         if (strcmp(ds->meta[i].name, name) == 0) return &ds->meta[i];
@@ -131,8 +108,7 @@ int sd__ds_adopt_tensor(sd_dataset *ds, const char *name, void *data, const sd_t
 int sd_dataset_add_tensor(sd_dataset *ds, const char *name, const void *data, sd_dtype dtype, size_t ndim,
                           const size_t *shape, sd_order order)
 {
-    if (!ds) return SD_ERR_ARG;
-    ds_clear(ds);
+    SD_ENTER(ds);
     int rc = check_tensor_name(ds, name);
     if (rc != SD_OK) return rc;
     if (sd__itemsize((int)dtype) == 0) return sd__ds_fail(ds, SD_ERR_ARG, "unknown dtype code %d", (int)dtype);
@@ -161,8 +137,7 @@ int sd_dataset_add_tensor(sd_dataset *ds, const char *name, const void *data, sd
 int sd_dataset_get_tensor(sd_dataset *ds, const char *name, const void **data, sd_dtype *dtype, size_t *ndim,
                           const size_t **shape, sd_order *order)
 {
-    if (!ds) return SD_ERR_ARG;
-    ds_clear(ds);
+    SD_ENTER(ds);
     if (!name || !data || !dtype || !ndim || !shape || !order)
         return sd__ds_fail(ds, SD_ERR_ARG, "sd_dataset_get_tensor: a NULL argument");
     const sd_dtensor *t = sd__ds_find_tensor(ds, name);
@@ -178,8 +153,7 @@ int sd_dataset_get_tensor(sd_dataset *ds, const char *name, const void **data, s
 int sd_dataset_unpack_tensor(sd_dataset *ds, const char *name, void *buffer, size_t buffer_bytes, sd_dtype dtype,
                              size_t ndim, const size_t *shape, sd_order order)
 {
-    if (!ds) return SD_ERR_ARG;
-    ds_clear(ds);
+    SD_ENTER(ds);
     if (!name) return sd__ds_fail(ds, SD_ERR_ARG, "tensor name is NULL");
     if (ndim > SD_MAX_NDIM) return sd__ds_fail(ds, SD_ERR_ARG, "ndim %zu > %d", ndim, SD_MAX_NDIM);
     if ((ndim && !shape) || (order != SD_ORDER_C && order != SD_ORDER_F))
@@ -222,16 +196,14 @@ static int hand_out_names(sd_dataset *ds, int tensors, const char *const **names
 
 int sd_dataset_tensor_names(sd_dataset *ds, const char *const **names, size_t *count)
 {
-    if (!ds) return SD_ERR_ARG;
-    ds_clear(ds);
+    SD_ENTER(ds);
     if (!names || !count) return sd__ds_fail(ds, SD_ERR_ARG, "names or count is NULL");
     return hand_out_names(ds, 1, names, count);
 }
 
 int sd_dataset_meta_names(sd_dataset *ds, const char *const **names, size_t *count)
 {
-    if (!ds) return SD_ERR_ARG;
-    ds_clear(ds);
+    SD_ENTER(ds);
     if (!names || !count) return sd__ds_fail(ds, SD_ERR_ARG, "names or count is NULL");
     return hand_out_names(ds, 0, names, count);
 }
@@ -281,13 +253,12 @@ static int check_field_name(sd_dataset *ds, const char *name)
 
 int sd_dataset_add_meta_scalar(sd_dataset *ds, const char *name, const void *value, sd_dtype dtype)
 {
-    if (!ds) return SD_ERR_ARG;
-    ds_clear(ds);
+    SD_ENTER(ds);
     int rc = check_field_name(ds, name);
     if (rc != SD_OK) return rc;
     if (!value) return sd__ds_fail(ds, SD_ERR_ARG, "value is NULL");
     if (sd__itemsize((int)dtype) == 0) return sd__ds_fail(ds, SD_ERR_ARG, "unknown dtype code %d", (int)dtype);
-    sd_meta *m = sd__ds_find_meta(ds, name);
+    sd_meta *m = find_meta(ds, name);
     if (m && m->is_string) return sd__ds_fail(ds, SD_ERR_TYPE, "field '%s' holds strings, not scalars", name);
     if (m && m->dtype != (int)dtype)
         return sd__ds_fail(ds, SD_ERR_TYPE, "field '%s' holds %s scalars, not %s", name, sd__dtype_str(m->dtype),
@@ -301,12 +272,11 @@ int sd_dataset_add_meta_scalar(sd_dataset *ds, const char *name, const void *val
 
 int sd_dataset_add_meta_string(sd_dataset *ds, const char *name, const char *value)
 {
-    if (!ds) return SD_ERR_ARG;
-    ds_clear(ds);
+    SD_ENTER(ds);
     int rc = check_field_name(ds, name);
     if (rc != SD_OK) return rc;
     if (!value) return sd__ds_fail(ds, SD_ERR_ARG, "value is NULL");
-    sd_meta *m = sd__ds_find_meta(ds, name);
+    sd_meta *m = find_meta(ds, name);
     if (m && !m->is_string) return sd__ds_fail(ds, SD_ERR_TYPE, "field '%s' holds scalars, not strings", name);
     if (!m && (rc = sd__ds_add_meta_field(ds, name, 1, &m)) != SD_OK) return rc;
     if (sd__strv_push(&m->strings, value, strlen(value)) != 0)
@@ -317,10 +287,9 @@ int sd_dataset_add_meta_string(sd_dataset *ds, const char *name, const char *val
 int sd_dataset_get_meta_scalars(sd_dataset *ds, const char *name, const void **values, size_t *count,
                                 sd_dtype *dtype)
 {
-    if (!ds) return SD_ERR_ARG;
-    ds_clear(ds);
+    SD_ENTER(ds);
     if (!name || !values || !count || !dtype) return sd__ds_fail(ds, SD_ERR_ARG, "a NULL argument");
-    const sd_meta *m = sd__ds_find_meta(ds, name);
+    const sd_meta *m = find_meta(ds, name);
     if (!m) return sd__ds_fail(ds, SD_ERR_NOT_FOUND, "dataset '%s' has no field '%s'", ds->name, name);
     if (m->is_string) return sd__ds_fail(ds, SD_ERR_TYPE, "field '%s' holds strings, not scalars", name);
     *values = m->values;
@@ -331,10 +300,9 @@ int sd_dataset_get_meta_scalars(sd_dataset *ds, const char *name, const void **v
 
 int sd_dataset_get_meta_strings(sd_dataset *ds, const char *name, const char *const **values, size_t *count)
 {
-    if (!ds) return SD_ERR_ARG;
-    ds_clear(ds);
+    SD_ENTER(ds);
     if (!name || !values || !count) return sd__ds_fail(ds, SD_ERR_ARG, "a NULL argument");
-    const sd_meta *m = sd__ds_find_meta(ds, name);
+    const sd_meta *m = find_meta(ds, name);
     if (!m) return sd__ds_fail(ds, SD_ERR_NOT_FOUND, "dataset '%s' has no field '%s'", ds->name, name);
     if (!m->is_string) return sd__ds_fail(ds, SD_ERR_TYPE, "field '%s' holds scalars, not strings", name);
     *values = (const char *const *)m->strings.v;

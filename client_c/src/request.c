@@ -6,7 +6,12 @@
  *   (or: script <name> function <fn> ...), then BLPOP <reply key> <timeout>
  *
  * and the reply is "OK" or "ERR <message>". In a cluster the stream and the
- * reply key are each routed by their own slot.
+ * reply key are each routed by their own slot. The run's deadline covers
+ * both commands: the XADD's reply must come by then, BLPOP gets what is
+ * left (the store answers nil then), and the socket waits RUN_REPLY_GRACE_MS
+ * more for that answer, so a store that never answers ends the call then.
+ * Neither command is sent again once it may have reached the store: a
+ * second XADD would run the model twice, a second BLPOP lose the answer.
  */
 #include "sd_internal.h"
 
@@ -16,6 +21,7 @@
 
 #define REQUEST_STREAM "simdask:requests"
 #define REPLY_PREFIX "simdask:reply:"
+#define RUN_REPLY_GRACE_MS 1000 /* the socket waits this much longer than BLPOP */
 
 static void free_keys(char **keys, size_t n)
 {
@@ -31,8 +37,7 @@ static int make_keys(sd_client *c, const char *what, int write, size_t n, const 
     char **keys = calloc(n ? n : 1, sizeof *keys);
     if (!keys) return sd__fail(c, SD_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) {
-        int rc = sd__check_name(c, what, names[i]);
-        if (rc == SD_OK) rc = sd__key(c, write, names[i], &keys[i]);
+        int rc = sd__key(c, what, write, names[i], &keys[i]);
         if (rc != SD_OK) {
             free_keys(keys, i);
             return rc;
@@ -42,108 +47,125 @@ static int make_keys(sd_client *c, const char *what, int write, size_t n, const 
     return SD_OK;
 }
 
+/* What a run request says (DESIGN.md): its XADD fields, and where the answer goes. */
+typedef struct run_req {
+    const char *kind, *name, *function; /* function: scripts only */
+    char *in_json, *out_json;
+    size_t in_len, out_len;
+    char reply_key[sizeof REPLY_PREFIX + 32];
+} run_req;
+
+static void build_xadd(sd_pipe *p, const void *ctx, size_t i)
+{
+    const run_req *q = ctx;
+    (void)i;
+    sd__pipe_begin(p, q->function ? 13 : 11);
+    sd__pipe_arg(p, "XADD", 4);
+    sd__pipe_argz(p, REQUEST_STREAM);
+    sd__pipe_arg(p, "*", 1);
+    sd__pipe_argz(p, q->kind);
+    sd__pipe_argz(p, q->name);
+    if (q->function) {
+        sd__pipe_arg(p, "function", 8);
+        sd__pipe_argz(p, q->function);
+    }
+    sd__pipe_arg(p, "inputs", 6);
+    sd__pipe_arg(p, q->in_json, q->in_len);
+    sd__pipe_arg(p, "outputs", 7);
+    sd__pipe_arg(p, q->out_json, q->out_len);
+    sd__pipe_arg(p, "reply", 5);
+    sd__pipe_argz(p, q->reply_key);
+}
+
+/* The answer pushed to the reply key: "OK" or "ERR <message>". */
+static int answer(sd_client *c, const run_req *q, const redisReply *r, int wait)
+{
+    if (r->type == REDIS_REPLY_NIL)
+        return sd__fail(c, SD_ERR_TIMEOUT,
+                        "no reply from the inference service for %s '%s' within %d ms (reply key %s)", q->kind,
+                        q->name, wait, q->reply_key);
+    const redisReply *v = r->type == REDIS_REPLY_ARRAY && r->elements == 2 ? r->element[1] : NULL;
+    if (v && v->type == REDIS_REPLY_STRING && v->len == 2 && memcmp(v->str, "OK", 2) == 0) return SD_OK;
+    if (v && v->type == REDIS_REPLY_STRING && v->len >= 3 && memcmp(v->str, "ERR", 3) == 0) {
+        const char *msg = v->str + 3;
+        while (*msg == ' ') msg++;
+        return sd__fail(c, SD_ERR_MODEL, "%s '%s' failed: %.700s", q->kind, q->name, msg);
+    }
+    return sd__fail(c, SD_ERR_MODEL, "unexpected reply from the inference service for %s '%s': %.200s", q->kind,
+                    q->name, v && v->type == REDIS_REPLY_STRING ? v->str : "(not a string)");
+}
+
+/* BLPOP's timeout in seconds: what is left until the deadline (0: none,
+ * which BLPOP takes as forever), at least 1 ms, so never 0. */
+static void pop_seconds(char *out, size_t n, int64_t deadline)
+{
+    int64_t left = deadline ? deadline - sd__now_ms() : 0;
+    if (!deadline)
+        snprintf(out, n, "0");
+    else
+        snprintf(out, n, "%lld.%03d", (long long)(left > 0 ? left / 1000 : 0), left > 0 ? (int)(left % 1000) : 1);
+}
+
+/* Sends the request, then blocks on its reply key (BLPOP) until `wait` ms
+ * after the start (< 0: no limit). */
+static int send_and_wait(sd_client *c, run_req *q, int wait)
+{
+    char secs[32];
+    int64_t deadline = wait < 0 ? 0 : sd__now_ms() + wait;
+    sd_request xadd = {.doing = "sending the run request for", .name = q->name, .route_key = REQUEST_STREAM,
+                       .n = 1, .build = build_xadd, .ctx = q, .resend = SD_RESEND_UNSENT, .deadline = deadline};
+    int rc = sd__exec(c, &xadd);
+    if (rc != SD_OK) return rc;
+    pop_seconds(secs, sizeof secs, deadline);
+    const char *argv[3] = {"BLPOP", q->reply_key, secs};
+    sd_argv pop = {3, argv, NULL};
+    sd_request blpop = {.doing = "waiting for the run of", .name = q->name, .route_key = q->reply_key, .n = 1,
+                        .build = sd__build_argv, .ctx = &pop, .keep_last = 1, .resend = SD_RESEND_UNSENT,
+                        .long_wait = 1, .deadline = deadline ? deadline + RUN_REPLY_GRACE_MS : 0};
+    if ((rc = sd__exec(c, &blpop)) != SD_OK) return rc;
+    rc = answer(c, q, blpop.reply, wait);
+    freeReplyObject(blpop.reply);
+    return rc;
+}
+
 static int run_request(sd_client *c, const char *kind, const char *name, const char *function, size_t n_inputs,
                        const char *const *inputs, size_t n_outputs, const char *const *outputs, int timeout_ms)
 {
-    char **in_keys = NULL, **out_keys = NULL, *in_json = NULL, *out_json = NULL;
-    size_t in_len = 0, out_len = 0;
-    redisReply *r = NULL;
-    int rc = sd__check_name(c, strcmp(kind, "model") == 0 ? "model name" : "script name", name);
-    if (rc != SD_OK) return rc;
-    if (function && (rc = sd__check_name(c, "function name", function)) != SD_OK) return rc;
-    if ((rc = make_keys(c, "input name", 0, n_inputs, inputs, &in_keys)) != SD_OK) goto done;
-    if ((rc = make_keys(c, "output name", 1, n_outputs, outputs, &out_keys)) != SD_OK) goto done;
-    if (sd__json_encode_strings(in_keys, n_inputs, &in_json, &in_len) != 0 ||
-        sd__json_encode_strings(out_keys, n_outputs, &out_json, &out_len) != 0) {
-        rc = sd__fail(c, SD_ERR_NOMEM, "out of memory");
-        goto done;
-    }
+    char **in_keys = NULL, **out_keys = NULL;
+    run_req q = {.kind = kind, .name = name, .function = function};
     unsigned char id[16];
-    char reply_key[sizeof REPLY_PREFIX + 32];
-    if (sd__random_bytes(id, sizeof id) != 0) {
+    int rc = sd__check_name(c, strcmp(kind, "model") == 0 ? "model name" : "script name", name);
+    if (rc == SD_OK && function) rc = sd__check_name(c, "function name", function);
+    if (rc == SD_OK) rc = make_keys(c, "input name", 0, n_inputs, inputs, &in_keys);
+    if (rc == SD_OK) rc = make_keys(c, "output name", 1, n_outputs, outputs, &out_keys);
+    if (rc == SD_OK && (sd__json_encode_strings(in_keys, n_inputs, &q.in_json, &q.in_len) != 0 ||
+                        sd__json_encode_strings(out_keys, n_outputs, &q.out_json, &q.out_len) != 0))
+        rc = sd__fail(c, SD_ERR_NOMEM, "out of memory");
+    if (rc == SD_OK && sd__random_bytes(id, sizeof id) != 0)
         rc = sd__fail(c, SD_ERR_STORE, "no random bytes for a reply key");
-        goto done;
+    if (rc == SD_OK) {
+        memcpy(q.reply_key, REPLY_PREFIX, sizeof REPLY_PREFIX - 1);
+        sd__hex(q.reply_key + sizeof REPLY_PREFIX - 1, id, sizeof id);
+        rc = send_and_wait(c, &q, timeout_ms == 0 ? c->run_timeout_ms : timeout_ms);
     }
-    memcpy(reply_key, REPLY_PREFIX, sizeof REPLY_PREFIX - 1);
-    sd__hex(reply_key + sizeof REPLY_PREFIX - 1, id, sizeof id);
-
-    const char *argv[13];
-    size_t lens[13];
-    int argc = 0;
-#define ARG(s, l) (argv[argc] = (s), lens[argc] = (l), argc++)
-    ARG("XADD", 4);
-    ARG(REQUEST_STREAM, sizeof REQUEST_STREAM - 1);
-    ARG("*", 1);
-    ARG(kind, strlen(kind));
-    ARG(name, strlen(name));
-    if (function) {
-        ARG("function", 8);
-        ARG(function, strlen(function));
-    }
-    ARG("inputs", 6);
-    ARG(in_json, in_len);
-    ARG("outputs", 7);
-    ARG(out_json, out_len);
-    ARG("reply", 5);
-    ARG(reply_key, strlen(reply_key));
-#undef ARG
-    char doing[300];
-    snprintf(doing, sizeof doing, "the run request for %s '%.200s'", kind, name);
-    if ((rc = sd__command_ok(c, doing, REQUEST_STREAM, argc, argv, lens, NULL)) != SD_OK) goto done;
-
-    int wait = timeout_ms == 0 ? c->run_timeout_ms : timeout_ms;
-    char secs[32];
-    if (wait < 0)
-        snprintf(secs, sizeof secs, "0");
-    else
-        snprintf(secs, sizeof secs, "%d.%03d", wait / 1000, wait % 1000);
-    sd_node *n = NULL;
-    if ((rc = sd__route(c, reply_key, strlen(reply_key), &n)) != SD_OK) goto done;
-    if ((rc = sd__conn_ready(c, n)) != SD_OK) goto done;
-    if (c->io_timeout_ms > 0) /* the socket must outlast the blocking pop */
-        sd__conn_set_read_timeout(c, n, wait < 0 ? 0 : wait + c->io_timeout_ms);
-    const char *pop[3] = {"BLPOP", reply_key, secs};
-    rc = sd__command_ok(c, doing, reply_key, 3, pop, NULL, &r);
-    if (c->io_timeout_ms > 0) sd__conn_set_read_timeout(c, n, c->io_timeout_ms);
-    if (rc != SD_OK) goto done;
-    if (r->type == REDIS_REPLY_NIL) {
-        rc = sd__fail(c, SD_ERR_TIMEOUT, "no reply from the inference service for %s '%s' within %d ms (reply key %s)",
-                      kind, name, wait, reply_key);
-        goto done;
-    }
-    const redisReply *v = r->type == REDIS_REPLY_ARRAY && r->elements == 2 ? r->element[1] : NULL;
-    if (v && v->type == REDIS_REPLY_STRING && v->len == 2 && memcmp(v->str, "OK", 2) == 0) {
-        rc = SD_OK;
-    } else if (v && v->type == REDIS_REPLY_STRING && v->len >= 3 && memcmp(v->str, "ERR", 3) == 0) {
-        const char *msg = v->str + 3;
-        while (*msg == ' ') msg++;
-        rc = sd__fail(c, SD_ERR_MODEL, "%s '%s' failed: %.700s", kind, name, msg);
-    } else {
-        rc = sd__fail(c, SD_ERR_MODEL, "unexpected reply from the inference service for %s '%s': %.200s", kind, name,
-                      v && v->type == REDIS_REPLY_STRING ? v->str : "(not a string)");
-    }
-done:
-    if (r) freeReplyObject(r);
     free_keys(in_keys, n_inputs);
     free_keys(out_keys, n_outputs);
-    free(in_json);
-    free(out_json);
+    free(q.in_json);
+    free(q.out_json);
     return rc;
 }
 
 int sd_run_model(sd_client *c, const char *model, size_t n_inputs, const char *const *inputs, size_t n_outputs,
                  const char *const *outputs, int timeout_ms)
 {
-    if (!c) return SD_ERR_ARG;
-    sd__clear(c);
+    SD_ENTER(c);
     return run_request(c, "model", model, NULL, n_inputs, inputs, n_outputs, outputs, timeout_ms);
 }
 
 int sd_run_script(sd_client *c, const char *script, const char *function, size_t n_inputs, const char *const *inputs,
                   size_t n_outputs, const char *const *outputs, int timeout_ms)
 {
-    if (!c) return SD_ERR_ARG;
-    sd__clear(c);
+    SD_ENTER(c);
     if (!function) return sd__fail(c, SD_ERR_ARG, "function name is NULL");
     return run_request(c, "script", script, function, n_inputs, inputs, n_outputs, outputs, timeout_ms);
 }

@@ -1,17 +1,27 @@
 /*
- * sd_internal.h: what libsimdask's modules share. Not installed.
+ * sd_internal.h: what libsimdask's files share. Not installed.
  *
- *   wire.c     tensor blob header, chunk reference, dtypes, relayout
- *   json.c     JSON arrays of strings (tensor names, metadata strings, keys)
- *   conn.c     one connection: connect, AUTH, buffered reads, raw bulk reads, writev
- *   pipe.c     building pipelined RESP commands whose payload stays in the caller's memory
- *   cluster.c  CRC16 slots, hash tags, the slot map, MOVED/ASK
- *   client.c   the context: options, environment, errors, prefixes, generic commands
- *   tensor.c   put/get/unpack/delete/exists/poll of tensors
- *   dataset.c  the in-memory dataset object
- *   dstore.c   datasets and aggregation lists in the store
- *   request.c  run_model / run_script
- *   scripts.c  the Lua cleanup script (byte-identical to the Python client's)
+ * The files from the bottom up, mirroring the Python package's layers
+ * (wire and transport below the protocol, the protocol below the client).
+ * Each file uses only files listed above it; tests/client_c/test_c_layering.py
+ * checks that with nm, so a call cycle between files cannot come back.
+ *
+ *   wire.c        the tensor blob: header, chunk reference, dtypes, C <-> F relayout
+ *   json.c        JSON arrays of strings (tensor names, metadata strings, key lists), attrs validation
+ *   scripts.c     the Lua cleanup script (byte-identical to the Python client's)
+ *   command.c     pipelined RESP commands whose payload stays in the caller's memory
+ *   error.c       per-context errors, status names, the one table of server error replies
+ *   poll.c        sleeping, the monotonic clock, and the one poll loop of every sd_poll_*
+ *   keys.c        names and key prefixes: the keys of tensors, lists and datasets
+ *   conn.c        one connection: connect, AUTH, buffered reads, raw bulk reads, writev, reply deadlines
+ *   cluster.c     CRC16 slots, the hash tag, nodes, the slot map, MOVED/ASK parsing
+ *   exec.c        the one exec loop: route, send, read, redirects, TRYAGAIN, resends, error replies
+ *   tensor.c      put/get/unpack/delete/exists/poll of tensors
+ *   dataset.c     the in-memory dataset object
+ *   dataset_io.c  datasets in the store
+ *   list.c        aggregation lists
+ *   request.c     run_model / run_script
+ *   client.c      the context: options, environment, create/free, data source
  */
 #ifndef SD_INTERNAL_H
 #define SD_INTERNAL_H
@@ -37,8 +47,24 @@
 #define SD_NSLOTS 16384
 #define SD_MAX_REDIRECTS 8
 #define SD_MAX_NAME 65536
+/* A chunked head names at most this many chunks (the cleanup script of
+ * scripts.c removes no more, and writers never write more) of at most
+ * SD_MAX_CHUNK_BYTES each (values over 512 MB hit the server's limit). */
+#define SD_MAX_CHUNKS ((uint32_t)1 << 20)
+#define SD_MAX_CHUNK_BYTES ((uint64_t)512 << 20)
+/* attrs JSON nests at most this deep (an object holding an array is 2). */
+#define SD_MAX_JSON_DEPTH 64
 /* Largest header before the data: fixed part, 32 dims, no attrs, padded. */
 #define SD_MAX_PLAIN_HEAD (((SD_FIXED_HEADER + 8 * SD_MAX_NDIM + SD_ALIGN - 1) / SD_ALIGN) * SD_ALIGN)
+
+/* The prologue of every public function that takes a client or a dataset
+ * (both keep err and errstr): refuse NULL, forget the last error. */
+#define SD_ENTER(obj)                  \
+    do {                               \
+        if (!(obj)) return SD_ERR_ARG; \
+        (obj)->err = SD_OK;            \
+        (obj)->errstr[0] = '\0';       \
+    } while (0)
 
 /* ---- wire.c --------------------------------------------------------------- */
 
@@ -61,7 +87,9 @@ typedef struct sd_chunkref {
 
 SD_HIDDEN size_t sd__itemsize(int dtype);
 SD_HIDDEN const char *sd__dtype_str(int dtype);
-/* prod(shape) * itemsize, 0 on success, -1 on overflow. */
+/* prod(shape) * itemsize, 0 on success, -1 when the product of the shape's
+ * non-zero dims times itemsize passes INT64_MAX (so a zero-size shape with
+ * huge dims is refused too, as numpy refuses it). */
 SD_HIDDEN int sd__nbytes(size_t ndim, const uint64_t *shape, size_t itemsize, size_t *out);
 SD_HIDDEN int sd__nbytes_sz(size_t ndim, const size_t *shape, size_t itemsize, size_t *out);
 /* data_offset of a header with no attrs. */
@@ -78,8 +106,12 @@ SD_HIDDEN int sd__decode_fixed(const unsigned char *h, sd_tinfo *t, const char *
 SD_HIDDEN int sd__decode_shape(const unsigned char *s, sd_tinfo *t, const char *key, char *why, size_t n);
 /* Checks the value length against the header. */
 SD_HIDDEN int sd__check_length(const sd_tinfo *t, uint64_t len, const char *key, char *why, size_t n);
+/* Validates the chunk reference: reserved word 0, 0 < chunk_bytes <=
+ * SD_MAX_CHUNK_BYTES, n_chunks = ceil(nbytes / chunk_bytes) <= SD_MAX_CHUNKS. */
 SD_HIDDEN int sd__decode_chunkref(const unsigned char *r, const sd_tinfo *t, sd_chunkref *ref,
                                   const char *key, char *why, size_t n);
+/* Bool elements must be 0 or 1 (numpy would read any other byte as true). */
+SD_HIDDEN int sd__check_bools(const unsigned char *data, size_t n, const char *key, char *why, size_t nwhy);
 /* Decodes a whole plain-form blob in memory (metadata scalars). */
 SD_HIDDEN int sd__decode_blob(const unsigned char *v, size_t len, sd_tinfo *t, const unsigned char **data,
                               const char *key, char *why, size_t n);
@@ -104,6 +136,86 @@ SD_HIDDEN void sd__strv_free(sd_strv *sv);
 SD_HIDDEN int sd__json_encode_strings(char *const *v, size_t n, char **out, size_t *outlen);
 /* Parses a JSON array of strings; -1 on malformed input, -2 out of memory. */
 SD_HIDDEN int sd__json_decode_strings(const char *s, size_t len, sd_strv *out);
+/* Validates a tensor's attrs as Python's reader does (json.loads, then the
+ * checks of wire._decode_attrs): UTF-8 JSON, an object, "dims" a list of
+ * ndim strings and "attrs" an object where present; nesting at most
+ * SD_MAX_JSON_DEPTH. -1 with the reason in why (no key: the caller's). */
+SD_HIDDEN int sd__json_check_attrs(const char *s, size_t len, size_t ndim, char *why, size_t n);
+
+/* ---- scripts.c ------------------------------------------------------------ */
+
+SD_HIDDEN extern const char sd__cleanup_script[];
+SD_HIDDEN extern const size_t sd__cleanup_script_len;
+
+/* ---- command.c ------------------------------------------------------------ */
+
+typedef struct sd_seg {
+    const void *ext; /* NULL: bytes at buf[off] */
+    size_t off, len;
+} sd_seg;
+
+/* A pipeline of commands being built. */
+typedef struct sd_pipe {
+    char *buf;
+    size_t len, cap;
+    sd_seg *segs;
+    size_t nsegs, capsegs;
+    size_t ncmds;  /* replies to expect */
+    int asking;    /* an -ASK is being followed: ASKING goes before each command or MULTI block */
+    int in_multi;
+    int oom;
+} sd_pipe;
+
+SD_HIDDEN void sd__pipe_reset(sd_pipe *p, int asking);
+SD_HIDDEN void sd__pipe_free(sd_pipe *p);
+SD_HIDDEN void sd__pipe_begin(sd_pipe *p, size_t argc);
+SD_HIDDEN void sd__pipe_arg(sd_pipe *p, const void *s, size_t len);
+SD_HIDDEN void sd__pipe_argz(sd_pipe *p, const char *s);
+/* An argument made of several parts: begin(total), part()/part_ext()..., end(). */
+SD_HIDDEN void sd__pipe_arg_begin(sd_pipe *p, size_t total);
+SD_HIDDEN void sd__pipe_part(sd_pipe *p, const void *s, size_t len);
+SD_HIDDEN void sd__pipe_part_ext(sd_pipe *p, const void *s, size_t len); /* not copied */
+SD_HIDDEN void sd__pipe_arg_end(sd_pipe *p);
+SD_HIDDEN void sd__pipe_cmd(sd_pipe *p, int argc, const char *const *argv, const size_t *lens);
+/* MULTI and EXEC around a transaction (while asking, one ASKING before MULTI). */
+SD_HIDDEN void sd__pipe_multi(sd_pipe *p);
+SD_HIDDEN void sd__pipe_exec(sd_pipe *p);
+
+/* ---- error.c -------------------------------------------------------------- */
+
+SD_HIDDEN int sd__fail(sd_client *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Appends to the client's message what the failed call was about: " (reading tensor 'u')". */
+SD_HIDDEN void sd__fail_context(sd_client *c, const char *doing, const char *name);
+SD_HIDDEN int sd__ds_fail(sd_dataset *ds, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+SD_HIDDEN void sd__clear(sd_client *c);
+/* Whether a server error reply is `prefix` or starts with `prefix` and a space. */
+SD_HIDDEN int sd__reply_is(const char *reply, const char *prefix);
+/* The status of a server error reply: the first match in error.c's table, else SD_ERR_STORE. */
+SD_HIDDEN int sd__reply_status(const char *reply);
+/* Fails with the reply's status: "the store refused <doing> '<name>': <reply>". */
+SD_HIDDEN int sd__fail_reply(sd_client *c, const char *doing, const char *name, const char *reply);
+
+/* ---- poll.c --------------------------------------------------------------- */
+
+SD_HIDDEN void sd__sleep_ms(int ms);
+/* Monotonic clock in ms: deadlines are points on it. */
+SD_HIDDEN int64_t sd__now_ms(void);
+/* One try of a poll: *hit = 1 when the condition holds. */
+typedef int (*sd_check_fn)(sd_client *c, void *ctx, int *hit);
+/* Checks up to `tries` times, `interval_ms` apart; *reached: whether a check hit. */
+SD_HIDDEN int sd__poll(sd_client *c, int interval_ms, int tries, sd_check_fn check, void *ctx, int *reached);
+
+/* ---- keys.c --------------------------------------------------------------- */
+
+/* Checks a user-given name; `what` names it in the message ("tensor name"). */
+SD_HIDDEN int sd__check_name(sd_client *c, const char *what, const char *name);
+/* prefix "." name, malloc'ed, after checking the name (`what` names it in
+ * messages); write = 1: the write prefix, 0: the read prefix. */
+SD_HIDDEN int sd__key(sd_client *c, const char *what, int write, const char *name, char **out);
+/* A dataset's key base "prefix.{name}" (the name checked, braces refused). */
+SD_HIDDEN int sd__dataset_base(sd_client *c, int write, const char *name, char **out);
+/* base "." part: a dataset's hash (part "meta") and its tensors' keys. */
+SD_HIDDEN int sd__dataset_key(sd_client *c, const char *base, const char *part, char **out);
 
 /* ---- conn.c --------------------------------------------------------------- */
 
@@ -115,6 +227,8 @@ typedef struct sd_conn {
     size_t rpos, rlen, rcap;
     pid_t pid;  /* process that opened it: a forked child reconnects */
     size_t pending; /* replies sent for but not read: reconnect if an error left some */
+    int64_t deadline; /* the reply being read must be complete by then (sd__now_ms; 0: no limit) */
+    int rcv_ms;       /* SO_RCVTIMEO as last set (0: none) */
 } sd_conn;
 
 typedef struct sd_node {
@@ -128,9 +242,12 @@ typedef struct sd_node {
 SD_HIDDEN void sd__conn_init(sd_conn *k);
 SD_HIDDEN void sd__conn_close(sd_conn *k);
 /* Opens the node's connection if closed (or opened by a parent process, or
- * left with unread replies). */
-SD_HIDDEN int sd__conn_ready(sd_client *c, sd_node *n);
-SD_HIDDEN int sd__conn_writev(sd_client *c, sd_node *n, struct iovec *iov, int cnt);
+ * left with unread replies, or closed by the store meanwhile), sending AUTH
+ * when the client has a password. reuse_only: fail (unsent) rather than open
+ * a new connection where the old one is gone. */
+SD_HIDDEN int sd__conn_ready(sd_client *c, sd_node *n, int reuse_only);
+/* Sends the pipeline in one writev, the caller's payloads included. */
+SD_HIDDEN int sd__conn_send(sd_client *c, sd_node *n, const sd_pipe *p);
 /* One complete reply through hiredis's reader; *out is freed with freeReplyObject. */
 SD_HIDDEN int sd__conn_read_reply(sd_client *c, sd_node *n, redisReply **out);
 /* A bulk reply's length (-1: nil) with the payload left unread, or, when the
@@ -139,37 +256,6 @@ SD_HIDDEN int sd__conn_read_bulk_len(sd_client *c, sd_node *n, long long *len, r
 SD_HIDDEN int sd__conn_read_exact(sd_client *c, sd_node *n, void *dst, size_t len);
 SD_HIDDEN int sd__conn_skip(sd_client *c, sd_node *n, size_t len);
 SD_HIDDEN int sd__conn_crlf(sd_client *c, sd_node *n);
-/* Socket receive timeout for the next reads (ms, 0 = none). */
-SD_HIDDEN int sd__conn_set_read_timeout(sd_client *c, sd_node *n, int ms);
-
-/* ---- pipe.c --------------------------------------------------------------- */
-
-typedef struct sd_seg {
-    const void *ext; /* NULL: bytes at buf[off] */
-    size_t off, len;
-} sd_seg;
-
-typedef struct sd_pipe {
-    char *buf;
-    size_t len, cap;
-    sd_seg *segs;
-    size_t nsegs, capsegs;
-    size_t ncmds; /* replies to expect */
-    int oom;
-} sd_pipe;
-
-SD_HIDDEN void sd__pipe_reset(sd_pipe *p);
-SD_HIDDEN void sd__pipe_free(sd_pipe *p);
-SD_HIDDEN void sd__pipe_begin(sd_pipe *p, size_t argc);
-SD_HIDDEN void sd__pipe_arg(sd_pipe *p, const void *s, size_t len);
-SD_HIDDEN void sd__pipe_argz(sd_pipe *p, const char *s);
-/* An argument made of several parts: begin(total), part()/part_ext()..., end(). */
-SD_HIDDEN void sd__pipe_arg_begin(sd_pipe *p, size_t total);
-SD_HIDDEN void sd__pipe_part(sd_pipe *p, const void *s, size_t len);
-SD_HIDDEN void sd__pipe_part_ext(sd_pipe *p, const void *s, size_t len); /* not copied */
-SD_HIDDEN void sd__pipe_arg_end(sd_pipe *p);
-SD_HIDDEN void sd__pipe_cmd(sd_pipe *p, int argc, const char *const *argv, const size_t *lens);
-SD_HIDDEN int sd__pipe_send(sd_client *c, sd_node *n, sd_pipe *p);
 
 /* ---- cluster.c ------------------------------------------------------------ */
 
@@ -180,69 +266,82 @@ typedef struct sd_redirect {
     int port;
 } sd_redirect;
 
-SD_HIDDEN unsigned sd__key_slot(const char *key, size_t len);
-/* The hash tag the chunk keys use (DESIGN.md): 1 with tag and taglen set, 0
- * when the key has braces but no valid tag (never chunked). */
-SD_HIDDEN int sd__chunk_tag(const char *key, size_t len, const char **tag, size_t *taglen);
+/* The key's hash tag (docs/protocol.md): in *tag, the text between the first
+ * '{' and the next '}' when non-empty, else the whole key (its slot). Returns
+ * 0 when the key has braces but no valid tag: such a key is never chunked. */
+SD_HIDDEN int sd__hash_tag(const char *key, size_t len, const char **tag, size_t *taglen);
 SD_HIDDEN int sd__parse_redirect(const char *err, size_t len, sd_redirect *r);
+SD_HIDDEN int sd__node_add(sd_client *c, const char *host, int port, const char *path, sd_node **out);
+SD_HIDDEN void sd__nodes_free(sd_client *c);
+/* Standalone or cluster; a cluster's slot map. */
 SD_HIDDEN int sd__cluster_discover(sd_client *c);
-SD_HIDDEN int sd__cluster_refresh(sd_client *c, sd_node *prefer);
+/* The node that serves key (NULL: the first node). */
+SD_HIDDEN int sd__route(sd_client *c, const char *key, sd_node **out);
 /* MOVED: update the map; ASK: *ask = the node to ask once. */
 SD_HIDDEN int sd__follow_redirect(sd_client *c, const sd_redirect *r, sd_node **ask);
-SD_HIDDEN int sd__route(sd_client *c, const char *key, size_t len, sd_node **out);
-SD_HIDDEN int sd__node_add(sd_client *c, const char *host, int port, const char *path, sd_node **out);
 
-/* ---- client.c ------------------------------------------------------------- */
+/* ---- exec.c --------------------------------------------------------------- */
 
-struct sd_client {
-    int err;
-    char errstr[SD_ERRSTR_LEN];
-    char *password;
-    char *write_prefix; /* "" when none */
-    char *read_prefix;
-    sd_strv prefixes_in;
-    int connect_timeout_ms, io_timeout_ms, run_timeout_ms;
-    int cluster;
-    sd_node **nodes;
-    size_t n_nodes, cap_nodes;
-    int16_t *slots; /* SD_NSLOTS node indexes, -1 unknown (cluster only) */
-    sd_pipe pipe;   /* scratch for the current command */
+/* A bulk reply of a raw request, its payload not yet received. */
+typedef struct sd_value {
+    sd_node *node;
+    long long len; /* -1: nil */
+    size_t left;   /* payload bytes not read yet */
+    int stop;      /* set by the callback: send no further units (those in flight are read) */
+} sd_value;
+
+/* Appends unit i of a request: one command, or a MULTI ... EXEC block. */
+typedef void (*sd_build_fn)(sd_pipe *p, const void *ctx, size_t i);
+/* Receives the reply to unit i of a raw request; what it leaves unread is
+ * drained by exec.c. An error ends the request with it, every reply read. */
+typedef int (*sd_value_fn)(sd_client *c, void *ctx, size_t i, sd_value *v);
+/* Receives the reply to unit i (one command each) of a parsed request. */
+typedef int (*sd_reply_fn)(sd_client *c, void *ctx, size_t i, const redisReply *r);
+
+/* Whether exec.c may send a request again after a dropped connection
+ * (docs in exec.c): */
+enum sd_resend {
+    SD_RESEND_IDEMPOTENT = 0, /* always: doing it twice is doing it once (reads, SET, deletes) */
+    SD_RESEND_UNSENT = 1,     /* only if none of it went out: XADD, RPUSH, a blocking pop */
+    SD_RESEND_SAME_CONN = 2   /* never on another connection, nor twice: the head of a chunked
+                                 write (its chunks are on this connection's server) */
 };
 
-SD_HIDDEN int sd__fail(sd_client *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-SD_HIDDEN void sd__clear(sd_client *c);
-/* Checks a user-given name; `what` names it in the message ("tensor name"). */
-SD_HIDDEN int sd__check_name(sd_client *c, const char *what, const char *name);
-/* prefix "." name, malloc'ed; write = 1: the write prefix, 0: the read prefix. */
-SD_HIDDEN int sd__key(sd_client *c, int write, const char *name, char **out);
-/* Dataset key base "prefix.{name}" */
-SD_HIDDEN int sd__dataset_base(sd_client *c, int write, const char *name, char **out);
-/* One command routed by route_key (NULL: the first node), redirects followed,
- * an error reply turned into a status naming `doing`; *out (if not NULL) gets
- * the reply, to be freed with freeReplyObject. */
-SD_HIDDEN int sd__command_ok(sd_client *c, const char *doing, const char *route_key, int argc,
-                             const char *const *argv, const size_t *lens, redisReply **out);
-SD_HIDDEN int sd__store_error(sd_client *c, const char *doing, const char *msg, size_t len);
-SD_HIDDEN void sd__sleep_ms(int ms);
+/* Commands on the keys of one slot. */
+typedef struct sd_request {
+    const char *doing;     /* for messages, with name: "reading tensor" */
+    const char *name;      /* the key or name it is about: "reading tensor 'u'" */
+    const char *route_key; /* its slot's key; NULL: the first node */
+    size_t n;              /* units */
+    sd_build_fn build;
+    void *ctx;             /* build's and the callbacks' */
+    sd_value_fn value;     /* NULL: replies parsed by hiredis; else raw: each unit one command */
+    sd_reply_fn on_reply;  /* parsed replies, when set: each unit one command */
+    void (*restart)(void *ctx); /* before each try (a resend, a redirect): the callbacks start over */
+    size_t window;         /* raw: units in flight at most (0: all) */
+    int resend;            /* enum sd_resend */
+    int long_wait;         /* a blocking command: only `deadline` bounds its reply, not io_timeout_ms */
+    int64_t deadline;      /* sd__now_ms(): nothing of the request waits past it, nor is retried (0: none) */
+    int keep_last;         /* keep the last reply in `reply` (freed with freeReplyObject) */
+    redisReply *reply;
+    int unsent;            /* out: it failed before any of it went out */
+} sd_request;
 
-/* Reads n replies, remembering the first redirect and the first other error
- * (including errors inside EXEC's array). */
-typedef struct sd_collect {
-    sd_redirect redirect;
-    int has_error;
-    char error[512];
-    redisReply *last; /* the last reply, kept when keep_last is set */
-    int keep_last;
-} sd_collect;
-SD_HIDDEN int sd__collect(sd_client *c, sd_node *n, size_t count, sd_collect *col);
-/* Builds a pipeline with `build` (asking: put ASKING before each command or
- * MULTI block), sends it to the node of route_key, reads every reply,
- * follows redirects (rebuilding), and turns an error reply into a status
- * naming `doing`. col->last holds the last reply when col->keep_last. */
-typedef void (*sd_build_fn)(sd_client *c, sd_pipe *p, void *ctx, int asking);
-SD_HIDDEN int sd__run_pipe(sd_client *c, const char *route_key, size_t route_len, const char *doing,
-                           sd_build_fn build, void *ctx, sd_collect *col);
-SD_HIDDEN void sd__pipe_asking(sd_pipe *p);
+SD_HIDDEN int sd__exec(sd_client *c, sd_request *rq);
+/* One command as argv (lens NULL: NUL-terminated arguments), built by sd__build_argv. */
+typedef struct sd_argv {
+    int argc;
+    const char *const *argv;
+    const size_t *lens;
+} sd_argv;
+SD_HIDDEN void sd__build_argv(sd_pipe *p, const void *ctx, size_t i);
+/* One idempotent command (sent again after a dropped connection) on key's
+ * node (NULL: the first node); *out, when not NULL, gets its reply. */
+SD_HIDDEN int sd__exec_command(sd_client *c, const char *doing, const char *key, int argc,
+                               const char *const *argv, const size_t *lens, redisReply **out);
+/* Receive from a raw reply's payload: len bytes into dst, or skipped. */
+SD_HIDDEN int sd__value_read(sd_client *c, sd_value *v, void *dst, size_t len);
+SD_HIDDEN int sd__value_skip(sd_client *c, sd_value *v, size_t len);
 
 /* ---- tensor.c ------------------------------------------------------------- */
 
@@ -265,14 +364,15 @@ typedef struct sd_twrite {
 
 SD_HIDDEN int sd__twrite_init(sd_client *c, sd_twrite *tw, const char *key, const void *data, int dtype,
                               size_t ndim, const size_t *shape, int order);
-/* Writes the chunks of the chunked ones among n tensors (one shard, routed
- * by route_key) in one pipeline; on an error reply removes them again. */
-SD_HIDDEN int sd__write_chunks(sd_client *c, const sd_twrite *tw, size_t n, const char *route_key, const char *doing);
-/* Appends the chunk SETs (each after ASKING when asking). */
-SD_HIDDEN void sd__pipe_chunks(sd_pipe *p, const sd_twrite *tw, int asking);
+/* Writes n tensors of one shard: the chunks of the chunked ones in one
+ * pipeline (routed by head->route_key; removed again when the store refuses
+ * one), then `head`, the request that writes their heads. Sets head->resend:
+ * after chunks, the head goes on their connection only; if that was lost
+ * first, the whole write goes again (tensor.c). */
+SD_HIDDEN int sd__write_tensors(sd_client *c, sd_twrite *tw, size_t n, sd_request *head);
 /* Appends the cleanup EVAL and the head SET (inside a MULTI the caller opened). */
 SD_HIDDEN void sd__pipe_head(sd_pipe *p, const sd_twrite *tw);
-/* Appends MULTI, EVAL cleanup, UNLINK key (for deletes; EXEC is the caller's). */
+/* Appends the cleanup EVAL and UNLINK key (inside a MULTI the caller opened). */
 SD_HIDDEN void sd__pipe_unlink_tensor(sd_pipe *p, const char *key, size_t keylen);
 
 /* Where sd__tensor_read puts the data once the header is known: set *dst
@@ -283,11 +383,7 @@ SD_HIDDEN int sd__tensor_read(sd_client *c, const char *key, sd_dest_fn dest, vo
 typedef struct sd_alloc_dest {
     void *buf;
 } sd_alloc_dest;
-SD_HIDDEN void *sd__alloc_data(size_t n);
 SD_HIDDEN int sd__dest_alloc(sd_client *c, void *ctx, const char *key, const sd_tinfo *t, void **dst);
-/* dtype/shape check of an unpack request against a stored tensor. */
-SD_HIDDEN int sd__check_unpack(sd_client *c, const char *what, const char *key, const sd_tinfo *t,
-                               int dtype, size_t ndim, const size_t *shape);
 
 /* ---- dataset.c ------------------------------------------------------------ */
 
@@ -320,17 +416,35 @@ struct sd_dataset {
     const char **scratch; /* name arrays handed out */
 };
 
-SD_HIDDEN int sd__ds_fail(sd_dataset *ds, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 SD_HIDDEN sd_dtensor *sd__ds_find_tensor(const sd_dataset *ds, const char *name);
-SD_HIDDEN sd_meta *sd__ds_find_meta(const sd_dataset *ds, const char *name);
 /* Takes ownership of data (malloc'ed). */
 SD_HIDDEN int sd__ds_adopt_tensor(sd_dataset *ds, const char *name, void *data, const sd_tinfo *t);
 SD_HIDDEN int sd__ds_add_meta_field(sd_dataset *ds, const char *name, int is_string, sd_meta **out);
 SD_HIDDEN int sd__ds_meta_append(sd_dataset *ds, sd_meta *m, const void *values, size_t count);
 
-/* ---- scripts.c ------------------------------------------------------------ */
+/* ---- dataset_io.c --------------------------------------------------------- */
 
-SD_HIDDEN extern const char sd__cleanup_script[];
-SD_HIDDEN extern const size_t sd__cleanup_script_len;
+/* Reads the dataset whose keys start with base ("p.{ds}"), named after its tag. */
+SD_HIDDEN int sd__dataset_read(sd_client *c, const char *base, sd_dataset **out);
+
+/* ---- client.c ------------------------------------------------------------- */
+
+struct sd_client {
+    int err;
+    char errstr[SD_ERRSTR_LEN];
+    int conn_lost;     /* the last failure was a connection lost or refused (conn.c): a new one may cure it */
+    int reply_ms;      /* what the request under way allows each reply (0: no limit) ... */
+    int64_t until;     /* ... and the point nothing of it waits past (0: none); exec.c sets both */
+    char *password;
+    char *write_prefix; /* "" when none */
+    char *read_prefix;
+    sd_strv prefixes_in;
+    int connect_timeout_ms, io_timeout_ms, run_timeout_ms;
+    int cluster;
+    sd_node **nodes;
+    size_t n_nodes, cap_nodes;
+    int16_t *slots; /* SD_NSLOTS node indexes, -1 unknown (cluster only) */
+    sd_pipe pipe;   /* scratch for the current request */
+};
 
 #endif /* SD_INTERNAL_H */

@@ -3,11 +3,16 @@
  *
  * Writing: data above 8 MiB go to 4 MiB chunk keys first (all SETs in one
  * pipeline), then MULTI / EVAL cleanup / SET head / EXEC; the payload goes
- * from the caller's array to the socket (pipe.c). Reading: GET, the header
- * is parsed off the socket, the data are received straight into their
- * destination (a new buffer, or the caller's for unpack); a chunked head
- * pulls its chunks through a window of pipelined GETs, and a missing chunk
- * re-reads the head once.
+ * from the caller's array to the socket (command.c). The head goes out on
+ * the connection that carried the chunks, or the whole write is done again:
+ * a store that restarted in between has lost them. Reading: GET through
+ * one of exec.c's raw requests, so the header is parsed and validated off
+ * the socket and the data are received straight into their destination (a
+ * new buffer, or the caller's for unpack). A chunked head's chunks are
+ * first checked (one pipelined STRLEN each: the store must hold what the
+ * head claims before anything is allocated for it), then pulled through a
+ * window of pipelined GETs; a missing chunk re-reads the head once, and
+ * chunks missing again are a concurrent overwrite (SD_ERR_CONCURRENT).
  */
 #include "sd_internal.h"
 
@@ -16,8 +21,9 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#define CHUNK_WINDOW 8 /* chunk GETs in flight: bounds the replies the server buffers */
-#define SKIP_MAX ((size_t)16 << 20) /* unwanted value bytes drained rather than reconnecting */
+#define CHUNK_WINDOW 8        /* chunk GETs in flight: bounds the replies the server buffers */
+#define PROBE_BATCH 4096      /* chunk STRLENs per round trip */
+#define WRITE_TRIES 3         /* whole writes, when the connection went between chunks and head */
 
 static const char CHUNK_NS[] = "simdask:chunk:{";
 
@@ -51,7 +57,7 @@ int sd__twrite_init(sd_client *c, sd_twrite *tw, const char *key, const void *da
     tw->keylen = strlen(key);
     tw->data = data;
     tw->nbytes = nbytes;
-    tw->has_tag = sd__chunk_tag(key, tw->keylen, &tw->tag, &tw->taglen);
+    tw->has_tag = sd__hash_tag(key, tw->keylen, &tw->tag, &tw->taglen);
     tw->chunked = tw->has_tag && nbytes > SD_CHUNK_THRESHOLD;
     sd__encode_header(tw->head, dtype, order, ndim, shape, tw->chunked);
     tw->headlen = sd__plain_data_offset(ndim);
@@ -92,23 +98,6 @@ static void pipe_cprefix(sd_pipe *p, const char *tag, size_t taglen)
     sd__pipe_arg_end(p);
 }
 
-void sd__pipe_chunks(sd_pipe *p, const sd_twrite *tw, int asking)
-{
-    if (!tw->chunked) return;
-    const char *data = tw->data;
-    for (size_t i = 0; i < tw->ref.n_chunks; i++) {
-        size_t off = i * SD_CHUNK_BYTES;
-        size_t len = tw->nbytes - off < SD_CHUNK_BYTES ? tw->nbytes - off : SD_CHUNK_BYTES;
-        if (asking) sd__pipe_asking(p);
-        sd__pipe_begin(p, 3);
-        sd__pipe_arg(p, "SET", 3);
-        pipe_chunk_key(p, tw->tag, tw->taglen, tw->genhex, i);
-        sd__pipe_arg_begin(p, len);
-        sd__pipe_part_ext(p, data + off, len);
-        sd__pipe_arg_end(p);
-    }
-}
-
 static void pipe_cleanup(sd_pipe *p, const char *key, size_t keylen, const char *tag, size_t taglen)
 {
     sd__pipe_begin(p, 5);
@@ -117,6 +106,21 @@ static void pipe_cleanup(sd_pipe *p, const char *key, size_t keylen, const char 
     sd__pipe_arg(p, "1", 1);
     sd__pipe_arg(p, key, keylen);
     pipe_cprefix(p, tag, taglen);
+}
+
+static void pipe_chunk_sets(sd_pipe *p, const sd_twrite *tw)
+{
+    const char *data = tw->data;
+    for (size_t i = 0; i < tw->ref.n_chunks; i++) {
+        size_t off = i * SD_CHUNK_BYTES;
+        size_t len = tw->nbytes - off < SD_CHUNK_BYTES ? tw->nbytes - off : SD_CHUNK_BYTES;
+        sd__pipe_begin(p, 3);
+        sd__pipe_arg(p, "SET", 3);
+        pipe_chunk_key(p, tw->tag, tw->taglen, tw->genhex, i);
+        sd__pipe_arg_begin(p, len);
+        sd__pipe_part_ext(p, data + off, len);
+        sd__pipe_arg_end(p);
+    }
 }
 
 void sd__pipe_head(sd_pipe *p, const sd_twrite *tw)
@@ -136,94 +140,93 @@ void sd__pipe_unlink_tensor(sd_pipe *p, const char *key, size_t keylen)
 {
     const char *tag;
     size_t taglen;
-    if (sd__chunk_tag(key, keylen, &tag, &taglen)) pipe_cleanup(p, key, keylen, tag, taglen);
+    if (sd__hash_tag(key, keylen, &tag, &taglen)) pipe_cleanup(p, key, keylen, tag, taglen);
     sd__pipe_begin(p, 2);
     sd__pipe_arg(p, "UNLINK", 6);
     sd__pipe_arg(p, key, keylen);
 }
 
-typedef struct chunk_ctx {
-    const sd_twrite *tw;
-    size_t n;
-} chunk_ctx;
-
-static void build_chunks(sd_client *c, sd_pipe *p, void *ctx, int asking)
+/* Unit i of a chunk write: the chunk SETs of tensor i (none for a plain one). */
+static void build_chunk_sets(sd_pipe *p, const void *ctx, size_t i)
 {
-    const chunk_ctx *x = ctx;
-    (void)c;
-    for (size_t i = 0; i < x->n; i++) sd__pipe_chunks(p, &x->tw[i], asking);
+    const sd_twrite *tw = (const sd_twrite *)ctx + i;
+    if (tw->chunked) pipe_chunk_sets(p, tw);
 }
 
-static void build_unlink_chunks(sd_client *c, sd_pipe *p, void *ctx, int asking)
+/* Unit i of the removal of a refused chunk write: UNLINK of tensor i's chunks. */
+static void build_chunk_unlink(sd_pipe *p, const void *ctx, size_t i)
 {
-    const chunk_ctx *x = ctx;
-    (void)c;
-    for (size_t i = 0; i < x->n; i++) {
-        const sd_twrite *tw = &x->tw[i];
-        if (!tw->chunked) continue;
-        if (asking) sd__pipe_asking(p);
-        sd__pipe_begin(p, 1 + tw->ref.n_chunks);
-        sd__pipe_arg(p, "UNLINK", 6);
-        for (size_t j = 0; j < tw->ref.n_chunks; j++) pipe_chunk_key(p, tw->tag, tw->taglen, tw->genhex, j);
-    }
+    const sd_twrite *tw = (const sd_twrite *)ctx + i;
+    if (!tw->chunked) return;
+    sd__pipe_begin(p, 1 + tw->ref.n_chunks);
+    sd__pipe_arg(p, "UNLINK", 6);
+    for (size_t j = 0; j < tw->ref.n_chunks; j++) pipe_chunk_key(p, tw->tag, tw->taglen, tw->genhex, j);
 }
 
-int sd__write_chunks(sd_client *c, const sd_twrite *tw, size_t n, const char *route_key, const char *doing)
+/* The chunk SETs of n tensors in one pipeline; on a refusal removes them again. */
+static int write_chunks(sd_client *c, sd_twrite *tw, size_t n, const sd_request *head)
 {
-    chunk_ctx x = {tw, n};
-    sd_collect col = {0};
-    int any = 0;
-    for (size_t i = 0; i < n; i++) any |= tw[i].chunked;
-    if (!any) return SD_OK;
-    int rc = sd__run_pipe(c, route_key, strlen(route_key), doing, build_chunks, &x, &col);
+    sd_request rq = {.doing = head->doing, .name = head->name, .route_key = head->route_key, .n = n,
+                     .build = build_chunk_sets, .ctx = tw};
+    int rc = sd__exec(c, &rq);
     if (rc == SD_OK || rc == SD_ERR_CONNECTION || rc == SD_ERR_TIMEOUT || rc == SD_ERR_NOMEM) return rc;
-    /* The store refused a chunk (e.g. full): remove the ones written, so
-     * nothing changed, and report the first error. */
+    /* The store refused a chunk (e.g. full): remove the ones written, so that
+     * nothing changed, and report the refusal rather than the removal. */
     int err = c->err;
     char msg[SD_ERRSTR_LEN];
     memcpy(msg, c->errstr, sizeof msg);
-    memset(&col, 0, sizeof col);
-    sd__run_pipe(c, route_key, strlen(route_key), doing, build_unlink_chunks, &x, &col);
+    rq.build = build_chunk_unlink;
+    sd__exec(c, &rq);
     c->err = err;
     memcpy(c->errstr, msg, sizeof msg);
     return rc;
 }
 
-static void build_head(sd_client *c, sd_pipe *p, void *ctx, int asking)
+int sd__write_tensors(sd_client *c, sd_twrite *tw, size_t n, sd_request *head)
+{
+    int chunked = 0;
+    for (size_t i = 0; i < n; i++) chunked |= tw[i].chunked;
+    /* Plain heads: writing twice is writing once. A chunked head sent twice
+     * would have its cleanup delete its own chunks, and sent on a new
+     * connection might name chunks a restarted store lost: it goes once, on
+     * the chunks' connection; if that is gone before it went out, the whole
+     * write again. */
+    head->resend = chunked ? SD_RESEND_SAME_CONN : SD_RESEND_IDEMPOTENT;
+    for (int tries = 1;; tries++) {
+        int rc = chunked ? write_chunks(c, tw, n, head) : SD_OK;
+        if (rc != SD_OK) return rc;
+        rc = sd__exec(c, head);
+        if (rc != SD_ERR_CONNECTION || !chunked || !head->unsent || tries == WRITE_TRIES) return rc;
+    }
+}
+
+/* A key with a chunk prefix writes and deletes in a transaction with the
+ * cleanup of its previous chunks; one whose braces allow no chunks cannot
+ * have any, and goes without. */
+static void build_head(sd_pipe *p, const void *ctx, size_t i)
 {
     const sd_twrite *tw = ctx;
-    (void)c;
-    if (asking) sd__pipe_asking(p);
-    if (!tw->has_tag) { /* braces without a valid tag: never chunked, plain SET */
-        sd__pipe_head(p, tw);
-        return;
-    }
-    sd__pipe_begin(p, 1);
-    sd__pipe_arg(p, "MULTI", 5);
+    (void)i;
+    if (tw->has_tag) sd__pipe_multi(p);
     sd__pipe_head(p, tw);
-    sd__pipe_begin(p, 1);
-    sd__pipe_arg(p, "EXEC", 4);
+    if (tw->has_tag) sd__pipe_exec(p);
 }
 
 int sd_put_tensor(sd_client *c, const char *name, const void *data, sd_dtype dtype, size_t ndim,
                   const size_t *shape, sd_order order)
 {
-    if (!c) return SD_ERR_ARG;
-    sd__clear(c);
-    int rc = sd__check_name(c, "tensor name", name);
-    if (rc != SD_OK) return rc;
+    SD_ENTER(c);
     char *key;
-    if ((rc = sd__key(c, 1, name, &key)) != SD_OK) return rc;
+    int rc = sd__key(c, "tensor name", 1, name, &key);
+    if (rc != SD_OK) return rc;
     sd_twrite tw;
     rc = sd__twrite_init(c, &tw, key, data, (int)dtype, ndim, shape, (int)order);
+    /* chunks in one pipelined round trip, then (only if they all landed)
+     * the head transaction, which also drops the previous chunks */
     if (rc == SD_OK) {
-        char doing[300];
-        sd_collect col = {0};
-        snprintf(doing, sizeof doing, "writing tensor '%.200s'", key);
-        /* chunks in one pipelined round trip, then (only if they all landed)
-         * the head transaction, which also drops the previous chunks */
-        rc = sd__write_chunks(c, &tw, 1, key, doing);
-        if (rc == SD_OK) rc = sd__run_pipe(c, key, tw.keylen, doing, build_head, &tw, &col);
+        sd_request rq = {.doing = "writing tensor", .name = key, .route_key = key, .n = 1, .build = build_head,
+                         .ctx = &tw};
+        rc = sd__write_tensors(c, &tw, 1, &rq);
     }
     free(key);
     return rc;
@@ -231,228 +234,255 @@ int sd_put_tensor(sd_client *c, const char *name, const void *data, sd_dtype dty
 
 /* ---- reading ---------------------------------------------------------------- */
 
-/* Skips the rest of a value whose first `got` bytes were read, then reports
- * why. A long rest is not worth receiving: the connection is dropped instead
- * (the next call reconnects). */
-static int bad_value(sd_client *c, sd_node *n, long long len, size_t got, int code, const char *why)
+/* The GET of a tensor's head, and what it found. */
+typedef struct head_read {
+    const char *key;
+    sd_dest_fn dest;
+    void *dest_ctx;
+    sd_tinfo *t;
+    sd_chunkref ref;   /* the chunked form's reference ... */
+    const char *tag;   /* ... and its chunk keys' hash tag (inside key) */
+    size_t taglen;
+} head_read;
+
+static void build_get(sd_pipe *p, const void *ctx, size_t i)
 {
-    size_t rest = (size_t)len - got;
-    if (rest > SKIP_MAX) {
-        sd__conn_close(&n->conn);
-    } else {
-        int rc = sd__conn_skip(c, n, rest);
-        if (rc == SD_OK) rc = sd__conn_crlf(c, n);
-        if (rc != SD_OK) return rc;
-    }
-    return sd__fail(c, code, "%s", why);
+    const head_read *h = ctx;
+    (void)i;
+    sd__pipe_begin(p, 2);
+    sd__pipe_arg(p, "GET", 3);
+    sd__pipe_argz(p, h->key);
 }
 
-/* Reads and validates the header of the value whose bulk length was read;
- * leaves the stream at data_offset. */
-static int read_header(sd_client *c, sd_node *n, const char *key, long long len, sd_tinfo *t)
+static int format_error(sd_client *c, const char *why)
+{
+    return sd__fail(c, SD_ERR_FORMAT, "%s", why);
+}
+
+/* The attrs: C has no use for them, but a reader that passed malformed ones on would lie. */
+static int read_attrs(sd_client *c, sd_value *v, const char *key, const sd_tinfo *t)
+{
+    char small[1024], why[SD_ERRSTR_LEN], reason[600];
+    char *buf = t->attrs_len <= sizeof small ? small : malloc(t->attrs_len);
+    if (!buf) return sd__fail(c, SD_ERR_NOMEM, "out of memory for the %u bytes of attrs of '%s'", t->attrs_len, key);
+    int rc = sd__value_read(c, v, buf, t->attrs_len);
+    if (rc == SD_OK && sd__json_check_attrs(buf, t->attrs_len, t->ndim, reason, sizeof reason) != 0) {
+        snprintf(why, sizeof why, "tensor at key '%s' has %s", key, reason);
+        rc = format_error(c, why);
+    }
+    if (buf != small) free(buf);
+    return rc;
+}
+
+/* Reads and validates the header, attrs included; leaves the value at data_offset. */
+static int read_header(sd_client *c, sd_value *v, const char *key, sd_tinfo *t)
 {
     unsigned char h[SD_FIXED_HEADER + 8 * SD_MAX_NDIM];
     char why[SD_ERRSTR_LEN];
     int rc;
-    if (len < SD_FIXED_HEADER) {
-        snprintf(why, sizeof why, "value at key '%s' is not a simdask tensor: %lld bytes, shorter than the 16-byte header",
-                 key, len);
-        return bad_value(c, n, len, 0, SD_ERR_FORMAT, why);
-    }
-    if ((rc = sd__conn_read_exact(c, n, h, SD_FIXED_HEADER)) != SD_OK) return rc;
-    if (sd__decode_fixed(h, t, key, why, sizeof why) != 0)
-        return bad_value(c, n, len, SD_FIXED_HEADER, SD_ERR_FORMAT, why);
+    if (v->len < SD_FIXED_HEADER)
+        return sd__fail(c, SD_ERR_FORMAT,
+                        "value at key '%s' is not a simdask tensor: %lld bytes, shorter than the 16-byte header", key,
+                        v->len);
+    if ((rc = sd__value_read(c, v, h, SD_FIXED_HEADER)) != SD_OK) return rc;
+    if (sd__decode_fixed(h, t, key, why, sizeof why) != 0) return format_error(c, why);
     size_t need = SD_FIXED_HEADER + 8 * t->ndim;
-    if ((unsigned long long)len < need) {
-        snprintf(why, sizeof why, "tensor at key '%s' is truncated: %lld bytes, header needs %zu", key, len, need);
-        return bad_value(c, n, len, SD_FIXED_HEADER, SD_ERR_FORMAT, why);
-    }
-    if ((rc = sd__conn_read_exact(c, n, h + SD_FIXED_HEADER, need - SD_FIXED_HEADER)) != SD_OK) return rc;
+    if ((unsigned long long)v->len < need)
+        return sd__fail(c, SD_ERR_FORMAT, "tensor at key '%s' is truncated: %lld bytes, header needs %zu", key, v->len,
+                        need);
+    if ((rc = sd__value_read(c, v, h + SD_FIXED_HEADER, need - SD_FIXED_HEADER)) != SD_OK) return rc;
+    /* the length first: what the header claims must be in the value before anything is read for it */
     if (sd__decode_shape(h + SD_FIXED_HEADER, t, key, why, sizeof why) != 0 ||
-        sd__check_length(t, (uint64_t)len, key, why, sizeof why) != 0)
-        return bad_value(c, n, len, need, SD_ERR_FORMAT, why);
-    return sd__conn_skip(c, n, t->data_offset - need); /* attrs (not used in C) and padding */
+        sd__check_length(t, (uint64_t)v->len, key, why, sizeof why) != 0)
+        return format_error(c, why);
+    if (t->attrs_len && (rc = read_attrs(c, v, key, t)) != SD_OK) return rc;
+    return sd__value_skip(c, v, t->data_offset - need - t->attrs_len); /* the padding */
 }
 
-typedef struct chunk_read {
-    size_t n_missing, first_missing;
-    int format_error, store_error;
+static int check_bools(sd_client *c, const char *key, const sd_tinfo *t, const void *data)
+{
     char why[SD_ERRSTR_LEN];
-    sd_redirect redirect;
-} chunk_read;
-
-static void send_chunk_get(sd_client *c, sd_pipe *p, const char *tag, size_t taglen, const char *genhex, size_t i,
-                           int asking)
-{
-    (void)c;
-    if (asking) sd__pipe_asking(p);
-    sd__pipe_begin(p, 2);
-    sd__pipe_arg(p, "GET", 3);
-    pipe_chunk_key(p, tag, taglen, genhex, i);
+    if (t->dtype != SD_BOOL || sd__check_bools(data, t->nbytes, key, why, sizeof why) == 0) return SD_OK;
+    return format_error(c, why);
 }
 
-/* GETs every chunk into dst, CHUNK_WINDOW requests in flight. Reads every
- * reply whatever happens, so the connection stays in step. */
-static int read_chunks(sd_client *c, sd_node *n, const char *key, const sd_tinfo *t, const sd_chunkref *ref,
-                       int asking, unsigned char *dst, chunk_read *cr)
+/* The chunked form: its reference, and where its chunks can be. */
+static int read_chunkref(sd_client *c, sd_value *v, head_read *h)
 {
-    const char *tag;
-    size_t taglen;
-    char genhex[33];
-    sd_pipe *p = &c->pipe;
+    unsigned char raw[SD_CHUNK_REF];
+    char why[SD_ERRSTR_LEN];
+    int rc = sd__value_read(c, v, raw, SD_CHUNK_REF);
+    if (rc != SD_OK) return rc;
+    if (sd__decode_chunkref(raw, h->t, &h->ref, h->key, why, sizeof why) != 0) return format_error(c, why);
+    if (!sd__hash_tag(h->key, strlen(h->key), &h->tag, &h->taglen))
+        return sd__fail(c, SD_ERR_FORMAT, "chunked head at key '%s', whose braces allow no chunks", h->key);
+    return SD_OK;
+}
+
+/* The head's value: the plain form's data go to their destination, the
+ * chunked form's reference is kept for read_chunked. */
+static int on_head(sd_client *c, void *ctx, size_t i, sd_value *v)
+{
+    head_read *h = ctx;
+    void *dst;
     int rc;
-    memset(cr, 0, sizeof *cr);
-    if (!sd__chunk_tag(key, strlen(key), &tag, &taglen)) {
-        cr->format_error = 1;
-        snprintf(cr->why, sizeof cr->why, "chunked head at key '%s', whose braces allow no chunks", key);
+    (void)i;
+    if (v->len < 0) return sd__fail(c, SD_ERR_NOT_FOUND, "tensor '%s' not found", h->key);
+    if ((rc = read_header(c, v, h->key, h->t)) != SD_OK) return rc;
+    if (h->t->chunked) return read_chunkref(c, v, h);
+    if ((rc = h->dest(c, h->dest_ctx, h->key, h->t, &dst)) != SD_OK) return rc;
+    if ((rc = sd__value_read(c, v, dst, h->t->nbytes)) != SD_OK) return rc;
+    return check_bools(c, h->key, h->t, dst);
+}
+
+/* The chunks of one generation: checking them, then reading them. */
+typedef struct chunks_read {
+    const head_read *h;
+    char genhex[33];
+    size_t base;       /* probe: the batch's first chunk */
+    unsigned char *dst;
+    size_t n_missing, first_missing;
+} chunks_read;
+
+static size_t chunk_len(const chunks_read *r, size_t i)
+{
+    size_t off = i * r->h->ref.chunk_bytes, nb = r->h->t->nbytes;
+    return nb - off < r->h->ref.chunk_bytes ? nb - off : (size_t)r->h->ref.chunk_bytes;
+}
+
+static void missing(chunks_read *r, size_t i)
+{
+    if (!r->n_missing++ || i < r->first_missing) r->first_missing = i;
+}
+
+static void restart_chunks(void *ctx)
+{
+    chunks_read *r = ctx;
+    r->n_missing = 0;
+}
+
+static int wrong_length(sd_client *c, const chunks_read *r, size_t i, long long len)
+{
+    return sd__fail(c, SD_ERR_FORMAT, "chunk %zu of tensor '%s' is %lld bytes, expected %zu: truncated or corrupt", i,
+                    r->h->key, len, chunk_len(r, i));
+}
+
+static void build_chunk_strlen(sd_pipe *p, const void *ctx, size_t i)
+{
+    const chunks_read *r = ctx;
+    sd__pipe_begin(p, 2);
+    sd__pipe_arg(p, "STRLEN", 6);
+    pipe_chunk_key(p, r->h->tag, r->h->taglen, r->genhex, r->base + i);
+}
+
+static int on_chunk_strlen(sd_client *c, void *ctx, size_t i, const redisReply *rep)
+{
+    chunks_read *r = ctx;
+    i += r->base;
+    if (rep->type != REDIS_REPLY_INTEGER)
+        return sd__fail(c, SD_ERR_STORE, "unexpected reply checking chunk %zu of tensor '%s'", i, r->h->key);
+    if (rep->integer == 0) { /* no such key: a chunk is never empty */
+        missing(r, i);
         return SD_OK;
     }
-    sd__hex(genhex, ref->generation, 16);
-    size_t nch = ref->n_chunks, next = 0;
-    sd__pipe_reset(p);
-    for (; next < nch && next < CHUNK_WINDOW; next++) send_chunk_get(c, p, tag, taglen, genhex, next, asking);
-    if ((rc = sd__pipe_send(c, n, p)) != SD_OK) return rc;
-    for (size_t i = 0; i < nch; i++) {
-        redisReply *r = NULL;
-        long long len = 0;
-        if (asking) {
-            if ((rc = sd__conn_read_reply(c, n, &r)) != SD_OK) return rc;
-            freeReplyObject(r);
-        }
-        if ((rc = sd__conn_read_bulk_len(c, n, &len, &r)) != SD_OK) return rc;
-        if (next < nch) { /* keep the window full */
-            sd__pipe_reset(p);
-            send_chunk_get(c, p, tag, taglen, genhex, next++, asking);
-            if ((rc = sd__pipe_send(c, n, p)) != SD_OK) {
-                if (r) freeReplyObject(r);
-                return rc;
-            }
-        }
-        size_t off = i * ref->chunk_bytes;
-        size_t want = t->nbytes - off < ref->chunk_bytes ? t->nbytes - off : (size_t)ref->chunk_bytes;
-        if (r) {
-            sd_redirect rd;
-            if (r->type == REDIS_REPLY_ERROR && sd__parse_redirect(r->str, r->len, &rd)) {
-                if (!cr->redirect.kind) cr->redirect = rd;
-                if (!cr->n_missing++) cr->first_missing = i;
-            } else if (!cr->store_error && !cr->format_error) {
-                cr->store_error = 1;
-                snprintf(cr->why, sizeof cr->why, "the store refused reading chunk %zu of tensor '%s': %.300s", i, key,
-                         r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply type");
-            }
-            freeReplyObject(r);
-        } else if (len < 0) {
-            if (!cr->n_missing++) cr->first_missing = i;
-        } else if ((unsigned long long)len != want) {
-            if (!cr->format_error)
-                snprintf(cr->why, sizeof cr->why,
-                         "chunk %zu of tensor '%s' is %lld bytes, expected %zu: truncated or corrupt", i, key, len,
-                         want);
-            cr->format_error = 1;
-            if ((rc = sd__conn_skip(c, n, (size_t)len)) != SD_OK || (rc = sd__conn_crlf(c, n)) != SD_OK) return rc;
-        } else {
-            if ((rc = sd__conn_read_exact(c, n, dst + off, want)) != SD_OK || (rc = sd__conn_crlf(c, n)) != SD_OK)
-                return rc;
-        }
+    return (unsigned long long)rep->integer == chunk_len(r, i) ? SD_OK : wrong_length(c, r, i, rep->integer);
+}
+
+/* Whether the store holds every chunk at its length, PROBE_BATCH a round trip, up to the first missing one. */
+static int probe_chunks(sd_client *c, chunks_read *r)
+{
+    uint32_t n = r->h->ref.n_chunks;
+    for (r->base = 0; r->base < n && !r->n_missing; r->base += PROBE_BATCH) {
+        sd_request rq = {.doing = "checking the chunks of tensor", .name = r->h->key, .route_key = r->h->key,
+                         .n = n - r->base < PROBE_BATCH ? n - r->base : PROBE_BATCH, .build = build_chunk_strlen,
+                         .ctx = r, .on_reply = on_chunk_strlen, .restart = restart_chunks};
+        int rc = sd__exec(c, &rq);
+        if (rc != SD_OK) return rc;
     }
     return SD_OK;
 }
 
+static void build_chunk_get(sd_pipe *p, const void *ctx, size_t i)
+{
+    const chunks_read *r = ctx;
+    sd__pipe_begin(p, 2);
+    sd__pipe_arg(p, "GET", 3);
+    pipe_chunk_key(p, r->h->tag, r->h->taglen, r->genhex, i);
+}
+
+static int on_chunk(sd_client *c, void *ctx, size_t i, sd_value *v)
+{
+    chunks_read *r = ctx;
+    if (v->len < 0) { /* overwritten meanwhile: the rest is gone too, most likely */
+        missing(r, i);
+        v->stop = 1;
+        return SD_OK;
+    }
+    if ((unsigned long long)v->len != chunk_len(r, i)) return wrong_length(c, r, i, v->len);
+    return sd__value_read(c, v, r->dst + i * r->h->ref.chunk_bytes, chunk_len(r, i));
+}
+
+/* Checks the chunks, then GETs them into the destination, CHUNK_WINDOW in
+ * flight; r->n_missing says whether one was missing. */
+static int read_chunked(sd_client *c, const head_read *h, chunks_read *r)
+{
+    void *dst;
+    memset(r, 0, sizeof *r);
+    r->h = h;
+    sd__hex(r->genhex, h->ref.generation, 16);
+    int rc = probe_chunks(c, r);
+    if (rc != SD_OK || r->n_missing) return rc;
+    if ((rc = h->dest(c, h->dest_ctx, h->key, h->t, &dst)) != SD_OK) return rc;
+    r->dst = dst;
+    sd_request rq = {.doing = "reading the chunks of tensor", .name = h->key, .route_key = h->key,
+                     .n = h->ref.n_chunks, .build = build_chunk_get, .ctx = r, .value = on_chunk,
+                     .restart = restart_chunks, .window = CHUNK_WINDOW};
+    rc = sd__exec(c, &rq);
+    return rc != SD_OK || r->n_missing ? rc : check_bools(c, h->key, h->t, dst);
+}
+
+static int damaged(sd_client *c, const char *key, const sd_chunkref *ref, size_t missing_chunk)
+{
+    char gen[33];
+    sd__hex(gen, ref->generation, 16);
+    return sd__fail(c, SD_ERR_FORMAT, "tensor '%s' is incomplete: chunk %zu of %u (generation %s) is missing", key,
+                    missing_chunk, (unsigned)ref->n_chunks, gen);
+}
+
+static int overwritten(sd_client *c, const char *key, const unsigned char *first, const unsigned char *second)
+{
+    char a[33], b[33];
+    sd__hex(a, first, 16);
+    sd__hex(b, second, 16);
+    return sd__fail(c, SD_ERR_CONCURRENT,
+                    "tensor '%s' was overwritten twice while being read (chunks of generations %s and %s vanished); "
+                    "read it again", key, a, b);
+}
+
 int sd__tensor_read(sd_client *c, const char *key, sd_dest_fn dest, void *ctx, sd_tinfo *t)
 {
-    size_t keylen = strlen(key);
-    sd_node *ask = NULL;
-    int reread = 0, redirects = 0;
-    unsigned char lastgen[16];
-    size_t lastmissing = 0;
-    for (;;) {
-        sd_node *n;
-        int asking = ask != NULL, rc;
-        if (asking) {
-            n = ask;
-            ask = NULL;
-        } else if ((rc = sd__route(c, key, keylen, &n)) != SD_OK) {
-            return rc;
-        }
-        if ((rc = sd__conn_ready(c, n)) != SD_OK) return rc;
-        sd_pipe *p = &c->pipe;
-        sd__pipe_reset(p);
-        if (asking) sd__pipe_asking(p);
-        sd__pipe_begin(p, 2);
-        sd__pipe_arg(p, "GET", 3);
-        sd__pipe_arg(p, key, keylen);
-        if ((rc = sd__pipe_send(c, n, p)) != SD_OK) return rc;
-        redisReply *r = NULL;
-        long long len = 0;
-        if (asking) {
-            if ((rc = sd__conn_read_reply(c, n, &r)) != SD_OK) return rc;
-            freeReplyObject(r);
-        }
-        if ((rc = sd__conn_read_bulk_len(c, n, &len, &r)) != SD_OK) return rc;
-        if (r) {
-            sd_redirect rd;
-            if (r->type == REDIS_REPLY_ERROR && sd__parse_redirect(r->str, r->len, &rd)) {
-                freeReplyObject(r);
-                if (++redirects > SD_MAX_REDIRECTS)
-                    return sd__fail(c, SD_ERR_STORE, "too many cluster redirects reading tensor '%s'", key);
-                if ((rc = sd__follow_redirect(c, &rd, &ask)) != SD_OK) return rc;
-                continue;
-            }
-            if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "WRONGTYPE", 9) == 0)
-                rc = sd__fail(c, SD_ERR_FORMAT, "key '%s' holds a list, hash or set, not a tensor", key);
-            else
-                rc = sd__fail(c, SD_ERR_STORE, "the store refused reading tensor '%s': %.300s", key,
-                              r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply type");
-            freeReplyObject(r);
-            return rc;
-        }
-        if (len < 0) return sd__fail(c, SD_ERR_NOT_FOUND, "tensor '%s' not found", key);
-        if ((rc = read_header(c, n, key, len, t)) != SD_OK) return rc;
-        void *dst = NULL;
-        if (!t->chunked) {
-            if ((rc = dest(c, ctx, key, t, &dst)) != SD_OK) {
-                char why[SD_ERRSTR_LEN];
-                memcpy(why, c->errstr, sizeof why);
-                return bad_value(c, n, len, t->data_offset, rc, why);
-            }
-            if ((rc = sd__conn_read_exact(c, n, dst, t->nbytes)) != SD_OK) return rc;
-            return sd__conn_crlf(c, n);
-        }
-        unsigned char raw[SD_CHUNK_REF];
-        sd_chunkref ref;
-        char why[SD_ERRSTR_LEN];
-        if ((rc = sd__conn_read_exact(c, n, raw, SD_CHUNK_REF)) != SD_OK || (rc = sd__conn_crlf(c, n)) != SD_OK)
-            return rc;
-        if (sd__decode_chunkref(raw, t, &ref, key, why, sizeof why) != 0) return sd__fail(c, SD_ERR_FORMAT, "%s", why);
-        if (reread && memcmp(lastgen, ref.generation, 16) == 0) {
-            char gen[33];
-            sd__hex(gen, ref.generation, 16);
-            return sd__fail(c, SD_ERR_FORMAT, "tensor '%s' is incomplete: chunk %zu of %u (generation %s) is missing",
-                            key, lastmissing, (unsigned)ref.n_chunks, gen);
-        }
-        if ((rc = dest(c, ctx, key, t, &dst)) != SD_OK) return rc;
-        chunk_read cr;
-        if ((rc = read_chunks(c, n, key, t, &ref, asking, dst, &cr)) != SD_OK) return rc;
-        if (cr.store_error) return sd__fail(c, SD_ERR_STORE, "%s", cr.why);
-        if (cr.format_error) return sd__fail(c, SD_ERR_FORMAT, "%s", cr.why);
-        if (cr.n_missing == 0) return SD_OK;
-        if (cr.redirect.kind && (rc = sd__follow_redirect(c, &cr.redirect, &ask)) != SD_OK) return rc;
-        if (reread) {
-            char gen[33];
-            sd__hex(gen, ref.generation, 16);
-            return sd__fail(c, SD_ERR_FORMAT, "tensor '%s' is incomplete: chunk %zu of %u (generation %s) is missing",
-                            key, cr.first_missing, (unsigned)ref.n_chunks, gen);
-        }
-        reread = 1; /* a concurrent overwrite: the head now names another generation */
-        memcpy(lastgen, ref.generation, 16);
-        lastmissing = cr.first_missing;
+    head_read h = {key, dest, ctx, t, {0}, NULL, 0};
+    sd_request rq = {.doing = "reading tensor", .name = key, .route_key = key, .n = 1, .build = build_get, .ctx = &h,
+                     .value = on_head};
+    unsigned char seen[16];
+    size_t seen_missing = 0;
+    for (int reread = 0;; reread = 1) {
+        chunks_read r;
+        int rc = sd__exec(c, &rq);
+        if (rc != SD_OK || !t->chunked) return rc;
+        if (reread && memcmp(seen, h.ref.generation, 16) == 0) return damaged(c, key, &h.ref, seen_missing);
+        if ((rc = read_chunked(c, &h, &r)) != SD_OK || !r.n_missing) return rc;
+        if (reread) return overwritten(c, key, seen, h.ref.generation);
+        /* a concurrent overwrite, probably: the head may name another generation by now */
+        memcpy(seen, h.ref.generation, 16);
+        seen_missing = r.first_missing;
     }
 }
 
 /* Large buffers get transparent huge pages where the kernel offers them on
  * request: receiving into fresh memory then costs one page fault per 2 MiB
  * instead of one per 4 KiB. Freed with free() (sd_free) like any other. */
-void *sd__alloc_data(size_t n)
+static void *alloc_data(size_t n)
 {
     const size_t huge = (size_t)2 << 20;
     if (n < SD_CHUNK_BYTES) return malloc(n ? n : 1);
@@ -468,25 +498,24 @@ int sd__dest_alloc(sd_client *c, void *ctx, const char *key, const sd_tinfo *t, 
 {
     sd_alloc_dest *d = ctx;
     free(d->buf);
-    d->buf = sd__alloc_data(t->nbytes);
+    d->buf = alloc_data(t->nbytes);
     if (!d->buf) return sd__fail(c, SD_ERR_NOMEM, "out of memory for the %zu bytes of tensor '%s'", t->nbytes, key);
     *dst = d->buf;
     return SD_OK;
 }
 
-int sd__check_unpack(sd_client *c, const char *what, const char *key, const sd_tinfo *t, int dtype, size_t ndim,
-                     const size_t *shape)
+static int check_unpack(sd_client *c, const char *key, const sd_tinfo *t, int dtype, size_t ndim, const size_t *shape)
 {
     char stored[400], wanted[400];
     int same = t->ndim == ndim;
     for (size_t i = 0; same && i < ndim; i++) same = t->shape[i] == shape[i];
     sd__format_shape(stored, sizeof stored, t->ndim, t->shape);
     if (t->dtype != dtype)
-        return sd__fail(c, SD_ERR_TYPE, "%s '%s' is %s with shape %s, not %s", what, key, sd__dtype_str(t->dtype),
+        return sd__fail(c, SD_ERR_TYPE, "tensor '%s' is %s with shape %s, not %s", key, sd__dtype_str(t->dtype),
                         stored, sd__dtype_str(dtype));
     if (!same) {
         sd__format_shape_sz(wanted, sizeof wanted, ndim, shape);
-        return sd__fail(c, SD_ERR_SHAPE, "%s '%s' has shape %s (%s), not %s", what, key, stored,
+        return sd__fail(c, SD_ERR_SHAPE, "tensor '%s' has shape %s (%s), not %s", key, stored,
                         sd__dtype_str(t->dtype), wanted);
     }
     return SD_OK;
@@ -503,14 +532,14 @@ typedef struct unpack_dest {
 static int dest_unpack(sd_client *c, void *ctx, const char *key, const sd_tinfo *t, void **dst)
 {
     unpack_dest *u = ctx;
-    int rc = sd__check_unpack(c, "tensor", key, t, u->dtype, u->ndim, u->shape);
+    int rc = check_unpack(c, key, t, u->dtype, u->ndim, u->shape);
     if (rc != SD_OK) return rc;
     if (t->order == u->order || t->ndim < 2) {
         *dst = u->buffer;
         return SD_OK;
     }
     free(u->tmp);
-    u->tmp = sd__alloc_data(t->nbytes);
+    u->tmp = alloc_data(t->nbytes);
     if (!u->tmp) return sd__fail(c, SD_ERR_NOMEM, "out of memory transposing tensor '%s'", key);
     *dst = u->tmp;
     return SD_OK;
@@ -519,15 +548,13 @@ static int dest_unpack(sd_client *c, void *ctx, const char *key, const sd_tinfo 
 int sd_get_tensor(sd_client *c, const char *name, void **data, sd_dtype *dtype, size_t *ndim,
                   size_t shape[SD_MAX_NDIM], sd_order *order)
 {
-    if (!c) return SD_ERR_ARG;
-    sd__clear(c);
-    int rc = sd__check_name(c, "tensor name", name);
-    if (rc != SD_OK) return rc;
+    SD_ENTER(c);
     if (!data || !dtype || !ndim || !shape || !order)
-        return sd__fail(c, SD_ERR_ARG, "sd_get_tensor('%s'): an output pointer is NULL", name);
+        return sd__fail(c, SD_ERR_ARG, "sd_get_tensor: an output pointer is NULL");
     *data = NULL;
     char *key;
-    if ((rc = sd__key(c, 0, name, &key)) != SD_OK) return rc;
+    int rc = sd__key(c, "tensor name", 0, name, &key);
+    if (rc != SD_OK) return rc;
     sd_alloc_dest d = {NULL};
     sd_tinfo t;
     rc = sd__tensor_read(c, key, sd__dest_alloc, &d, &t);
@@ -544,81 +571,76 @@ int sd_get_tensor(sd_client *c, const char *name, void **data, sd_dtype *dtype, 
     return SD_OK;
 }
 
-int sd_unpack_tensor(sd_client *c, const char *name, void *buffer, size_t buffer_bytes, sd_dtype dtype, size_t ndim,
-                     const size_t *shape, sd_order order)
+static int unpack(sd_client *c, const char *key, void *buffer, size_t buffer_bytes, int dtype, size_t ndim,
+                  const size_t *shape, int order)
 {
-    if (!c) return SD_ERR_ARG;
-    sd__clear(c);
-    int rc = sd__check_name(c, "tensor name", name);
-    if (rc != SD_OK) return rc;
     size_t need;
-    if ((rc = check_array(c, name, buffer, (int)dtype, ndim, shape, (int)order, &need)) != SD_OK) return rc;
+    int rc = check_array(c, key, buffer, dtype, ndim, shape, order, &need);
+    if (rc != SD_OK) return rc;
     if (buffer_bytes < need) {
         char shp[400];
         sd__format_shape_sz(shp, sizeof shp, ndim, shape);
         return sd__fail(c, SD_ERR_ARG, "buffer of %zu bytes is too small for tensor '%s' (%s %s: %zu bytes)",
-                        buffer_bytes, name, sd__dtype_str((int)dtype), shp, need);
+                        buffer_bytes, key, sd__dtype_str(dtype), shp, need);
     }
-    char *key;
-    if ((rc = sd__key(c, 0, name, &key)) != SD_OK) return rc;
-    unpack_dest u = {buffer, (int)dtype, (int)order, ndim, shape, NULL};
+    unpack_dest u = {buffer, dtype, order, ndim, shape, NULL};
     sd_tinfo t;
     rc = sd__tensor_read(c, key, dest_unpack, &u, &t);
-    free(key);
-    if (rc == SD_OK && u.tmp) sd__relayout(buffer, u.tmp, sd__itemsize((int)dtype), ndim, shape, (int)order);
+    if (rc == SD_OK && u.tmp) sd__relayout(buffer, u.tmp, sd__itemsize(dtype), ndim, shape, order);
     free(u.tmp);
     return rc;
 }
 
-/* ---- delete, exists, poll -------------------------------------------------------- */
-
-typedef struct del_ctx {
-    const char *key;
-    size_t keylen;
-} del_ctx;
-
-static void build_delete(sd_client *c, sd_pipe *p, void *ctx, int asking)
+int sd_unpack_tensor(sd_client *c, const char *name, void *buffer, size_t buffer_bytes, sd_dtype dtype, size_t ndim,
+                     const size_t *shape, sd_order order)
 {
-    const del_ctx *d = ctx;
-    const char *tag;
-    size_t taglen;
-    (void)c;
-    if (asking) sd__pipe_asking(p);
-    if (!sd__chunk_tag(d->key, d->keylen, &tag, &taglen)) {
-        sd__pipe_unlink_tensor(p, d->key, d->keylen);
-        return;
-    }
-    sd__pipe_begin(p, 1);
-    sd__pipe_arg(p, "MULTI", 5);
-    sd__pipe_unlink_tensor(p, d->key, d->keylen);
-    sd__pipe_begin(p, 1);
-    sd__pipe_arg(p, "EXEC", 4);
-}
-
-int sd_delete_tensor(sd_client *c, const char *name)
-{
-    if (!c) return SD_ERR_ARG;
-    sd__clear(c);
-    int rc = sd__check_name(c, "tensor name", name);
-    if (rc != SD_OK) return rc;
+    SD_ENTER(c);
     char *key;
-    if ((rc = sd__key(c, 0, name, &key)) != SD_OK) return rc; /* as the Python client: the read prefix */
-    del_ctx d = {key, strlen(key)};
-    char doing[300];
-    sd_collect col = {0};
-    snprintf(doing, sizeof doing, "deleting tensor '%.200s'", key);
-    rc = sd__run_pipe(c, key, d.keylen, doing, build_delete, &d, &col);
+    int rc = sd__key(c, "tensor name", 0, name, &key);
+    if (rc != SD_OK) return rc;
+    rc = unpack(c, key, buffer, buffer_bytes, (int)dtype, ndim, shape, (int)order);
     free(key);
     return rc;
 }
 
-static int exists_key(sd_client *c, const char *key, int *exists)
+void sd_free(void *p)
 {
+    free(p);
+}
+
+/* ---- delete, exists, poll -------------------------------------------------------- */
+
+static void build_delete(sd_pipe *p, const void *ctx, size_t i)
+{
+    const char *key = ctx, *tag;
+    size_t keylen = strlen(key), taglen;
+    int has_tag = sd__hash_tag(key, keylen, &tag, &taglen);
+    (void)i;
+    if (has_tag) sd__pipe_multi(p);
+    sd__pipe_unlink_tensor(p, key, keylen);
+    if (has_tag) sd__pipe_exec(p);
+}
+
+int sd_delete_tensor(sd_client *c, const char *name)
+{
+    SD_ENTER(c);
+    char *key;
+    int rc = sd__key(c, "tensor name", 0, name, &key); /* as the Python client: the read prefix */
+    if (rc != SD_OK) return rc;
+    sd_request rq = {.doing = "deleting tensor", .name = key, .route_key = key, .n = 1, .build = build_delete,
+                     .ctx = key};
+    rc = sd__exec(c, &rq);
+    free(key);
+    return rc;
+}
+
+/* An sd_check_fn: whether the key (ctx) exists. */
+static int key_exists(sd_client *c, void *ctx, int *exists)
+{
+    const char *key = ctx;
     const char *argv[2] = {"EXISTS", key};
     redisReply *r;
-    char doing[300];
-    snprintf(doing, sizeof doing, "checking key '%.200s'", key);
-    int rc = sd__command_ok(c, doing, key, 2, argv, NULL, &r);
+    int rc = sd__exec_command(c, "checking key", key, 2, argv, NULL, &r);
     if (rc != SD_OK) return rc;
     *exists = r->type == REDIS_REPLY_INTEGER && r->integer > 0;
     freeReplyObject(r);
@@ -627,38 +649,32 @@ static int exists_key(sd_client *c, const char *key, int *exists)
 
 int sd_key_exists(sd_client *c, const char *key, int *exists)
 {
-    if (!c) return SD_ERR_ARG;
-    sd__clear(c);
+    SD_ENTER(c);
     int rc = sd__check_name(c, "key", key);
     if (rc != SD_OK) return rc;
     if (!exists) return sd__fail(c, SD_ERR_ARG, "exists is NULL");
-    return exists_key(c, key, exists);
+    return key_exists(c, (void *)key, exists);
 }
 
 int sd_tensor_exists(sd_client *c, const char *name, int *exists)
 {
-    if (!c) return SD_ERR_ARG;
-    sd__clear(c);
-    int rc = sd__check_name(c, "tensor name", name);
-    if (rc != SD_OK) return rc;
+    SD_ENTER(c);
     if (!exists) return sd__fail(c, SD_ERR_ARG, "exists is NULL");
     char *key;
-    if ((rc = sd__key(c, 0, name, &key)) != SD_OK) return rc;
-    rc = exists_key(c, key, exists);
+    int rc = sd__key(c, "tensor name", 0, name, &key);
+    if (rc != SD_OK) return rc;
+    rc = key_exists(c, key, exists);
     free(key);
     return rc;
 }
 
 int sd_poll_tensor(sd_client *c, const char *name, int interval_ms, int tries, int *exists)
 {
-    if (!c) return SD_ERR_ARG;
-    sd__clear(c);
-    if (interval_ms < 0 || tries < 1)
-        return sd__fail(c, SD_ERR_ARG, "poll needs interval_ms >= 0 and tries >= 1 (got %d, %d)", interval_ms, tries);
-    for (int i = 0; i < tries; i++) {
-        int rc = sd_tensor_exists(c, name, exists);
-        if (rc != SD_OK || *exists) return rc;
-        if (i + 1 < tries) sd__sleep_ms(interval_ms);
-    }
-    return SD_OK;
+    SD_ENTER(c);
+    char *key;
+    int rc = sd__key(c, "tensor name", 0, name, &key);
+    if (rc != SD_OK) return rc;
+    rc = sd__poll(c, interval_ms, tries, key_exists, key, exists);
+    free(key);
+    return rc;
 }

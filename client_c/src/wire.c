@@ -34,6 +34,16 @@ const char *sd__dtype_str(int dtype)
     return (dtype >= SD_INT8 && dtype <= SD_BOOL) ? DTYPES[dtype].name : "unknown dtype";
 }
 
+const char *sd_dtype_name(sd_dtype dtype)
+{
+    return sd__itemsize((int)dtype) ? sd__dtype_str((int)dtype) : NULL;
+}
+
+size_t sd_dtype_size(sd_dtype dtype)
+{
+    return sd__itemsize((int)dtype);
+}
+
 static void put_u32(unsigned char *p, uint32_t v)
 {
     for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
@@ -60,20 +70,19 @@ static uint64_t get_u64(const unsigned char *p)
 
 int sd__nbytes(size_t ndim, const uint64_t *shape, size_t itemsize, size_t *out)
 {
+    /* INT64_MAX, not SIZE_MAX: room for offsets, and what numpy can index */
+    const uint64_t max = SIZE_MAX / 2 < INT64_MAX ? SIZE_MAX / 2 : INT64_MAX;
     uint64_t n = itemsize;
     int zero = 0;
-    for (size_t i = 0; i < ndim; i++)
-        if (shape[i] == 0) zero = 1;
-    if (zero) {
-        *out = 0;
-        return 0;
-    }
     for (size_t i = 0; i < ndim; i++) {
-        if (shape[i] > SIZE_MAX / n) return -1;
+        if (shape[i] == 0) {
+            zero = 1;
+            continue;
+        }
+        if (shape[i] > max / n) return -1;
         n *= shape[i];
     }
-    if (n > (uint64_t)SIZE_MAX / 2) return -1; /* keep room for offsets */
-    *out = (size_t)n;
+    *out = zero ? 0 : (size_t)n;
     return 0;
 }
 
@@ -191,19 +200,28 @@ int sd__decode_chunkref(const unsigned char *r, const sd_tinfo *t, sd_chunkref *
     ref->chunk_bytes = get_u64(r + 8);
     memcpy(ref->generation, r + 16, 16);
     uint64_t nb = t->nbytes;
-    int valid = reserved == 0 && ref->chunk_bytes > 0;
-    if (valid) {
-        if (nb == 0)
-            valid = ref->n_chunks == 0;
-        else
-            valid = (uint64_t)ref->n_chunks == nb / ref->chunk_bytes + (nb % ref->chunk_bytes != 0);
-    }
+    int valid = reserved == 0 && ref->chunk_bytes > 0 && ref->chunk_bytes <= SD_MAX_CHUNK_BYTES &&
+                ref->n_chunks <= SD_MAX_CHUNKS;
+    if (valid) valid = (uint64_t)ref->n_chunks == nb / ref->chunk_bytes + (nb % ref->chunk_bytes != 0);
     if (!valid) {
         snprintf(why, n,
-                 "chunked tensor at key '%s' has an inconsistent chunk reference: %u chunks of %llu bytes for "
-                 "%llu bytes of data",
-                 key, (unsigned)ref->n_chunks, (unsigned long long)ref->chunk_bytes, (unsigned long long)nb);
+                 "chunked tensor at key '%s' has an invalid chunk reference: %u chunks of %llu bytes for "
+                 "%llu bytes of data (reserved word %u; at most %u chunks of at most %llu bytes)",
+                 key, (unsigned)ref->n_chunks, (unsigned long long)ref->chunk_bytes, (unsigned long long)nb,
+                 (unsigned)reserved, (unsigned)SD_MAX_CHUNKS, (unsigned long long)SD_MAX_CHUNK_BYTES);
         return -1;
+    }
+    return 0;
+}
+
+int sd__check_bools(const unsigned char *data, size_t n, const char *key, char *why, size_t nwhy)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (data[i] > 1) {
+            snprintf(why, nwhy, "bool tensor at key '%s' has element %zu = 0x%02x: bool elements must be 0 or 1", key,
+                     i, (unsigned)data[i]);
+            return -1;
+        }
     }
     return 0;
 }
@@ -229,7 +247,7 @@ int sd__decode_blob(const unsigned char *v, size_t len, sd_tinfo *t, const unsig
         return -1;
     }
     *data = v + t->data_offset;
-    return 0;
+    return t->dtype == SD_BOOL ? sd__check_bools(*data, t->nbytes, key, why, n) : 0;
 }
 
 /* ---- relayout -------------------------------------------------------------- */

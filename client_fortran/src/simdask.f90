@@ -7,11 +7,15 @@
 !! of shape (nx, ny) with shape (nx, ny) and the same element at the same
 !! index. Every type-bound function returns an integer status: SD_OK (0) or
 !! one of the SD_ERR_* codes of the C client; last_error() says what failed.
+!! No call waits longer than the client's timeouts (initialize's optional
+!! arguments, else SIMDASK_CONNECT_TIMEOUT / SIMDASK_IO_TIMEOUT /
+!! SIMDASK_RUN_TIMEOUT, else the defaults): a store that stops answering
+!! makes a call return SD_ERR_TIMEOUT.
 !!
 !!     use simdask
 !!     type(simdask_client) :: client
 !!     real(8) :: u(64, 32)
-!!     if (client%initialize() /= SD_OK) stop client%last_error()   ! SIMDASK_ADDRESS
+!!     if (client%initialize() /= SD_OK) error stop client%last_error()   ! SIMDASK_ADDRESS
 !!     if (client%put_tensor("u", u) /= SD_OK) print *, client%last_error()
 !!     rc = client%destroy()
 module simdask
@@ -22,14 +26,21 @@ module simdask
 
   public :: simdask_client
 
-  !> Status codes (the C client's enum sd_status).
+  !> Status codes: the C client's enum sd_status, number for number.
   integer, parameter, public :: SD_OK = 0, SD_ERR_ARG = 1, SD_ERR_CONNECTION = 2, SD_ERR_NOT_FOUND = 3, &
                                 SD_ERR_FORMAT = 4, SD_ERR_TYPE = 5, SD_ERR_SHAPE = 6, SD_ERR_TIMEOUT = 7, &
-                                SD_ERR_MODEL = 8, SD_ERR_NOMEM = 9, SD_ERR_STORE = 10
+                                SD_ERR_MODEL = 8, SD_ERR_NOMEM = 9, SD_ERR_STORE = 10, SD_ERR_AUTH = 11, &
+                                SD_ERR_CONCURRENT = 12
 
   ! dtype codes of the wire format and the order byte
   integer(c_int), parameter :: DT_INT32 = 3, DT_INT64 = 4, DT_FLOAT32 = 10, DT_FLOAT64 = 11
   integer(c_int), parameter :: ORDER_F = 70 ! 'F'
+
+  ! The C client's sd_options (simdask.h), field for field.
+  type, bind(C) :: c_options
+    type(c_ptr) :: address, password, key_prefix, key_prefixes_in
+    integer(c_int) :: connect_timeout_ms, io_timeout_ms, run_timeout_ms
+  end type c_options
 
   !> A connection to a simdask store (standalone, Unix socket or cluster).
   type :: simdask_client
@@ -53,11 +64,16 @@ module simdask
   end type simdask_client
 
   interface
-    integer(c_int) function sd_client_new(out, address) bind(C, name="sd_client_new")
-      import :: c_ptr, c_int
+    subroutine sd_options_init(opt) bind(C, name="sd_options_init")
+      import :: c_options
+      type(c_options), intent(out) :: opt
+    end subroutine sd_options_init
+
+    integer(c_int) function sd_client_new_with_options(out, opt) bind(C, name="sd_client_new_with_options")
+      import :: c_ptr, c_int, c_options
       type(c_ptr), intent(out) :: out
-      type(c_ptr), value :: address
-    end function sd_client_new
+      type(c_options), intent(in) :: opt
+    end function sd_client_new_with_options
 
     subroutine sd_client_free(client) bind(C, name="sd_client_free")
       import :: c_ptr
@@ -171,13 +187,20 @@ contains
 
   !> Connects to the store at `address` (host:port, unix:///path or a
   !! comma-separated cluster list), or at SIMDASK_ADDRESS when absent.
-  integer function client_initialize(self, address) result(rc)
+  !! Timeouts in milliseconds; each one absent is read from its variable
+  !! (SIMDASK_CONNECT_TIMEOUT, SIMDASK_IO_TIMEOUT, SIMDASK_RUN_TIMEOUT, in
+  !! seconds), else takes the default (10 s, 300 s, 60 s). io_timeout_ms = 0:
+  !! no limit on a reply; run_timeout_ms: what run_model waits by default.
+  integer function client_initialize(self, address, connect_timeout_ms, io_timeout_ms, run_timeout_ms) result(rc)
     class(simdask_client), intent(inout) :: self
     character(len=*), intent(in), optional :: address
+    integer, intent(in), optional :: connect_timeout_ms, io_timeout_ms, run_timeout_ms
     character(kind=c_char), allocatable, target :: buf(:)
+    type(c_options) :: opt
     integer :: i, n
     if (c_associated(self%handle)) call sd_client_free(self%handle)
     self%handle = c_null_ptr
+    call sd_options_init(opt)
     if (present(address)) then
       n = len_trim(address)
       allocate(buf(n + 1))
@@ -185,10 +208,12 @@ contains
         buf(i) = address(i:i)
       end do
       buf(n + 1) = c_null_char
-      rc = int(sd_client_new(self%handle, c_loc(buf)))
-    else
-      rc = int(sd_client_new(self%handle, c_null_ptr))
+      opt%address = c_loc(buf)
     end if
+    if (present(connect_timeout_ms)) opt%connect_timeout_ms = int(connect_timeout_ms, c_int)
+    if (present(io_timeout_ms)) opt%io_timeout_ms = int(io_timeout_ms, c_int)
+    if (present(run_timeout_ms)) opt%run_timeout_ms = int(run_timeout_ms, c_int)
+    rc = int(sd_client_new_with_options(self%handle, opt))
   end function client_initialize
 
   !> Closes the connections and frees the client.

@@ -9,7 +9,7 @@
  * (capped), 0 when all passed. Cases that need the Python side to act in
  * between print a line and wait for one on stdin.
  */
-#include <simdask.h>
+#include "c_check.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -17,56 +17,6 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-static int failures = 0;
-
-#define CHECK(cond, ...)                                                        \
-    do {                                                                        \
-        if (!(cond)) {                                                          \
-            failures++;                                                         \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);     \
-            fprintf(stderr, __VA_ARGS__);                                       \
-            fputc('\n', stderr);                                                \
-        }                                                                       \
-    } while (0)
-
-/* `call` must return `code`; prints the client's message otherwise. */
-#define EXPECT(c, code, call)                                                                      \
-    do {                                                                                           \
-        int rc_ = (call);                                                                          \
-        if (rc_ != (code)) {                                                                       \
-            failures++;                                                                            \
-            fprintf(stderr, "FAIL %s:%d: %s returned %s, expected %s: %s\n", __FILE__, __LINE__,   \
-                    #call, sd_status_name(rc_), sd_status_name(code), sd_last_error(c));            \
-        }                                                                                          \
-    } while (0)
-
-#define OK(c, call) EXPECT(c, SD_OK, call)
-
-/* The last error message must contain `text`. */
-#define MSG_HAS(c, text) CHECK(strstr(sd_last_error(c), (text)) != NULL, "message '%s' lacks '%s'", sd_last_error(c), (text))
-
-static sd_client *connect_env(void)
-{
-    sd_client *c = NULL;
-    int rc = sd_client_new(&c, NULL);
-    if (rc != SD_OK) {
-        fprintf(stderr, "FAIL cannot connect (%s): %s\n", sd_status_name(rc), sd_last_error(c));
-        exit(100);
-    }
-    return c;
-}
-
-static void wait_line(const char *say)
-{
-    char line[256];
-    printf("%s\n", say);
-    fflush(stdout);
-    if (!fgets(line, sizeof line, stdin)) {
-        fprintf(stderr, "FAIL no line on stdin after %s\n", say);
-        exit(101);
-    }
-}
 
 static const sd_dtype ALL_DTYPES[] = {SD_INT8,   SD_INT16,   SD_INT32,     SD_INT64,      SD_UINT8,
                                       SD_UINT16, SD_UINT32,  SD_UINT64,    SD_FLOAT16,    SD_FLOAT32,
@@ -381,7 +331,12 @@ static int case_errors(const char *down_address)
     sd_client_free(NULL);
     sd_free(NULL);
     CHECK(strcmp(sd_status_name(SD_ERR_NOT_FOUND), "SD_ERR_NOT_FOUND") == 0, "status name");
+    CHECK(strcmp(sd_status_name(SD_ERR_AUTH), "SD_ERR_AUTH") == 0 && SD_ERR_AUTH == 11, "status name of SD_ERR_AUTH");
+    CHECK(strcmp(sd_status_name(SD_ERR_CONCURRENT), "SD_ERR_CONCURRENT") == 0 && SD_ERR_CONCURRENT == 12,
+          "status name of SD_ERR_CONCURRENT");
+    CHECK(strcmp(sd_status_name(13), "unknown status") == 0, "status name 13");
     CHECK(strcmp(sd_status_name(99), "unknown status") == 0, "status name 99");
+    CHECK(strcmp(sd_status_name(-1), "unknown status") == 0, "status name -1");
     CHECK(sd_dtype_name((sd_dtype)0) == NULL && sd_dtype_size((sd_dtype)15) == 0, "bad dtype helpers");
 
     c = connect_env();
@@ -507,7 +462,7 @@ static int case_corrupt(const char *key, const char *code_name, size_t n)
 {
     sd_client *c = connect_env();
     int code = -1;
-    for (int i = 0; i <= SD_ERR_STORE; i++)
+    for (int i = 0; strcmp(sd_status_name(i), "unknown status") != 0; i++)
         if (strcmp(sd_status_name(i), code_name) == 0) code = i;
     CHECK(code >= 0, "unknown status %s", code_name);
     void *out = (void *)1;
@@ -919,13 +874,14 @@ static int case_poll(void)
 
 /* Reads a chunked tensor that Python overwrites all the time (np.full(n, k), k changing):
  * every read is one generation (all elements equal); a read that loses a chunk to an
- * overwrite re-reads the head and gets the new generation. */
+ * overwrite re-reads the head and gets the new generation; one that loses the new
+ * generation's chunks too says SD_ERR_CONCURRENT. */
 static int case_concurrent_reads(void)
 {
     sd_client *c = connect_env();
     size_t n = (12u << 20) / 8, s[1] = {n};
     double *x = malloc(n * 8);
-    int ok = 0, incomplete = 0, reads = 100;
+    int ok = 0, overwritten = 0, reads = 100;
     wait_line("READING");
     for (int i = 0; i < reads; i++) {
         int rc = sd_unpack_tensor(c, "flip", x, n * 8, SD_FLOAT64, 1, s, SD_ORDER_C);
@@ -935,12 +891,12 @@ static int case_concurrent_reads(void)
             CHECK(bad == 0, "read %d mixes generations: %zu elements differ from %g", i, bad, x[0]);
             ok++;
         } else {
-            CHECK(rc == SD_ERR_FORMAT && strstr(sd_last_error(c), "incomplete"), "read %d: %s %s", i,
+            CHECK(rc == SD_ERR_CONCURRENT && strstr(sd_last_error(c), "flip"), "read %d: %s %s", i,
                   sd_status_name(rc), sd_last_error(c));
-            incomplete++;
+            overwritten++;
         }
     }
-    printf("%d consistent reads, %d incomplete (overwritten twice during one read)\n", ok, incomplete);
+    printf("%d consistent reads, %d overwritten twice during one read\n", ok, overwritten);
     CHECK(ok >= reads * 8 / 10, "only %d of %d reads succeeded", ok, reads);
     free(x);
     sd_client_free(c);
@@ -985,6 +941,52 @@ static int case_smoke(void)
     free(a);
     free(b);
     sd_client_free(c);
+    return failures;
+}
+
+/* Keys that hold another kind of value: SD_ERR_TYPE naming the key, on the
+ * tensor read path (raw GET) and on the generic command path alike. */
+static int case_wrong_type(void)
+{
+    sd_client *c = connect_env();
+    sd_dataset *ds;
+    double v[4] = {1, 2, 3, 4}, w[4];
+    size_t s[1] = {4}, len;
+    void *out = (void *)1;
+    sd_dtype dt;
+    size_t nd, sh[SD_MAX_NDIM];
+    sd_order o;
+    CHECK(sd_dataset_new(&ds, "wt_ds") == SD_OK && sd_dataset_add_tensor(ds, "t", v, SD_FLOAT64, 1, s, SD_ORDER_C) == SD_OK,
+          "dataset");
+    OK(c, sd_put_dataset(c, ds));
+    OK(c, sd_append_to_list(c, "wt_list", ds)); /* the key wt_list holds a list */
+    EXPECT(c, SD_ERR_TYPE, sd_get_tensor(c, "wt_list", &out, &dt, &nd, sh, &o));
+    MSG_HAS(c, "wt_list");
+    MSG_HAS(c, "WRONGTYPE");
+    CHECK(out == NULL, "data pointer set on failure");
+    EXPECT(c, SD_ERR_TYPE, sd_unpack_tensor(c, "wt_list", w, sizeof w, SD_FLOAT64, 1, s, SD_ORDER_C));
+    MSG_HAS(c, "wt_list");
+    OK(c, sd_put_tensor(c, "wt_tensor", v, SD_FLOAT64, 1, s, SD_ORDER_C)); /* a string key */
+    EXPECT(c, SD_ERR_TYPE, sd_get_list_length(c, "wt_tensor", &len));
+    MSG_HAS(c, "wt_tensor");
+    MSG_HAS(c, "WRONGTYPE");
+    EXPECT(c, SD_ERR_TYPE, sd_append_to_list(c, "wt_tensor", ds));
+    MSG_HAS(c, "wt_tensor");
+    /* still in step */
+    OK(c, sd_unpack_tensor(c, "wt_tensor", w, sizeof w, SD_FLOAT64, 1, s, SD_ORDER_C));
+    CHECK(w[3] == 4.0, "wt_tensor");
+    sd_dataset_free(ds);
+    sd_client_free(c);
+    return failures;
+}
+
+/* The defaults sd_options_init gives, for the test to compare with simdask.h and simdask.yaml. */
+static int case_defaults(void)
+{
+    sd_options opt;
+    sd_options_init(&opt);
+    printf("connect_timeout_ms %d\nio_timeout_ms %d\nrun_timeout_ms %d\n", opt.connect_timeout_ms,
+           opt.io_timeout_ms, opt.run_timeout_ms);
     return failures;
 }
 
@@ -1045,6 +1047,10 @@ int main(int argc, char **argv)
         f = case_store_full();
     else if (strcmp(cs, "smoke") == 0)
         f = case_smoke();
+    else if (strcmp(cs, "wrong_type") == 0)
+        f = case_wrong_type();
+    else if (strcmp(cs, "defaults") == 0)
+        f = case_defaults();
     else if (strcmp(cs, "connect_fails") == 0 && argc > 2)
         f = case_connect_fails(argv[2]);
     else {

@@ -6,6 +6,7 @@ loads this file). Once per session, into the pytest base temp dir:
 1. ``cmake -S client_c -B .../build-c``, build, ``cmake --install --prefix .../prefix``;
 2. the C test program ``c_tests.c`` twice: through ``find_package(simdask)``
    (shared library) and through ``pkg-config --static`` (static library);
+   the fault test program ``c_faults.c`` through ``find_package``;
 3. on request, ``client_fortran`` the same way (finding the C client through
    its CMake package) and the Fortran test program through
    ``pkg-config simdask-fortran``.
@@ -21,9 +22,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,6 +80,7 @@ class Native:
     prefix: Path
     c_tests: Path
     c_tests_static: Path
+    c_faults: Path
     build_log: list[str] = field(default_factory=list)
     f_tests: Path | None = None
 
@@ -120,7 +125,7 @@ def build_c(base: Path) -> Native:
     log = run(["cmake", "--build", build, "-j", JOBS])
     run(["cmake", "--install", build, "--prefix", prefix])
     native = Native(base=base, prefix=prefix, c_tests=base / "c-tests" / "c_tests",
-                    c_tests_static=base / "c_tests_static", build_log=[log])
+                    c_tests_static=base / "c_tests_static", c_faults=base / "c-tests" / "c_faults", build_log=[log])
     native.cmake_build(HERE, base / "c-tests")
     # the same program linked statically, through pkg-config
     cflags = _pkg_config(native.env, "--cflags", "simdask")
@@ -198,6 +203,27 @@ class Interactive:
             pytest.fail(f"{self.cmd}: expected {marker!r}, got {line!r}; stderr:\n{self.proc.stderr.read()}",
                         pytrace=False)
 
+    def until(self, marker: str, timeout: float = 60) -> list[str]:
+        """The lines printed before ``marker``; fails, killing the program, when it does not come in ``timeout`` s
+        (a call that hangs fails the test rather than holding it)."""
+        import threading
+
+        lines: list[str] = []
+        deadline = time.monotonic() + timeout
+        while True:
+            box: list[str] = []
+            reader = threading.Thread(target=lambda out=box: out.append(self.proc.stdout.readline()), daemon=True)
+            reader.start()
+            reader.join(max(0.0, deadline - time.monotonic()))
+            if not box or not box[0]:
+                self.proc.kill()
+                _, err = self.proc.communicate()
+                pytest.fail(f"{self.cmd}: no {marker!r} within {timeout} s; printed {lines}; stderr:\n{err}",
+                            pytrace=False)
+            if box[0].strip() == marker:
+                return lines
+            lines.append(box[0].rstrip("\n"))
+
     def go(self) -> None:
         self.proc.stdin.write("go\n")
         self.proc.stdin.flush()
@@ -212,6 +238,27 @@ class Interactive:
             pytest.fail(f"{self.cmd} exited with {self.proc.returncode}\n--- stdout\n{out}\n--- stderr\n{err}",
                         pytrace=False)
         return out, err
+
+
+# -- a store that misbehaves -----------------------------------------------------------
+
+
+@contextmanager
+def frozen(store):
+    """The store's first server stopped (SIGSTOP) for the block: it still accepts connections (the kernel does)
+    but answers nothing, as a hung or swapped-out server; always continued (SIGCONT) after."""
+    pid = store.servers[0].pid
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
+def timings(lines: Sequence[str]) -> dict[str, tuple[str, int]]:
+    """{name: (status, ms)} of the ``TIMED <name> <status> <ms>`` lines a test program printed."""
+    return {name: (status, int(ms)) for _, name, status, ms in (line.split() for line in lines
+                                                                 if line.startswith("TIMED "))}
 
 
 # -- a stand-in for the inference service -------------------------------------------
@@ -425,6 +472,8 @@ __all__ = [
     "Native",
     "Interactive",
     "Responder",
+    "frozen",
+    "timings",
     "store_keys",
     "store_responder_models",
     "load_steer",

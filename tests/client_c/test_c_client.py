@@ -27,7 +27,7 @@ from simdask_tests_native import (
 )
 
 from simdask import Client, Dataset, Store
-from simdask.client.scripts import CLEANUP_CHUNKS
+from simdask.protocol.scripts import CLEANUP_CHUNKS
 
 DTYPES = ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16", "float32",
           "float64", "complex64", "complex128", "bool"]
@@ -283,7 +283,9 @@ CORRUPT = {
 
 @pytest.mark.parametrize("key", [*CORRUPT, "a_hash", "a_list", "never_written"])
 def test_corrupt_and_foreign_values(native_c, store_client, c_store, key):
-    """Every malformed value is refused with a message naming the key; the client stays usable."""
+    """Every malformed value is refused with a message naming the key; the client stays usable.
+
+    A key of another type (hash, list) is SD_ERR_TYPE, as WRONGTYPE is everywhere (error.c's table)."""
     r = store_client.redis()
     if key == "a_hash":
         r.hset(key, "f", "v")
@@ -296,7 +298,8 @@ def test_corrupt_and_foreign_values(native_c, store_client, c_store, key):
         r.set(f"simdask:chunk:{{{key}}}:{gen}:0", bytes(4 << 20))
         r.set(f"simdask:chunk:{{{key}}}:{gen}:1", bytes((4 << 20) - 1))
         r.set(f"simdask:chunk:{{{key}}}:{gen}:2", bytes(1 << 20))
-    code = "SD_ERR_NOT_FOUND" if key == "never_written" else "SD_ERR_FORMAT"
+    foreign = {"never_written": "SD_ERR_NOT_FOUND", "a_hash": "SD_ERR_TYPE", "a_list": "SD_ERR_TYPE"}
+    code = foreign.get(key, "SD_ERR_FORMAT")
     n = (9 << 20) // 8 if key.startswith("chunk") else 4  # the shape the header claims, where readable
     proc = run_case(native_c, c_store.address, "corrupt", key, code, str(n))
     assert key in proc.stdout
@@ -325,13 +328,43 @@ def test_store_full(native_c):
 
 
 def test_password(native_c):
+    """No password or a wrong one for a protected store: SD_ERR_AUTH naming the address (AuthenticationError)."""
     with Store(password="s3cret") as store:
         run_program([native_c.c_tests, "smoke"], native_env(store.address, SIMDASK_PASSWORD="s3cret"))
-        proc = run_program([native_c.c_tests, "connect_fails", "SD_ERR_CONNECTION"], native_env(store.address))
-        assert "password" in proc.stdout
-        proc = run_program([native_c.c_tests, "connect_fails", "SD_ERR_CONNECTION"],
+        proc = run_program([native_c.c_tests, "connect_fails", "SD_ERR_AUTH"], native_env(store.address))
+        assert "password" in proc.stdout and store.address in proc.stdout
+        proc = run_program([native_c.c_tests, "connect_fails", "SD_ERR_AUTH"],
                            native_env(store.address, SIMDASK_PASSWORD="wrong"))
-        assert "authentication failed" in proc.stdout
+        assert "authentication failed" in proc.stdout and store.address in proc.stdout
+
+
+def test_password_given_to_a_store_without_one(native_c, c_store):
+    """AUTH to a store that has no password is refused too ("ERR AUTH ... without any password configured")."""
+    proc = run_program([native_c.c_tests, "connect_fails", "SD_ERR_AUTH"],
+                       native_env(c_store.address, SIMDASK_PASSWORD="unneeded"))
+    assert c_store.address in proc.stdout
+
+
+def test_wrong_type(native_c, store_client, c_store):
+    """A key holding a list read as a tensor, a tensor's key used as a list: SD_ERR_TYPE naming the key."""
+    run_case(native_c, c_store.address, "wrong_type")
+
+
+_DEFAULT = re.compile(r"int (\w+);[^;]*?default (\d+) \(simdask\.yaml ([\w.-]+), seconds\)")
+
+
+def test_defaults_are_the_documented_ones(native_c):
+    """sd_options_init gives what simdask.h documents beside each field, which is simdask.yaml's default."""
+    from simdask import config
+
+    proc = run_program([native_c.c_tests, "defaults"], native_env())
+    given = {field: int(ms) for field, ms in (line.split() for line in proc.stdout.splitlines()[:3])}
+    header = (ROOT / "client_c" / "include" / "simdask.h").read_text()
+    documented = _DEFAULT.findall(header[header.index("typedef struct sd_options"):header.index("} sd_options;")])
+    assert {field: int(ms) for field, ms, _ in documented} == given
+    assert set(given) == {"connect_timeout_ms", "io_timeout_ms", "run_timeout_ms"}
+    for field, ms, name in documented:
+        assert int(ms) == round(float(config.get(name)) * 1000), (field, name)
 
 
 # -- datasets and lists ----------------------------------------------------------------

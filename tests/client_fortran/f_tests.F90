@@ -68,6 +68,7 @@ contains
 end module f_checks
 
 program f_tests
+  use, intrinsic :: iso_fortran_env, only: int64, output_unit
   use simdask
   use f_checks
   implicit none
@@ -76,7 +77,7 @@ program f_tests
   integer :: rc
 
   call get_command_argument(1, case)
-  if (trim(case) /= "errors") then
+  if (trim(case) /= "errors" .and. trim(case) /= "auth" .and. trim(case) /= "frozen") then
     rc = client%initialize()
     if (rc /= SD_OK) then
       write (0, '(a)') "FAIL cannot connect: " // client%last_error()
@@ -97,8 +98,12 @@ program f_tests
     call case_misc()
   case ("errors")
     call case_errors()
+  case ("auth")
+    call case_auth()
   case ("requests")
     call case_requests()
+  case ("frozen")
+    call case_frozen()
   case default
     write (0, '(a)') "unknown case " // trim(case)
     error stop 2
@@ -215,6 +220,15 @@ contains
     call check_rc(client, client%poll_tensor("f_three", 10, 0, exists), SD_ERR_ARG, "poll with 0 tries")
   end subroutine case_errors
 
+  ! SIMDASK_ADDRESS is a store with a password that SIMDASK_PASSWORD lacks or gets wrong (set by the test)
+  subroutine case_auth()
+    character(len=256) :: address
+    call get_environment_variable("SIMDASK_ADDRESS", address)
+    call check_rc(client, client%initialize(), SD_ERR_AUTH, "initialize without the right password")
+    call check_message(client, trim(address), "auth message")
+    print '(a)', client%last_error()
+  end subroutine case_auth
+
   subroutine case_requests()
     real(8) :: x(3, 2), y(3, 2), z(3, 2)
     character(len=8) :: ins(1), outs(1)
@@ -233,5 +247,54 @@ contains
     call check_rc(client, client%unpack_tensor("f_double", z), SD_OK, "unpack f_double")
     call check(all(z == 2 * x), "doubled output")
   end subroutine case_requests
+
+  ! Prints `marker` and waits for a line on stdin (the test acts in between).
+  subroutine handshake(marker)
+    character(len=*), intent(in) :: marker
+    character(len=16) :: line
+    print '(a)', marker
+    flush (output_unit)
+    read (*, '(a)') line
+  end subroutine handshake
+
+  ! "TIMED <name> <status> <ms since t0>", for the test to hold against the deadline.
+  subroutine report(name, status, t0)
+    character(len=*), intent(in) :: name
+    integer, intent(in) :: status
+    integer(int64), intent(in) :: t0
+    integer(int64) :: t, rate
+    call system_clock(t, rate)
+    print '(a, 1x, a, 1x, i0, 1x, i0)', "TIMED", name, status, (t - t0) * 1000_int64 / rate
+    flush (output_unit)
+  end subroutine report
+
+  ! SIMDASK_ADDRESS is a store the test freezes (SIGSTOP) between FREEZE and THAW: put_tensor and a new
+  ! client's initialize return SD_ERR_TIMEOUT by their deadlines; after it the client works again.
+  subroutine case_frozen()
+    type(simdask_client) :: other
+    real(8) :: a(4), b(4)
+    integer(int64) :: t0
+    integer :: status
+    a = [1d0, 2d0, 3d0, 4d0]
+    call check_rc(client, client%initialize(connect_timeout_ms=1000, io_timeout_ms=1000), SD_OK, "initialize")
+    call check_rc(client, client%put_tensor("f_fz", a), SD_OK, "put before the freeze")
+    call handshake("FREEZE")
+    call system_clock(t0)
+    status = client%put_tensor("f_fz2", a)
+    call report("put_tensor", status, t0)
+    call check_rc(client, status, SD_ERR_TIMEOUT, "put while frozen")
+    call check_message(client, "f_fz2", "timeout message")
+    call system_clock(t0)
+    status = other%initialize(connect_timeout_ms=1000, io_timeout_ms=1000)
+    call report("initialize", status, t0)
+    call check_rc(other, status, SD_ERR_TIMEOUT, "initialize while frozen")
+    status = other%destroy()
+    call handshake("THAW")
+    call check_rc(client, client%put_tensor("f_fz3", a), SD_OK, "put after the thaw")
+    call check_rc(client, client%unpack_tensor("f_fz3", b), SD_OK, "unpack after the thaw")
+    call check(all(a == b), "round trip after the thaw")
+    call check_rc(other, other%initialize(), SD_OK, "initialize after the thaw")
+    status = other%destroy()
+  end subroutine case_frozen
 
 end program f_tests

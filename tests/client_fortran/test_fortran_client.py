@@ -8,7 +8,7 @@ import threading
 import time
 
 import numpy as np
-from simdask_tests_native import Responder, native_env, run_program
+from simdask_tests_native import Interactive, Responder, frozen, native_env, run_program, timings
 
 
 def run_case(native, address, case, **env):
@@ -90,6 +90,16 @@ def test_error_statuses(native_fortran, store_client, c_store):
     run_case(native_fortran, c_store.address, "errors")
 
 
+def test_password_refused(native_fortran):
+    """A protected store and no password, or a wrong one: SD_ERR_AUTH, the message naming the address."""
+    from simdask import Store
+
+    with Store(password="s3cret") as store:
+        for env in ({}, {"SIMDASK_PASSWORD": "wrong"}):
+            proc = run_case(native_fortran, store.address, "auth", **env)
+            assert store.address in proc.stdout
+
+
 def test_run_model_and_script(native_fortran, store_client, c_store):
     """run_model/run_script against a stand-in responder that records the raw requests (the wire check;
     test_fortran_inference.py runs the same program against the real service)."""
@@ -99,10 +109,33 @@ def test_run_model_and_script(native_fortran, store_client, c_store):
     assert responder.requests[0]["inputs"] == '["f_in"]'
 
 
+def test_calls_return_by_their_deadlines_when_the_store_stops_answering(native_fortran):
+    """SIGSTOP: put_tensor (1 s of I/O) and a new client's initialize (1 s to connect, 1 s for a reply) return
+    SD_ERR_TIMEOUT in time; after SIGCONT the client works again."""
+    from simdask import Store
+
+    deadlines = {"put_tensor": 1000, "initialize": 2000}
+    with Store() as store:
+        prog = Interactive([native_fortran.f_tests, "frozen"], native_env(store.address))
+        prog.expect("FREEZE")
+        with frozen(store):
+            prog.go()
+            lines = prog.until("THAW", timeout=60)
+        prog.go()
+        prog.finish()
+    got = timings(lines)
+    assert set(got) == set(deadlines), lines
+    for name, deadline in deadlines.items():
+        status, ms = got[name]
+        assert status == "7", (name, status)  # SD_ERR_TIMEOUT
+        assert 900 <= ms <= deadline + 1500, f"{name} took {ms} ms (deadline {deadline} ms)"
+
+
 def test_fortran_status_codes_are_the_c_clients(native_fortran):
     header = (native_fortran.prefix / "include" / "simdask.h").read_text()
     names = ["SD_OK", "SD_ERR_ARG", "SD_ERR_CONNECTION", "SD_ERR_NOT_FOUND", "SD_ERR_FORMAT", "SD_ERR_TYPE",
-             "SD_ERR_SHAPE", "SD_ERR_TIMEOUT", "SD_ERR_MODEL", "SD_ERR_NOMEM", "SD_ERR_STORE"]
+             "SD_ERR_SHAPE", "SD_ERR_TIMEOUT", "SD_ERR_MODEL", "SD_ERR_NOMEM", "SD_ERR_STORE", "SD_ERR_AUTH",
+             "SD_ERR_CONCURRENT"]
     enum = header.split("enum sd_status {")[1].split("};")[0]
     assert re.findall(r"^\s*(SD_\w+)", enum, flags=re.M) == names
     from simdask_tests_native import ROOT

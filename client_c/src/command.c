@@ -1,11 +1,17 @@
 /*
- * pipe.c: pipelined RESP commands whose large arguments stay where they are.
+ * command.c: pipelined RESP commands whose large arguments stay where they are.
  *
  * Small arguments are copied into one buffer; a large argument part (tensor
- * data, a chunk) is recorded as a pointer into the caller's memory. Sending
- * turns the list into one iovec array and hands it to sendmsg(), so a
- * tensor's bytes go from the caller's array to the socket without a copy,
- * and all chunk SETs of a tensor leave in one go.
+ * data, a chunk) is recorded as a pointer into the caller's memory, so that
+ * conn.c hands the list to sendmsg() as one iovec array: a tensor's bytes go
+ * from the caller's array to the socket without a copy, and all chunk SETs
+ * of a tensor leave in one go. Building never touches a client or a
+ * connection (as hiredis's redisFormatCommandArgv); an allocation failure
+ * is remembered in `oom` and reported when the pipeline is sent.
+ *
+ * While an -ASK redirect is followed (`asking`), every command outside a
+ * transaction gets its own ASKING in front, and a MULTI block one in front
+ * of MULTI: the server keeps the ASKING flag through a transaction.
  */
 #include "sd_internal.h"
 
@@ -15,11 +21,13 @@
 
 #define EXT_MIN 4096 /* smaller external parts are copied: fewer iovecs */
 
-void sd__pipe_reset(sd_pipe *p)
+void sd__pipe_reset(sd_pipe *p, int asking)
 {
     p->len = 0;
     p->nsegs = 0;
     p->ncmds = 0;
+    p->asking = asking;
+    p->in_multi = 0;
     p->oom = 0;
 }
 
@@ -81,17 +89,22 @@ static void put_len(sd_pipe *p, char type, size_t n)
     put(p, tmp, (size_t)w);
 }
 
-void sd__pipe_begin(sd_pipe *p, size_t argc)
-{
-    put_len(p, '*', argc);
-    p->ncmds++;
-}
-
 void sd__pipe_arg(sd_pipe *p, const void *s, size_t len)
 {
     put_len(p, '$', len);
     put(p, s, len);
     put(p, "\r\n", 2);
+}
+
+void sd__pipe_begin(sd_pipe *p, size_t argc)
+{
+    if (p->asking && !p->in_multi) {
+        put_len(p, '*', 1);
+        sd__pipe_arg(p, "ASKING", 6);
+        p->ncmds++;
+    }
+    put_len(p, '*', argc);
+    p->ncmds++;
 }
 
 void sd__pipe_argz(sd_pipe *p, const char *s)
@@ -134,21 +147,16 @@ void sd__pipe_cmd(sd_pipe *p, int argc, const char *const *argv, const size_t *l
     for (int i = 0; i < argc; i++) sd__pipe_arg(p, argv[i], lens ? lens[i] : strlen(argv[i]));
 }
 
-int sd__pipe_send(sd_client *c, sd_node *n, sd_pipe *p)
+void sd__pipe_multi(sd_pipe *p)
 {
-    struct iovec small[64], *iov = small;
-    if (p->oom) return sd__fail(c, SD_ERR_NOMEM, "out of memory building a command for %s", n->label);
-    if (p->nsegs > 64) {
-        iov = malloc(p->nsegs * sizeof *iov);
-        if (!iov) return sd__fail(c, SD_ERR_NOMEM, "out of memory building a command for %s", n->label);
-    }
-    for (size_t i = 0; i < p->nsegs; i++) {
-        const sd_seg *g = &p->segs[i];
-        iov[i].iov_base = (void *)(g->ext ? g->ext : p->buf + g->off);
-        iov[i].iov_len = g->len;
-    }
-    n->conn.pending += p->ncmds;
-    int rc = sd__conn_writev(c, n, iov, (int)p->nsegs);
-    if (iov != small) free(iov);
-    return rc;
+    sd__pipe_begin(p, 1);
+    sd__pipe_arg(p, "MULTI", 5);
+    p->in_multi = 1;
+}
+
+void sd__pipe_exec(sd_pipe *p)
+{
+    sd__pipe_begin(p, 1);
+    sd__pipe_arg(p, "EXEC", 4);
+    p->in_multi = 0;
 }
