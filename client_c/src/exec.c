@@ -21,7 +21,7 @@
  * request the store may already have done is sent again only if none of it
  * went out (SD_RESEND_UNSENT: XADD, RPUSH, BLPOP), and the head of a chunked
  * write goes out only on the connection that carried its chunks, once
- * (SD_RESEND_SAME_CONN: tensor.c redoes the whole write). Timeouts are
+ * (SD_RESEND_SAME_CONN: tensors.c redoes the whole write). Timeouts are
  * never retried: a store that stops answering would only be waited for twice.
  *
  * Time limits: each reply must come within the client's io_timeout_ms

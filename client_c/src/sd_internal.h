@@ -16,11 +16,11 @@
  *   conn.c        one connection: connect, AUTH, buffered reads, raw bulk reads, writev, reply deadlines
  *   cluster.c     CRC16 slots, the hash tag, nodes, the slot map, MOVED/ASK parsing
  *   exec.c        the one exec loop: route, send, read, redirects, TRYAGAIN, resends, error replies
- *   tensor.c      put/get/unpack/delete/exists/poll of tensors
+ *   tensors.c     put/get/unpack/delete/exists/poll of tensors
  *   dataset.c     the in-memory dataset object
  *   dataset_io.c  datasets in the store
- *   list.c        aggregation lists
- *   request.c     run_model / run_script
+ *   lists.c       aggregation lists
+ *   requests.c    run_model / run_script
  *   client.c      the context: options, environment, create/free, data source
  */
 #ifndef SD_INTERNAL_H
@@ -343,7 +343,7 @@ SD_HIDDEN int sd__exec_command(sd_client *c, const char *doing, const char *key,
 SD_HIDDEN int sd__value_read(sd_client *c, sd_value *v, void *dst, size_t len);
 SD_HIDDEN int sd__value_skip(sd_client *c, sd_value *v, size_t len);
 
-/* ---- tensor.c ------------------------------------------------------------- */
+/* ---- tensors.c ------------------------------------------------------------ */
 
 /* A tensor to write: the head (header, or header + chunk reference) and a
  * pointer to the caller's data. */
@@ -368,7 +368,7 @@ SD_HIDDEN int sd__twrite_init(sd_client *c, sd_twrite *tw, const char *key, cons
  * pipeline (routed by head->route_key; removed again when the store refuses
  * one), then `head`, the request that writes their heads. Sets head->resend:
  * after chunks, the head goes on their connection only; if that was lost
- * first, the whole write goes again (tensor.c). */
+ * first, the whole write goes again (tensors.c). */
 SD_HIDDEN int sd__write_tensors(sd_client *c, sd_twrite *tw, size_t n, sd_request *head);
 /* Appends the cleanup EVAL and the head SET (inside a MULTI the caller opened). */
 SD_HIDDEN void sd__pipe_head(sd_pipe *p, const sd_twrite *tw);

@@ -1,5 +1,5 @@
 /*
- * list.c: aggregation lists (DESIGN.md "Key layout"): list `l` under prefix p
+ * lists.c: aggregation lists (DESIGN.md "Key layout"): list `l` under prefix p
  * is the store list p.l, whose entries are dataset key bases ("p.{ds}").
  * Appending writes the writer's prefix into the entry, so a reader finds the
  * datasets wherever they were written.

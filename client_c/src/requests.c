@@ -1,5 +1,5 @@
 /*
- * request.c: run a model or script through the inference service with the
+ * requests.c: run a model or script through the inference service with the
  * language-neutral protocol of DESIGN.md ("Inference requests"):
  *
  *   XADD simdask:requests * model <name> inputs <json keys> outputs <json keys> reply <reply key>

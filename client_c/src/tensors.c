@@ -1,5 +1,5 @@
 /*
- * tensor.c: tensors in the store, as docs/protocol.md says.
+ * tensors.c: tensors in the store, as docs/protocol.md says.
  *
  * Writing: data above 8 MiB go to 4 MiB chunk keys first (all SETs in one
  * pipeline), then MULTI / EVAL cleanup / SET head / EXEC; the payload goes
