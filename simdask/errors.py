@@ -59,6 +59,10 @@ class StoreStartError(StoreError, RuntimeError):
 class StoreConnectionError(SimdaskError, ConnectionError):
     """The store at an address cannot be reached or the connection was lost."""
 
+    #: Whether bytes of the failed request may have reached the server: ``False`` when the connection
+    #: failed before anything was sent (sending it again is safe), ``None`` when not known.
+    request_sent: bool | None = None
+
 
 class ProtocolError(StoreConnectionError):
     """The byte stream from the server made no sense; the connection is dropped."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +33,9 @@ __all__ = [
     "FIXED_HEADER",
     "CHUNK_REF_SIZE",
     "HEADER_PROBE_BYTES",
+    "MAX_CHUNKS",
+    "MAX_CHUNK_BYTES",
+    "MAX_JSON_DEPTH",
     "Order",
     "BytesLike",
     "DTYPES",
@@ -46,6 +50,8 @@ __all__ = [
     "decode_chunk_ref",
     "check_value_length",
     "array_from_buffer",
+    "check_bool_values",
+    "parse_json",
     "hash_tag",
     "chunk_prefix",
     "chunk_key",
@@ -66,6 +72,18 @@ FLAG_CHUNKED = 0x01
 #: the fixed header and the shape of any tensor (at most ``16 + 8 * 32`` bytes) plus short attrs.
 #: A longer header (see :func:`header_length`) costs one more read.
 HEADER_PROBE_BYTES = 512
+#: Most chunks one chunked tensor may have (2**20): the cleanup script (``docs/protocol.md``) ignores
+#: chunk references beyond it, so a reader refuses them instead of reading millions of keys.
+MAX_CHUNKS = 2**20
+#: Largest chunk: values over 512 MiB hit the server's limit.
+MAX_CHUNK_BYTES = 512 * 2**20
+#: Deepest nesting of arrays and objects accepted in any JSON simdask reads from the store (tensor
+#: attrs, dataset metadata, run requests); the C client has the same limit. Checked before parsing,
+#: so a hostile value cannot make the parser recurse.
+MAX_JSON_DEPTH = 64
+#: Largest ``prod(non-zero dims) * itemsize`` a shape may claim: numpy cannot hold more, even for an
+#: array with a zero dimension.
+_MAX_EXTENT = 2**62
 
 #: Wire dtype code -> little-endian numpy dtype.
 DTYPES: dict[int, np.dtype] = {
@@ -274,6 +292,11 @@ def decode_header(buffer: BytesLike, key: str) -> TensorInfo:
             f"tensor at key {key!r} is truncated: {len(view)} bytes, header needs {attrs_end}"
         )
     shape = struct.unpack_from(f"<{ndim}Q", view, FIXED_HEADER)
+    extent = math.prod(shape) if 0 not in shape else math.prod(n for n in shape if n)
+    if extent * dtype.itemsize >= _MAX_EXTENT:
+        raise TensorFormatError(
+            f"tensor at key {key!r} claims shape {shape} of {dtype}: more elements than any array can hold"
+        )
     dims, attrs = _decode_attrs(bytes(view[FIXED_HEADER + 8 * ndim : attrs_end]), ndim, key)
     return TensorInfo(
         dtype=dtype, shape=tuple(shape), order=order, dims=dims, attrs=attrs,
@@ -310,12 +333,65 @@ def peek_data_offset(fixed: bytes) -> int | None:
     return int.from_bytes(fixed[12:16], "little")
 
 
+_JSON_TOKENS = re.compile(rb'[\[\]{}"\\]')
+
+
+def _json_depth_exceeds(raw: bytes, limit: int) -> bool:
+    """Whether arrays/objects in ``raw`` nest deeper than ``limit`` (strings skipped); linear time."""
+    depth = 0
+    in_string = False
+    escaped_until = -1
+    for match in _JSON_TOKENS.finditer(raw):
+        pos = match.start()
+        if pos < escaped_until:
+            continue
+        char = raw[pos]
+        if in_string:
+            if char == 0x5C:  # a backslash escapes the next byte
+                escaped_until = pos + 2
+            elif char == 0x22:
+                in_string = False
+        elif char == 0x22:
+            in_string = True
+        elif char in (0x5B, 0x7B):
+            depth += 1
+            if depth > limit:
+                return True
+        elif char in (0x5D, 0x7D):
+            depth -= 1
+    return False
+
+
+def parse_json(raw: bytes | str, limit: int = MAX_JSON_DEPTH) -> Any:
+    """Parse UTF-8 JSON read from the store, refusing nesting deeper than ``limit`` before parsing.
+
+    Raises :class:`ValueError` (the caller names the key) for anything that is
+    not such JSON: invalid UTF-8, invalid JSON, too deep.
+
+    >>> parse_json(b'{"dims": ["y", "x"]}')
+    {'dims': ['y', 'x']}
+    >>> parse_json(b"[" * 65 + b"]" * 65)
+    Traceback (most recent call last):
+    ...
+    ValueError: JSON nested deeper than 64 levels
+    """
+    data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else bytes(raw)
+    if _json_depth_exceeds(data, limit):
+        raise ValueError(f"JSON nested deeper than {limit} levels")
+    try:
+        return json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not UTF-8: {exc}") from None
+    except RecursionError:  # unreachable after the depth check; kept as the last line of defence
+        raise ValueError(f"JSON nested deeper than {limit} levels") from None
+
+
 def _decode_attrs(raw: bytes, ndim: int, key: str) -> tuple[tuple[str, ...] | None, dict[str, Any]]:
     if not raw:
         return None, {}
     try:
-        doc = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+        doc = parse_json(raw)
+    except ValueError as exc:
         raise TensorFormatError(f"tensor at key {key!r} has invalid attrs JSON: {exc}") from None
     if not isinstance(doc, dict):
         raise TensorFormatError(f"tensor at key {key!r} has attrs that are not a JSON object")
@@ -346,14 +422,17 @@ def decode_chunk_ref(buffer: BytesLike, info: TensorInfo, key: str) -> ChunkRef:
     check_value_length(info, len(view), key)
     n_chunks, reserved, chunk_bytes, generation = _CHUNK_REF.unpack_from(view, info.data_offset)
     nbytes = info.nbytes
-    valid = reserved == 0 and chunk_bytes > 0 and (
-        (n_chunks == 0 and nbytes == 0)
-        or (n_chunks > 0 and (n_chunks - 1) * chunk_bytes < nbytes <= n_chunks * chunk_bytes)
+    valid = (
+        reserved == 0
+        and 0 < chunk_bytes <= MAX_CHUNK_BYTES
+        and n_chunks == -(-nbytes // chunk_bytes)
+        and n_chunks <= MAX_CHUNKS
     )
     if not valid:
         raise TensorFormatError(
-            f"chunked tensor at key {key!r} has an inconsistent chunk reference: {n_chunks} chunks "
-            f"of {chunk_bytes} bytes for {nbytes} bytes of data"
+            f"chunked tensor at key {key!r} has an inconsistent chunk reference: {n_chunks} chunks of {chunk_bytes} "
+            f"bytes (reserved word {reserved}) for {nbytes} bytes of data; a valid one has "
+            f"ceil(data / chunk_bytes) <= {MAX_CHUNKS} chunks of 1 byte to 512 MiB and a zero reserved word"
         )
     return ChunkRef(n_chunks=n_chunks, chunk_bytes=chunk_bytes, generation=generation)
 
@@ -362,6 +441,13 @@ def array_from_buffer(info: TensorInfo, buffer: Any, offset: int = 0) -> np.ndar
     """View ``buffer`` (from ``offset``) as the tensor ``info`` describes, without copying."""
     flat = np.frombuffer(buffer, dtype=info.dtype, count=info.size, offset=offset)
     return flat.reshape(info.shape, order=info.order)
+
+
+def check_bool_values(info: TensorInfo, array: np.ndarray, key: str) -> None:
+    """Refuse a bool tensor holding bytes other than 0 and 1 (numpy would show them as ``True`` but compare
+    them as different values)."""
+    if info.dtype.kind == "b" and array.size and int(array.view(np.uint8).max()) > 1:
+        raise TensorFormatError(f"bool tensor at key {key!r} holds bytes other than 0 and 1: corrupt")
 
 
 def hash_tag(key: str) -> str | None:

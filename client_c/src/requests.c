@@ -21,7 +21,7 @@
 
 #define REQUEST_STREAM "simdask:requests"
 #define REPLY_PREFIX "simdask:reply:"
-#define RUN_REPLY_GRACE_MS 1000 /* the socket waits this much longer than BLPOP */
+#define RUN_REPLY_GRACE_MS 500 /* the socket waits this much longer than BLPOP */
 
 static void free_keys(char **keys, size_t n)
 {

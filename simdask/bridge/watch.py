@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 from typing import IO, TYPE_CHECKING, Any
 
 from ..client import Client
-from ..errors import KeyNotFoundError, WatchTimeoutError
+from ..errors import KeyNotFoundError, StoreTimeoutError, WatchTimeoutError
 from ..protocol.runs import END_OF_RUN, run_ended
 from .catalog import Catalog, Entry
 from .dataset import layout_of, to_xarray
@@ -160,7 +160,9 @@ def watch(
         its last dimension field).
     timeout
         Seconds to wait for a new complete step before raising
-        :class:`WatchTimeoutError` (``None``: wait forever).
+        :class:`WatchTimeoutError` (``None``: wait forever). The store's
+        answers count against it: a store that stops answering ends the
+        watch within ``timeout`` too.
     interval
         Seconds between polls.
     batch
@@ -205,11 +207,23 @@ def _follow(
     shown = _Progress(_progress_stream(progress), template)
     done: set[Any] = set()
     since = time.monotonic()
+    def timed_out(cause: StoreTimeoutError | None = None) -> WatchTimeoutError:
+        return WatchTimeoutError(
+            f"no new complete step of key template {template!r} in the store at {client.address} "
+            f"within {timeout} s ({len(done)} step(s) so far; a writer ends its run by putting "
+            f"the tensor {END_OF_RUN!r})" + ("" if cause is None else f"; the store did not answer: {cause}")
+        )
+
     try:
         while True:
-            # before the scan: everything written before the marker is seen
-            ended = run_ended(client.session, client.tensor_key(END_OF_RUN))
-            steps.add(catalog.refresh())
+            left = None if timeout is None else max(0.0, since + timeout - time.monotonic())
+            try:
+                with client.session.limit(left):  # never held across the yields below
+                    # before the scan: everything written before the marker is seen
+                    ended = run_ended(client.session, client.tensor_key(END_OF_RUN))
+                    steps.add(catalog.refresh())
+            except StoreTimeoutError as exc:
+                raise timed_out(exc) from None
             ready = steps.complete(done, ended)
             if ended and missing == "raise":
                 _check_complete(catalog, steps, ready)
@@ -225,11 +239,7 @@ def _follow(
             if ended:
                 return
             if timeout is not None and waiting > timeout:
-                raise WatchTimeoutError(
-                    f"no new complete step of key template {template!r} in the store at {client.address} "
-                    f"within {timeout} s ({len(done)} step(s) so far; a writer ends its run by putting "
-                    f"the tensor {END_OF_RUN!r})"
-                )
+                raise timed_out()
             time.sleep(interval)
     finally:
         shown.close()

@@ -245,7 +245,7 @@ class ZarrStore(Store):
     def _children(self, prefix: str) -> list[str]:
         base = prefix.rstrip("/")
         base = base + "/" if base else ""
-        reply = self._run([Request(self._index, (("EVAL", _LIST_DIR, 1, self._index, base),))])[0]
+        reply = self._run([Request(self._index, (("EVAL", _LIST_DIR, 1, self._index, base),), idempotent=True)])[0]
         names = [k.decode() for k in _check(reply, f"listing {self._index!r} at {self.address}")]
         return list(dict.fromkeys(names))
 

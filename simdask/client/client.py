@@ -32,8 +32,16 @@ class Client(ModelMethods):
         ``None`` reads ``SIMDASK_ADDRESS``.
     password
         ``None`` reads ``SIMDASK_PASSWORD``.
-    connect_timeout, socket_timeout
-        Seconds (defaults from the ``simdask.client`` config).
+    connect_timeout
+        Seconds to connect, authenticate and learn the store's topology
+        (``None``: ``SIMDASK_CONNECT_TIMEOUT``, else ``simdask.client.connect-timeout``);
+        ``Client()`` itself returns or fails within it.
+    socket_timeout
+        Seconds one reply may take (``None``: ``SIMDASK_IO_TIMEOUT``, 0 meaning
+        no limit, else ``simdask.client.socket-timeout``).
+    run_timeout
+        Seconds ``run_model``/``run_script`` wait by default (``None``:
+        ``SIMDASK_RUN_TIMEOUT``, else ``simdask.inference.run-timeout``).
     chunk_threshold, chunk_bytes
         Tensors with more data than ``chunk_threshold`` bytes are stored in
         chunks of ``chunk_bytes`` (DESIGN.md's chunked form).
@@ -55,10 +63,11 @@ class Client(ModelMethods):
         socket_timeout: float | None = None,
         chunk_threshold: int | str | None = None,
         chunk_bytes: int | str | None = None,
+        run_timeout: float | None = None,
     ) -> None:
         options = SessionOptions.resolve(
             address, password=password, connect_timeout=connect_timeout, socket_timeout=socket_timeout,
-            chunk_threshold=chunk_threshold, chunk_bytes=chunk_bytes,
+            chunk_threshold=chunk_threshold, chunk_bytes=chunk_bytes, run_timeout=run_timeout,
         )
         self._session = Session(options)
         self._prefixes = KeyPrefixes.from_env()
@@ -209,11 +218,11 @@ class Client(ModelMethods):
 
     def poll_tensor(self, name: str, poll_frequency_ms: int, num_tries: int) -> bool:
         """Check for tensor ``name`` up to ``num_tries`` times, ``poll_frequency_ms`` apart."""
-        return poll(lambda: self.tensor_exists(name), poll_frequency_ms, num_tries)
+        return poll(self._session, lambda: self.tensor_exists(name), poll_frequency_ms, num_tries)
 
     def poll_key(self, key: str, poll_frequency_ms: int, num_tries: int) -> bool:
         """Check for the raw ``key`` up to ``num_tries`` times, ``poll_frequency_ms`` apart."""
-        return poll(lambda: self.key_exists(key), poll_frequency_ms, num_tries)
+        return poll(self._session, lambda: self.key_exists(key), poll_frequency_ms, num_tries)
 
     # -- datasets ------------------------------------------------------------------
 
@@ -261,7 +270,7 @@ class Client(ModelMethods):
 
     def poll_dataset(self, name: str, poll_frequency_ms: int, num_tries: int) -> bool:
         """Check for dataset ``name`` up to ``num_tries`` times, ``poll_frequency_ms`` apart."""
-        return poll(lambda: self.dataset_exists(name), poll_frequency_ms, num_tries)
+        return poll(self._session, lambda: self.dataset_exists(name), poll_frequency_ms, num_tries)
 
     # -- aggregation lists -------------------------------------------------------------
 
@@ -309,7 +318,7 @@ class Client(ModelMethods):
     ) -> bool:
         if length < 0:
             raise ValueError(f"list_length must be >= 0, got {length}")
-        return poll(lambda: compare(self.get_list_length(name), length), frequency, tries)
+        return poll(self._session, lambda: compare(self.get_list_length(name), length), frequency, tries)
 
     def get_datasets_from_list(self, list_name: str) -> list[Dataset]:
         """Every dataset named by aggregation list ``list_name``, in list order."""

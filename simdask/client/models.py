@@ -71,8 +71,10 @@ class ModelMethods:
         Parameters
         ----------
         model
-            TorchScript or ``torch.export`` (``.pt2``) bytes, a ``torch.jit.ScriptModule``,
-            a ``torch.export.ExportedProgram``, ONNX bytes or an ``onnx.ModelProto``.
+            TorchScript bytes, a ``torch.jit.ScriptModule``/``ScriptFunction``,
+            ONNX bytes or an ``onnx.ModelProto``. ``torch.export`` programs are
+            refused with a :class:`~simdask.errors.ModelError` (loading one can
+            run arbitrary code): script or trace the model, or export it to ONNX.
         backend
             ``"TORCH"`` or ``"ONNX"``.
         device
@@ -126,7 +128,7 @@ class ModelMethods:
 
     def poll_model(self, name: str, poll_frequency_ms: int, num_tries: int) -> bool:
         """Check for model (or script) ``name`` up to ``num_tries`` times, ``poll_frequency_ms`` apart."""
-        return poll(lambda: self.model_exists(name), poll_frequency_ms, num_tries)
+        return poll(self._session, lambda: self.model_exists(name), poll_frequency_ms, num_tries)
 
     # -- scripts -----------------------------------------------------------------
 
@@ -176,7 +178,8 @@ class ModelMethods:
 
         Inputs are read with the read prefix, outputs written with the write
         prefix; both default to ``[name]``. Blocks until an inference service
-        answers, at most ``timeout`` seconds (``simdask.inference.run-timeout``).
+        answers, at most ``timeout`` seconds (``None``: the client's
+        ``run_timeout``), even when the store itself stops answering.
 
         Raises
         ------

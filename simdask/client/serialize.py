@@ -10,7 +10,8 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from ..protocol.models import Backend, Format, blob_format
+from ..errors import ModelError
+from ..protocol.models import TORCH_EXPORT_REFUSED, Backend, Format, blob_format
 
 __all__ = ["serialize_model"]
 
@@ -19,8 +20,9 @@ def serialize_model(model: Any, backend: str) -> tuple[bytes, Backend, Format]:
     """Bytes and format of a model given as bytes or as a torch / onnx object.
 
     Accepts TorchScript bytes or a ``torch.jit.ScriptModule``/``ScriptFunction``,
-    a ``torch.export.ExportedProgram`` (or its ``.pt2`` bytes), ONNX bytes or an
-    ``onnx.ModelProto``.
+    ONNX bytes or an ``onnx.ModelProto``. A ``torch.export.ExportedProgram``
+    (or its ``.pt2`` bytes) raises :class:`~simdask.errors.ModelError`
+    (:data:`~simdask.protocol.models.TORCH_EXPORT_REFUSED`).
     """
     normal = str(backend).upper()
     if normal not in ("TORCH", "ONNX"):
@@ -42,13 +44,10 @@ def serialize_model(model: Any, backend: str) -> tuple[bytes, Backend, Format]:
         torch.jit.save(model, buffer)
         return buffer.getvalue(), "TORCH", "torchscript"
     if isinstance(model, torch.export.ExportedProgram):
-        torch.export.save(model, buffer)
-        return buffer.getvalue(), "TORCH", "torch.export"
+        raise ModelError(TORCH_EXPORT_REFUSED)
     if isinstance(model, torch.nn.Module):
         raise TypeError(
-            "a plain torch.nn.Module cannot be stored: script it (torch.jit.script) or export it "
-            "(torch.export.export) first"
+            "a plain torch.nn.Module cannot be stored: script or trace it (torch.jit.script, torch.jit.trace) "
+            "or export it to ONNX (torch.onnx.export) first"
         )
-    raise TypeError(
-        f"a TORCH model is TorchScript/.pt2 bytes, a ScriptModule or an ExportedProgram, got {type(model).__name__}"
-    )
+    raise TypeError(f"a TORCH model is TorchScript bytes or a ScriptModule/ScriptFunction, got {type(model).__name__}")

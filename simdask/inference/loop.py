@@ -5,13 +5,26 @@ resource for GPU models) and talks to the store directly: requests never go
 through the Dask scheduler. Each loop loads a model once and keeps it while
 its stored version is unchanged. Requests a dead loop held are claimed again
 (``XAUTOCLAIM``) after ``claim_idle_ms``, so none is lost.
+
+A loop never dies of what it reads. Every request and every stored model
+record is checked inside a handler: one that is not understood (bad JSON, JSON
+nested deeper than :data:`~simdask.wire.MAX_JSON_DEPTH`, fields that are not
+UTF-8, a model record that is not a valid spec, a model its backend refuses,
+inputs that are not tensors) is answered ``ERR <reason>`` when it names a
+reply key, and acknowledged and deleted either way. While the store itself
+cannot be reached the loop waits and tries again; it stops only when told to
+(the stop key, or :func:`cancel_loops`).
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,22 +32,35 @@ import numpy as np
 
 from .. import config
 from ..client import Client
-from ..errors import RequestFormatError, ResponseError, SimdaskError
+from ..errors import ResponseError, SimdaskError, StoreConnectionError, StoreTimeoutError
 from ..protocol import ModelSpec, RunRequest, Session, tensors
-from ..protocol.models import read_blob, read_specs
+from ..protocol.models import inspect_specs, read_blob
 from ..protocol.requests import GPU_STREAM, GROUP, REPLY_TTL_S, REQUEST_STREAM
 from ..transport import ErrorReply, Request, check_transaction
 from .backends import Runner, load_runner
 from .batching import join_inputs, plan_batches, split_outputs
 
-__all__ = ["LoopSettings", "ServingLoop", "run_serving_loop", "stop_key", "ensure_groups", "STATS_KEY"]
+__all__ = [
+    "HANDOVER_CONSUMER",
+    "LoopSettings",
+    "ServingLoop",
+    "STATS_KEY",
+    "cancel_loops",
+    "ensure_groups",
+    "release_consumers",
+    "run_serving_loop",
+    "stop_key",
+]
 
 log = logging.getLogger("simdask.inference")
 
 #: Hash counting served requests per ``kind:name|device|worker``.
 STATS_KEY = "simdask:inference:stats"
+#: The consumer that holds the pending requests of stopped loops until a running loop claims them.
+HANDOVER_CONSUMER = "simdask-handover"
 _MAX_MESSAGE = 2000
 _STOP_CHECK_S = 0.2
+_MAX_STORE_PAUSE_S = 2.0  # longest wait between attempts while the store cannot be reached
 
 
 def stop_key(server_id: str) -> str:
@@ -50,6 +76,64 @@ def ensure_groups(session: Session) -> None:
         except ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
+
+
+def release_consumers(session: Session, consumers: list[str]) -> int:
+    """Hand the pending requests of ``consumers`` over and delete them from the group; returns how many
+    requests were handed over.
+
+    Pending requests are claimed by :data:`HANDOVER_CONSUMER` with an idle
+    time so long that the next ``XAUTOCLAIM`` of any running loop takes them;
+    then ``XGROUP DELCONSUMER`` removes each consumer, so that the group does
+    not grow with every start and stop of a server.
+    """
+    transport = session.transport
+    handed = 0
+    for stream in (REQUEST_STREAM, GPU_STREAM):
+        for consumer in consumers:
+            while True:
+                pending = transport.execute(stream, "XPENDING", stream, GROUP, "-", "+", 1000, consumer)
+                ids = [entry[0] for entry in pending or []]
+                if not ids:
+                    break
+                transport.execute(stream, "XCLAIM", stream, GROUP, HANDOVER_CONSUMER, 0, *ids,
+                                  "IDLE", 2**31, "JUSTID")
+                handed += len(ids)
+            transport.execute(stream, "XGROUP", "DELCONSUMER", stream, GROUP, consumer)
+    return handed
+
+
+# -- loops of this process, so that a busy one can be cancelled ---------------------------------
+_LOOPS: dict[str, int] = {}  # consumer -> thread ident
+_LOOPS_LOCK = threading.Lock()
+
+
+@contextmanager
+def _registered(consumer: str) -> Iterator[None]:
+    with _LOOPS_LOCK:
+        _LOOPS[consumer] = threading.get_ident()
+    try:
+        yield
+    finally:
+        with _LOOPS_LOCK:
+            _LOOPS.pop(consumer, None)
+
+
+def cancel_loops(consumers: list[str]) -> list[str]:
+    """Stop the serving loops of ``consumers`` running in this process at once; returns those found.
+
+    Each one gets ``SystemExit`` raised in its thread: at its next Python
+    instruction (at once, or when a model run in C returns) it ends without
+    answering anything more. Runs on the workers (``dask_client.run``).
+    """
+    found = []
+    with _LOOPS_LOCK:
+        for consumer in consumers:
+            ident = _LOOPS.get(consumer)
+            if ident is not None:
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(SystemExit))
+                found.append(consumer)
+    return found
 
 
 def _config_int(name: str, scale: int = 1) -> int:
@@ -111,25 +195,48 @@ class ServingLoop:
         self.served = 0
         self._runners: dict[tuple[str, str], tuple[int, Runner]] = {}
         self._waiting: dict[str, _Waiting] = {}
+        self._draining = False
 
     # -- the loop ----------------------------------------------------------------
 
     def run(self) -> dict[str, Any]:
-        ensure_groups(self.session)
         last_claim = last_stop_check = 0.0
+        failures = 0
+        grouped = False
         while True:
-            now = time.monotonic()
-            if now - last_stop_check >= _STOP_CHECK_S:
-                key = stop_key(self.settings.server_id)
-                if self.transport.execute(key, "EXISTS", key):
-                    break
-                last_stop_check = now
-            requests = self._read(self._block_ms(now))
-            if now - last_claim >= self.settings.claim_idle_ms / 2000:
-                requests += self._claim()
-                last_claim = now
-            self.dispatch(requests)
+            try:
+                if not grouped:
+                    ensure_groups(self.session)
+                    grouped = True
+                now = time.monotonic()
+                if now - last_stop_check >= _STOP_CHECK_S:
+                    key = stop_key(self.settings.server_id)
+                    if self.transport.execute(key, "EXISTS", key):
+                        self._drain()
+                        break
+                    last_stop_check = now
+                requests = self._read(self._block_ms(now))
+                if now - last_claim >= self.settings.claim_idle_ms / 2000:
+                    requests += self._claim()
+                    last_claim = now
+                self.dispatch(requests)
+                failures = 0
+            except (StoreConnectionError, StoreTimeoutError) as exc:  # the store is away: wait for it
+                failures += 1
+                pause = min(_MAX_STORE_PAUSE_S, 0.05 * 2**failures)
+                log.warning("%s cannot reach the store (%s); trying again in %.2f s", self.settings.consumer,
+                            exc, pause)
+                time.sleep(pause)
+            except Exception:  # a fault of this loop's own: never let it end the service
+                log.exception("%s: unexpected error while serving; going on", self.settings.consumer)
+                time.sleep(0.05)
         return {"consumer": self.settings.consumer, "worker": self.worker, "served": self.served}
+
+    def _drain(self) -> None:
+        """Told to stop: run the requests still held for a batch to fill up, at once."""
+        self._draining = True
+        if any(held.requests for held in self._waiting.values()):
+            self.dispatch([])
 
     def _block_ms(self, now: float) -> int:
         block = self.settings.block_ms
@@ -162,14 +269,21 @@ class ServingLoop:
 
     def _parse(self, stream: str, entries: list[Any]) -> list[RunRequest]:
         requests = []
-        for entry_id, fields in entries:
+        for entry in entries:
+            try:
+                entry_id, fields = entry[0].decode("ascii"), entry[1]
+            except Exception:  # not an entry at all: nothing to answer or acknowledge
+                log.error("%s: unreadable stream entry %.200r", self.settings.consumer, entry)
+                continue
             if fields is None:  # deleted while pending
                 continue
             try:
-                requests.append(RunRequest.from_entry(stream, entry_id.decode(), fields))
-            except RequestFormatError as exc:
-                bad = RunRequest("model", "?", (), (), exc.reply or "", "", entry_id.decode(), stream)
-                self._reply([(bad, f"ERR {exc}")])
+                requests.append(RunRequest.from_entry(stream, entry_id, fields))
+            except Exception as exc:  # RequestFormatError, or anything unforeseen: refuse the entry
+                reply = getattr(exc, "reply", None) or ""
+                bad = RunRequest("model", "?", (), (), reply, "", entry_id, stream)
+                log.warning("%s refused request %s: %s", self.settings.consumer, entry_id, exc)
+                self._reply([(bad, f"ERR {_error_text(exc)}")])
         return requests
 
     # -- dispatching ---------------------------------------------------------------
@@ -184,22 +298,38 @@ class ServingLoop:
                 groups.setdefault(("model", name), [])
         specs = self._specs(list(groups))
         for (kind, name), group in groups.items():
-            spec = specs[(kind, name)]
-            if spec is None:
-                self._reply([(r, f"ERR {kind} {name!r} does not exist in the store") for r in group])
-            elif spec.on_gpu and not self.settings.gpu:
-                self._not_here(spec, group)
-            elif kind == "model" and spec.batch_size > 0 and spec.min_batch_size > 0:
-                self._hold_or_run(name, spec, group)
-            else:
-                self._process(spec, group)
+            try:
+                self._dispatch_group(kind, name, group, specs[(kind, name)])
+            except (StoreConnectionError, StoreTimeoutError):
+                raise  # nothing can be answered now: the requests stay pending and are claimed again
+            except Exception as exc:  # whatever a request or a stored value held: answer, never die of it
+                waiting = self._waiting.pop(name, _Waiting()).requests if kind == "model" else []
+                log.warning("%s: %s %r failed: %s", self.settings.consumer, kind, name, exc)
+                text = _error_text(exc)
+                label = f"{kind} {name!r}"
+                message = f"ERR {text}" if label in text else f"ERR {label}: {text}"
+                unanswered = {(r.stream, r.entry_id): r for r in [*waiting, *group]}
+                self._reply([(r, message) for r in unanswered.values()])
 
-    def _specs(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], ModelSpec | None]:
-        found: dict[tuple[str, str], ModelSpec | None] = {}
+    def _dispatch_group(self, kind: str, name: str, group: list[RunRequest],
+                        spec: ModelSpec | SimdaskError | None) -> None:
+        if spec is None:
+            self._reply([(r, f"ERR {kind} {name!r} does not exist in the store") for r in group])
+        elif isinstance(spec, SimdaskError):
+            raise spec
+        elif spec.on_gpu and not self.settings.gpu:
+            self._not_here(spec, group)
+        elif kind == "model" and spec.batch_size > 0 and spec.min_batch_size > 0:
+            self._hold_or_run(name, spec, group)
+        else:
+            self._process(spec, group)
+
+    def _specs(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], ModelSpec | SimdaskError | None]:
+        found: dict[tuple[str, str], ModelSpec | SimdaskError | None] = {}
         for kind in ("model", "script"):
             names = [n for k, n in keys if k == kind]
             if names:
-                found.update({(kind, n): s for n, s in zip(names, read_specs(self.session, kind, names))})
+                found.update({(kind, n): s for n, s in zip(names, inspect_specs(self.session, kind, names))})
         return found
 
     def _not_here(self, spec: ModelSpec, group: list[RunRequest]) -> None:
@@ -223,7 +353,8 @@ class ServingLoop:
             if not held.requests:
                 held.since = time.monotonic()
             held.requests += group
-        if held.requests and (held.rows >= spec.min_batch_size or time.monotonic() - held.since >= held.timeout_s):
+        full = held.rows >= spec.min_batch_size or time.monotonic() - held.since >= held.timeout_s
+        if held.requests and (full or self._draining):
             ready, self._waiting[name] = held.requests, _Waiting()
             self._process(spec, ready)
 
@@ -244,8 +375,12 @@ class ServingLoop:
     def _process(self, spec: ModelSpec, group: list[RunRequest]) -> None:
         try:
             runner = self._runner(spec)
-        except Exception as exc:  # unreadable model, backend missing, model that does not load
-            self._reply([(r, f"ERR {_error_text(exc)}") for r in group])
+        except (StoreConnectionError, StoreTimeoutError):
+            raise
+        except Exception as exc:  # unreadable model, backend missing, model that does not load or is refused
+            text = _error_text(exc)
+            label = f"{spec.kind} {spec.name!r}"
+            self._reply([(r, f"ERR {text}" if label in text else f"ERR {label}: {text}") for r in group])
             return
         if spec.kind == "model" and spec.batch_size > 0:
             self._serve(spec, runner, group)
@@ -280,8 +415,12 @@ class ServingLoop:
     def _read_inputs(self, group: list[RunRequest], outcome: dict[int, Any]) -> list[list[np.ndarray]]:
         keys = [k for r in group for k in r.inputs]
         try:
-            arrays = [a for _, a in tensors.get_tensors(self.session, keys, what="reading model input")]
-        except SimdaskError:
+            arrays: list[np.ndarray] | None = [
+                a for _, a in tensors.get_tensors(self.session, keys, what="reading model input")
+            ]
+        except (StoreConnectionError, StoreTimeoutError):
+            raise
+        except Exception:
             arrays = None  # find out which request has the bad input
         inputs: list[list[np.ndarray]] = []
         position = 0
@@ -293,7 +432,9 @@ class ServingLoop:
             try:
                 read = tensors.get_tensors(self.session, list(request.inputs), what="reading model input")
                 inputs.append([a for _, a in read])
-            except SimdaskError as exc:
+            except (StoreConnectionError, StoreTimeoutError):
+                raise
+            except Exception as exc:  # a missing or malformed input: this request's error only
                 outcome[index] = f"ERR {_error_text(exc)}"
                 inputs.append([])
         return inputs
@@ -306,9 +447,13 @@ class ServingLoop:
         reads ``OK`` finds its outputs, and a refused write (a full store)
         leaves nothing half done. In a cluster, outputs are written first.
         """
-        done = [i for i, o in outcome.items() if not isinstance(o, str)]
-        encoded = [tensors.encode_tensor(self.session, key, array)
-                   for i in done for key, array in zip(group[i].outputs, outcome[i])]
+        encoded: list[tensors.EncodedTensor] = []
+        for i in [i for i, o in outcome.items() if not isinstance(o, str)]:
+            try:
+                encoded += [tensors.encode_tensor(self.session, key, np.asarray(array))
+                            for key, array in zip(group[i].outputs, outcome[i])]
+            except Exception as exc:  # an output no tensor can hold (dtype, shape), or a key that cannot be one
+                outcome[i] = f"ERR the {spec.kind} gave an output that cannot be stored: {_error_text(exc)}"
         answers = [(group[i], o if isinstance(o, str) else "OK") for i, o in sorted(outcome.items())]
         if not self.transport.is_cluster and not any(e.chunks for e in encoded):
             commands = [("MULTI",), *tensors.head_commands(encoded)]
@@ -365,11 +510,20 @@ class ServingLoop:
 
 
 def run_serving_loop(client: Client, settings: LoopSettings) -> dict[str, Any]:
-    """Entry point of a serving-loop Dask task: leave the worker's thread pool, then serve until stopped."""
+    """Entry point of a serving-loop Dask task: leave the worker's thread pool, then serve until stopped
+    (the stop key) or cancelled (:func:`cancel_loops`)."""
     try:
         from distributed import secede
 
         secede()  # a long-running task: the worker keeps its threads for other work
     except (ImportError, ValueError):
         pass  # not inside a Dask worker
-    return ServingLoop(client, settings).run()
+    cancelled = {"consumer": settings.consumer, "worker": _worker_name(), "served": None, "cancelled": True}
+    try:
+        try:
+            with _registered(settings.consumer):
+                return ServingLoop(client, settings).run()
+        except SystemExit:
+            return cancelled
+    except SystemExit:  # raised by cancel_loops while the handler above ran
+        return cancelled

@@ -5,19 +5,32 @@ get the loops that serve GPU models). Dask places the loops, shows them on
 its dashboard, and reschedules a loop whose worker died; the requests that
 loop held are claimed again by the others. Requests never pass through the
 scheduler.
+
+:meth:`InferenceServer.stop` really stops the loops: they finish what they
+hold; one still busy near the end of the timeout (a long model run) is
+cancelled in its thread and answers nothing more. Then every loop's pending
+requests are handed over (to whichever loop runs next) and its consumer is
+deleted from the group, so the group does not grow with starts and stops.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 import uuid
 from typing import Any
 
 from .. import config
 from ..client import Client
-from ..errors import ServiceStateError
-from .loop import LoopSettings, ensure_groups, run_serving_loop, stop_key
+from ..errors import ServiceStateError, SimdaskError
+from .loop import LoopSettings, cancel_loops, ensure_groups, release_consumers, run_serving_loop, stop_key
 
 __all__ = ["InferenceServer"]
+
+log = logging.getLogger("simdask.inference")
+
+#: Seconds of a stop's timeout kept for cancelling loops still busy and for handing their requests over.
+_CANCEL_S = 2.0
 
 
 class InferenceServer:
@@ -63,6 +76,7 @@ class InferenceServer:
         self.loops_per_worker = loops_per_worker
         self.claim_idle_ms = int(1000 * float(config.get("inference.claim-idle", claim_idle)))
         self.futures: list[Any] = []
+        self.consumers: list[str] = []
 
     def start(self) -> InferenceServer:
         """Start one serving loop per worker (``loops_per_worker`` each); returns ``self``."""
@@ -90,6 +104,7 @@ class InferenceServer:
                     workers=[worker], allow_other_workers=True,
                     resources={"GPU": 1} if gpu else None, pure=False,
                 ))
+                self.consumers.append(settings.consumer)
         return self
 
     def status(self) -> dict[str, str]:
@@ -97,22 +112,65 @@ class InferenceServer:
         return {f.key: f.status for f in self.futures}
 
     def stop(self, timeout: float = 30) -> list[dict[str, Any]]:
-        """Tell every loop to finish and wait for them; returns what each loop served."""
+        """Stop every loop and wait for them, at most ``timeout`` seconds; returns what each loop served.
+
+        Loops finish the requests they hold. A loop still busy when
+        ``min(2 s, timeout / 3)`` of the timeout are left (a long model run) is
+        cancelled: it ends at its next Python instruction and answers nothing
+        more. Then the pending requests of every loop are handed over and its
+        consumer deleted from the group. Raises
+        :class:`~simdask.errors.ServiceStateError` naming the loops that are
+        still running after all that (stuck in a model run that never returns
+        to Python); they will not answer anything either.
+        """
         if not self.futures:
             return []
-        key = stop_key(self.name)
-        self.client.session.transport.execute(key, "SET", key, "1", "EX", 3600)
-        try:
-            from distributed import wait
+        from distributed import wait
 
-            wait(self.futures, timeout=timeout)
-            return [f.result() for f in self.futures if f.status == "finished"]
-        finally:
-            for future in self.futures:
-                if not future.done():
-                    future.cancel()
-            self.futures = []
-            self.client.session.transport.execute(key, "UNLINK", key)
+        session = self.client.session
+        started = time.monotonic()
+        end = started + timeout
+        key = stop_key(self.name)
+        with session.limit(max(timeout, 1.0)):
+            session.transport.execute(key, "SET", key, "1", "EX", 3600)
+        try:
+            wait(self.futures, timeout=max(0.0, end - min(_CANCEL_S, timeout / 3) - time.monotonic()))
+        except TimeoutError:
+            pass
+        busy = [c for c, f in zip(self.consumers, self.futures) if not f.done()]
+        if busy:
+            log.warning("inference server %r: cancelling serving loops still busy: %s", self.name, busy)
+            try:
+                self.dask.run(cancel_loops, busy)
+            except Exception as exc:  # a worker that cannot be reached: its loop is reported below
+                log.warning("inference server %r: cancelling loops failed: %s", self.name, exc)
+            try:
+                wait([f for f in self.futures if not f.done()], timeout=max(0.05, end - time.monotonic()))
+            except TimeoutError:
+                pass
+        stuck = [c for c, f in zip(self.consumers, self.futures) if not f.done()]
+        results = [f.result() for f in self.futures if f.status == "finished"]
+        for consumer, future in zip(self.consumers, self.futures):
+            if future.status == "error":
+                log.warning("inference server %r: serving loop %s ended with %r", self.name, consumer,
+                            future.exception())
+            if not future.done():
+                future.cancel()
+        consumers, self.futures, self.consumers = self.consumers, [], []
+        try:
+            with session.limit(max(_CANCEL_S, end - time.monotonic())):
+                release_consumers(session, consumers)
+                if not stuck:  # a stuck loop keeps seeing the stop key, should it ever come back
+                    session.transport.execute(key, "UNLINK", key)
+        except SimdaskError as exc:
+            log.warning("inference server %r: handing the loops' requests over failed: %s", self.name, exc)
+        if stuck:
+            raise ServiceStateError(
+                f"inference server {self.name!r}: serving loop(s) {stuck} did not stop within {timeout:g} s "
+                "(busy in a model run that does not return); they will answer nothing more, and the "
+                "requests they held were handed over"
+            )
+        return results
 
     def __enter__(self) -> InferenceServer:
         return self.start()

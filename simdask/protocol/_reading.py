@@ -3,6 +3,14 @@
 Reads receive each value straight into the memory the result will view
 (``get``) or into the caller's array (``unpack``). Every reply is consumed
 completely before any error is raised, so a connection always stays usable.
+
+Nothing a stored value says is trusted before it is checked: a header is
+validated before anything is allocated for it; a chunked head's chunk count is
+exactly what its size needs (at most :data:`~simdask.wire.MAX_CHUNKS`), and
+the first and last of its chunks must be there, with the right lengths,
+before memory is allocated for the data and the chunks are read (in rounds of
+:data:`CHUNKS_PER_ROUND`). Bool elements must be 0 or 1. Anything else is a
+:class:`~simdask.errors.TensorFormatError` naming the key.
 """
 
 from __future__ import annotations
@@ -32,7 +40,10 @@ from ..transport import (
     read_value,
 )
 
-__all__ = ["read_tensors", "read_infos"]
+__all__ = ["CHUNKS_PER_ROUND", "read_tensors", "read_infos"]
+
+#: Chunk reads pipelined in one round trip (4 GiB of 4 MiB chunks): bounds the bookkeeping of one round.
+CHUNKS_PER_ROUND = 1024
 
 
 def _raise_for_reply(reply: Any, key: str, transport: Transport, what: str) -> None:
@@ -83,29 +94,38 @@ def _decode(reply: Any, key: str, into: _Into | None) -> tuple[wire.TensorInfo, 
 
 @dataclass
 class _Pending:
-    """A chunked tensor whose chunks still have to be read."""
+    """A chunked tensor whose chunks still have to be read (into ``out``, allocated once they are seen)."""
 
     index: int
     key: str
+    prefix: str
     info: wire.TensorInfo
     ref: wire.ChunkRef
-    out: np.ndarray
+    out: np.ndarray | None
     retried: bool = False
 
+    def chunk(self, index: int) -> str:
+        return wire.chunk_key(self.prefix, self.ref.generation, index)
 
-def _chunk_requests(pending: _Pending) -> list[Request]:
-    prefix = wire.chunk_prefix(pending.key)
-    assert prefix is not None
-    flat = pending.out.reshape(-1, order=pending.info.order).view(np.uint8).data
-    step = pending.ref.chunk_bytes
-    return [
-        Request(
-            pending.key,
-            [("GET", wire.chunk_key(prefix, pending.ref.generation, i))],
-            ChunkReader(flat[i * step : i * step + pending.ref.chunk_length(i, pending.info.nbytes)]),
+
+def _pending(index: int, key: str, info: wire.TensorInfo, value: Any, out: np.ndarray | None,
+             retried: bool = False) -> _Pending:
+    """A chunked head checked: its key can have chunks and its chunk reference is valid."""
+    prefix = wire.chunk_prefix(key)
+    if prefix is None:
+        raise TensorFormatError(
+            f"value at key {key!r} is a chunked head, but a key with braces and no valid hash tag is never "
+            "chunked: not written by simdask"
         )
-        for i in range(pending.ref.n_chunks)
-    ]
+    ref = wire.decode_chunk_ref(value, info, key)
+    return _Pending(index, key, prefix, info, ref, out, retried)
+
+
+def _chunk_request(pending: _Pending, flat: memoryview, index: int) -> Request:
+    """The ``GET`` of chunk ``index``, received straight into its slice ``flat`` of the tensor's memory."""
+    start = index * pending.ref.chunk_bytes
+    target = flat[start : start + pending.ref.chunk_length(index, pending.info.nbytes)]
+    return Request(pending.key, [("GET", pending.chunk(index))], ChunkReader(target))
 
 
 def _allocate(info: wire.TensorInfo, key: str) -> np.ndarray:
@@ -144,14 +164,14 @@ def read_tensors(
         if value is None:
             results[index] = (info, out)
         elif info.chunked:
-            ref = wire.decode_chunk_ref(value, info, key)
-            dest = out if out is not None and _same_layout(info, out) else _allocate(info, key)
-            pending.append(_Pending(index, key, info, ref, dest))
+            pending.append(_pending(index, key, info, value, out if out is not None and _same_layout(info, out)
+                                    else None))
         else:
             results[index] = (info, wire.array_from_buffer(info, value, info.data_offset))
     _read_chunks(transport, pending, results)
     for index, (key, out) in enumerate(zip(keys, outs)):
         info, array = results[index]
+        wire.check_bool_values(info, array, key)
         if out is not None and array is not out:
             _check_fits(info, out, key)
             np.copyto(out, array)
@@ -159,23 +179,75 @@ def read_tensors(
     return results
 
 
+def _check_ends(transport: Transport, pending: list[_Pending]) -> tuple[list[_Pending], list[_Pending]]:
+    """Look at the first and last chunk of each tensor (``STRLEN``, one round trip): (there, missing).
+
+    A tensor whose chunks are there is given memory now; one whose first or
+    last chunk is missing is re-read (a concurrent overwrite) or refused.
+    """
+    probed = [p for p in pending if p.ref.n_chunks]
+    replies = transport.run([
+        Request(p.key, [("STRLEN", p.chunk(0)), ("STRLEN", p.chunk(p.ref.n_chunks - 1))], read_replies(2))
+        for p in probed
+    ])
+    there = [p for p in pending if not p.ref.n_chunks]
+    missing = []
+    for item, (first, last) in zip(probed, replies):
+        for reply in (first, last):
+            if isinstance(reply, ErrorReply):
+                raise error_from_reply(reply, f"reading chunks of {item.key!r} at {transport.node_for(item.key)}")
+        wanted = (item.ref.chunk_length(0, item.info.nbytes),
+                  item.ref.chunk_length(item.ref.n_chunks - 1, item.info.nbytes))
+        if (first, last) == wanted:
+            there.append(item)
+        elif 0 in (first, last):
+            missing.append(item)
+        else:
+            raise TensorFormatError(
+                f"the chunks of tensor {item.key!r} have the wrong length ({first} and {last} bytes for the "
+                f"first and last, expected {wanted[0]} and {wanted[1]}): damaged or foreign"
+            )
+    for item in there:
+        if item.out is None:
+            item.out = _allocate(item.info, item.key)
+    return there, missing
+
+
 def _read_chunks(transport: Transport, pending: list[_Pending], results: list[Any]) -> None:
-    """Read the chunks of chunked tensors; re-read a head once when a chunk went missing."""
+    """Read the chunks of chunked tensors; re-read a head once when a chunk went missing.
+
+    Rounds of :data:`CHUNKS_PER_ROUND` chunks, each made when it is sent; a
+    tensor with a bad chunk in one round has no further round read.
+    """
     while pending:
-        groups = [_chunk_requests(p) for p in pending]
-        replies = transport.run([r for group in groups for r in group])
-        retry: list[_Pending] = []
-        position = 0
-        for item, group in zip(pending, groups):
-            chunk_replies = replies[position : position + len(group)]
-            position += len(group)
-            problems = [r for r in chunk_replies if r is not PLACED]
-            if not problems:
+        ready, gone = _check_ends(transport, pending)
+        retry = [_reread_head(transport, item) for item in gone]
+        flats = [item.out.reshape(-1, order=item.info.order).view(np.uint8).data  # type: ignore[union-attr]
+                 for item in ready]
+        done = [0] * len(ready)
+        problem: dict[int, Any] = {}
+        active = [n for n, item in enumerate(ready) if item.ref.n_chunks]
+        while active:
+            round_: list[tuple[int, Request]] = []
+            for n in active:
+                item, take = ready[n], CHUNKS_PER_ROUND - len(round_)
+                end = min(item.ref.n_chunks, done[n] + take)
+                round_ += [(n, _chunk_request(item, flats[n], i)) for i in range(done[n], end)]
+                done[n] = end
+                if len(round_) == CHUNKS_PER_ROUND:
+                    break
+            for (n, _), reply in zip(round_, transport.run([request for _, request in round_])):
+                if reply is not PLACED and n not in problem:
+                    problem[n] = reply
+            active = [n for n in active if n not in problem and done[n] < ready[n].ref.n_chunks]
+        for n, item in enumerate(ready):
+            reply = problem.get(n, PLACED)
+            if reply is PLACED:
                 results[item.index] = (item.info, item.out)
-            elif isinstance(problems[0], ErrorReply):
-                raise error_from_reply(problems[0], f"reading chunks of {item.key!r} at {transport.node_for(item.key)}")
-            elif problems[0] is not None:
-                raise TensorFormatError(f"a chunk of tensor {item.key!r} has the wrong length ({problems[0]} bytes)")
+            elif isinstance(reply, ErrorReply):
+                raise error_from_reply(reply, f"reading chunks of {item.key!r} at {transport.node_for(item.key)}")
+            elif reply is not None:
+                raise TensorFormatError(f"a chunk of tensor {item.key!r} has the wrong length ({reply} bytes)")
             else:
                 retry.append(_reread_head(transport, item))
         pending = retry
@@ -194,14 +266,15 @@ def _reread_head(transport: Transport, item: _Pending) -> _Pending:
     assert value is not None
     if not info.chunked:
         raise ConcurrentUpdateError(f"tensor {item.key!r} was overwritten while being read; read it again")
-    ref = wire.decode_chunk_ref(value, info, item.key)
-    if ref.generation == item.ref.generation:
+    fresh = _pending(item.index, item.key, info, value, None, retried=True)
+    if fresh.ref.generation == item.ref.generation:
         raise TensorFormatError(
             f"a chunk of tensor {item.key!r} (generation {item.ref.generation.hex()}) is missing from the store "
             f"at {transport.node_for(item.key)}: the tensor is damaged"
         )
     same = (info.shape, info.dtype, info.order) == (item.info.shape, item.info.dtype, item.info.order)
-    return _Pending(item.index, item.key, info, ref, item.out if same else _allocate(info, item.key), retried=True)
+    fresh.out = item.out if same else None
+    return fresh
 
 
 def _same_layout(info: wire.TensorInfo, out: np.ndarray) -> bool:
@@ -242,8 +315,9 @@ def read_infos(
                 continue
             _raise_for_reply(None, key, transport, "tensor_info")
         needed = wire.header_length(head)
+        whole = head if length is not None and len(head) == length else None  # the probe read the whole value
         if needed is not None:
-            if needed > len(head) == probe:
+            if needed > len(head) == probe and (length is None or needed <= length):
                 head = transport.execute(key, "GETRANGE", key, 0, needed - 1)
             head = head[:needed]
         info = decoded.get(head)
@@ -251,5 +325,7 @@ def read_infos(
             info = decoded[head] = wire.decode_header(head, key)
         if length is not None:
             wire.check_value_length(info, length, key)
+        if info.chunked and whole is not None:  # the chunk reference came with the probe: check it too
+            _pending(0, key, info, whole, None)
         infos.append(info)
     return infos

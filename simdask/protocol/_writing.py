@@ -3,29 +3,39 @@
 Writes send the array's memory as it lies (no copy for C- or F-contiguous
 arrays); large tensors go in chunks, all chunks first, then each head in a
 transaction that drops the previous generation's chunks.
+
+Retries: chunk ``SET``s and the head transaction of a plain tensor have the
+same effect when sent twice, so the transport sends them again after a
+broken connection. The head transaction of a chunked tensor does not (sent
+again after it ran, its cleanup would drop the chunks it just published), so
+when its connection breaks the whole write is done once more under a new
+generation, and the chunks of the abandoned one are removed.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from .. import wire
-from ..errors import UnsupportedDtypeError, error_from_reply
+from ..errors import ProtocolError, StoreConnectionError, UnsupportedDtypeError, error_from_reply
 from ..transport import ErrorReply, Request, Transport, check_transaction
 from .scripts import CLEANUP_CHUNKS
 
 __all__ = [
     "EncodedTensor",
     "encode",
+    "regenerate",
     "cleanup_commands",
     "head_commands",
     "drop_commands",
     "write_chunks",
+    "head_requests",
+    "rewrite_on_failure",
     "write_tensors",
 ]
 
@@ -74,9 +84,13 @@ def encode(
     try:
         prefix = wire.chunk_prefix(key)
         if data.nbytes > chunk_threshold and prefix is not None:
-            ref = wire.ChunkRef(
-                n_chunks=-(-data.nbytes // chunk_bytes), chunk_bytes=chunk_bytes, generation=os.urandom(16)
-            )
+            n_chunks = -(-data.nbytes // chunk_bytes)
+            if n_chunks > wire.MAX_CHUNKS:
+                raise ValueError(
+                    f"{data.nbytes} bytes in chunks of {chunk_bytes} bytes make {n_chunks} chunks, more than the "
+                    f"{wire.MAX_CHUNKS} a tensor may have: use larger chunk_bytes"
+                )
+            ref = wire.ChunkRef(n_chunks=n_chunks, chunk_bytes=chunk_bytes, generation=os.urandom(16))
             header = wire.encode_header(arr.dtype, arr.shape, order, dims=dims, attrs=attrs, chunked=True)
             chunks = tuple(
                 (wire.chunk_key(prefix, ref.generation, i), data[i * chunk_bytes : (i + 1) * chunk_bytes])
@@ -87,6 +101,19 @@ def encode(
     except ValueError as exc:
         raise type(exc)(f"tensor {key!r}: {exc}") from None
     return EncodedTensor(key, (header, data), prefix)
+
+
+def regenerate(tensor: EncodedTensor) -> EncodedTensor:
+    """The same chunked tensor under a new generation (new chunk keys, a head that names them)."""
+    if not tensor.chunks or tensor.chunk_prefix is None:
+        return tensor
+    head = tensor.head[0]
+    generation = os.urandom(16)
+    ref = head[-wire.CHUNK_REF_SIZE :]
+    fresh = ref[: wire.CHUNK_REF_SIZE - 16] + generation
+    chunks = tuple((wire.chunk_key(tensor.chunk_prefix, generation, i), data)
+                   for i, (_, data) in enumerate(tensor.chunks))
+    return EncodedTensor(tensor.key, (head[: -wire.CHUNK_REF_SIZE] + fresh,), tensor.chunk_prefix, chunks)
 
 
 def cleanup_commands(keys: Sequence[str]) -> list[Command]:
@@ -143,16 +170,48 @@ def write_chunks(transport: Transport, tensors: Sequence[EncodedTensor]) -> None
         raise failure
 
 
-def write_tensors(transport: Transport, tensors: Sequence[EncodedTensor]) -> None:
-    """Write tensors pipelined: all chunks first, then every head in its own transaction."""
-    write_chunks(transport, tensors)
+def head_requests(tensors: Sequence[EncodedTensor]) -> list[Request]:
+    """One request per tensor that replaces its head (in a transaction that drops the previous chunks)."""
     requests = []
     for tensor in tensors:
         commands = head_commands([tensor])
         if tensor.chunk_prefix is not None:
             commands = [("MULTI",), *commands, ("EXEC",)]
-        requests.append(Request(tensor.key, commands))
-    for tensor, replies in zip(tensors, transport.run(requests)):
+        # a plain head's cleanup finds nothing of its own to drop: sending it twice is harmless
+        requests.append(Request(tensor.key, commands, idempotent=not tensor.chunks))
+    return requests
+
+
+def rewrite_on_failure(
+    transport: Transport, tensors: Sequence[EncodedTensor], write: Callable[[Sequence[EncodedTensor]], None]
+) -> None:
+    """Run ``write(tensors)``; if its connection broke once chunked heads may have been sent, run it once
+    more with every chunked tensor under a new generation, then remove the abandoned generations' chunks."""
+    try:
+        write(tensors)
+        return
+    except ProtocolError:
+        raise
+    except StoreConnectionError:
+        if not any(t.chunks for t in tensors):
+            raise
+    fresh = [regenerate(t) for t in tensors]
+    write(fresh)
+    abandoned = [Request(t.key, [("UNLINK", *(k for k, _ in t.chunks))]) for t in tensors if t.chunks]
+    try:
+        transport.run(abandoned)
+    except StoreConnectionError:
+        pass  # the data are right; the abandoned chunks stay behind as unreferenced keys
+
+
+def write_tensors(transport: Transport, tensors: Sequence[EncodedTensor]) -> None:
+    """Write tensors pipelined: all chunks first, then every head in its own transaction."""
+    rewrite_on_failure(transport, tensors, lambda batch: _write_once(transport, batch))
+
+
+def _write_once(transport: Transport, tensors: Sequence[EncodedTensor]) -> None:
+    write_chunks(transport, tensors)
+    for tensor, replies in zip(tensors, transport.run(head_requests(tensors))):
         if isinstance(replies, list):
             if isinstance(replies[-1], list) and not any(isinstance(r, ErrorReply) for r in replies[-1]):
                 continue  # the transaction ran: the common case, checked without building a message

@@ -18,7 +18,14 @@ from .. import wire
 from ..errors import KeyNotFoundError, TensorFormatError, UnsupportedDtypeError
 from .keys import check_name
 
-__all__ = ["Dataset", "TENSOR_NAMES_FIELD", "COMPLETE_FIELD", "encode_metadata", "decode_metadata"]
+__all__ = [
+    "Dataset",
+    "TENSOR_NAMES_FIELD",
+    "COMPLETE_FIELD",
+    "encode_metadata",
+    "decode_metadata",
+    "decode_tensor_names",
+]
 
 TENSOR_NAMES_FIELD = ".tensor_names"
 COMPLETE_FIELD = ".COMPLETE"
@@ -189,20 +196,29 @@ def encode_metadata(dataset: Dataset) -> list[tuple[str, bytes]]:
 
 
 def decode_metadata(name: str, fields: dict[bytes, bytes], key: str) -> tuple[Dataset, list[str]]:
-    """Rebuild a dataset's metadata from its hash; returns it and its tensor names."""
+    """Rebuild a dataset's metadata from its hash; returns it and its tensor names.
+
+    Every field is checked: names must be UTF-8; ``.tensor_names`` a JSON list
+    of distinct non-empty names; a scalar field a plain (never chunked) 1-D
+    numeric tensor blob; a string field a JSON list of strings. Anything else is
+    a :class:`~simdask.errors.TensorFormatError` naming the hash and the field.
+    Reserved fields (``.``) this version does not know are ignored.
+    """
     dataset = Dataset(name)
     tensor_names: list[str] | None = None
     for raw_field, raw in fields.items():
-        field = raw_field.decode()
+        try:
+            field = raw_field.decode("utf-8")
+        except UnicodeDecodeError:
+            raise TensorFormatError(f"dataset hash {key!r} has a field name that is not UTF-8: {raw_field!r}") from None
         if field == COMPLETE_FIELD:
             continue
         if field == TENSOR_NAMES_FIELD:
-            tensor_names = _json_list(raw, key, field)
+            tensor_names = decode_tensor_names(raw, key)
+        elif not field or field.startswith("."):
+            continue  # reserved for later versions
         elif raw[:4] == wire.MAGIC:
-            info = wire.decode_header(raw, f"{key} field {field}")
-            wire.check_value_length(info, len(raw), f"{key} field {field}")
-            for value in wire.array_from_buffer(info, raw, info.data_offset):
-                dataset.add_meta_scalar(field, value)
+            _add_scalars(dataset, field, raw, key)
         else:
             for value in _json_list(raw, key, field):
                 dataset.add_meta_string(field, value)
@@ -211,9 +227,33 @@ def decode_metadata(name: str, fields: dict[bytes, bytes], key: str) -> tuple[Da
     return dataset, tensor_names
 
 
+def decode_tensor_names(raw: bytes, key: str) -> list[str]:
+    """The ``.tensor_names`` field: distinct non-empty tensor names other than ``meta``."""
+    names = _json_list(raw, key, TENSOR_NAMES_FIELD)
+    if any(not n or n == "meta" for n in names) or len(set(names)) != len(names):
+        raise TensorFormatError(
+            f"dataset hash {key!r} field {TENSOR_NAMES_FIELD!r} must name distinct tensors (non-empty, not 'meta')"
+        )
+    return names
+
+
+def _add_scalars(dataset: Dataset, field: str, raw: bytes, key: str) -> None:
+    where = f"{key} field {field}"
+    info = wire.decode_header(raw, where)
+    if info.chunked:
+        raise TensorFormatError(f"metadata scalars at {where!r} are a chunked head: metadata is never chunked")
+    wire.check_value_length(info, len(raw), where)
+    if info.ndim != 1 or info.dtype.kind not in "iufc":
+        raise TensorFormatError(
+            f"metadata scalars at {where!r} must be a 1-D numeric tensor, got {info.dtype} {info.shape}"
+        )
+    for value in wire.array_from_buffer(info, raw, info.data_offset):
+        dataset.add_meta_scalar(field, value)
+
+
 def _json_list(raw: bytes, key: str, field: str) -> list[str]:
     try:
-        value = json.loads(raw)
+        value = wire.parse_json(raw)
     except ValueError:
         value = None
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):

@@ -8,15 +8,21 @@ trip, and a dataset appears complete or not at all (one transaction).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
 from ..errors import KeyNotFoundError, error_from_reply
 from ..transport import ErrorReply, Request, Transport, check_transaction
 from ..wire import hash_tag
-from ._writing import drop_commands, head_commands, write_chunks
-from .dataset import COMPLETE_FIELD, TENSOR_NAMES_FIELD, Dataset, decode_metadata, encode_metadata
+from ._writing import EncodedTensor, drop_commands, head_commands, rewrite_on_failure, write_chunks
+from .dataset import (
+    COMPLETE_FIELD,
+    TENSOR_NAMES_FIELD,
+    Dataset,
+    decode_metadata,
+    decode_tensor_names,
+    encode_metadata,
+)
 from .session import Session
 from .tensors import encode_tensor, get_tensors
 
@@ -43,7 +49,7 @@ def _missing(base: str) -> KeyNotFoundError:
 
 def _tensor_names(transport: Transport, base: str) -> list[str] | None:
     raw = transport.execute(base, "HGET", meta_key(base), TENSOR_NAMES_FIELD)
-    return None if raw is None else list(json.loads(raw))
+    return None if raw is None else decode_tensor_names(raw, meta_key(base))
 
 
 def _drop_tensor_commands(base: str, names: Sequence[str]) -> list[tuple[Any, ...]]:
@@ -62,15 +68,20 @@ def put_dataset(session: Session, base: str, dataset: Dataset) -> None:
         for name, array, dims, attrs in dataset.tensor_items()
     ]
     old_names = _tensor_names(transport, base) or []
-    write_chunks(transport, tensors)
     stale = [n for n in old_names if n not in dataset.get_tensor_names()]
     fields = [part for field in encode_metadata(dataset) for part in field]
-    commands: list[tuple[Any, ...]] = [("MULTI",)]
-    commands += head_commands(tensors)
-    commands += _drop_tensor_commands(base, stale)
-    commands += [("UNLINK", meta_key(base)), ("HSET", meta_key(base), *fields, COMPLETE_FIELD, "1"), ("EXEC",)]
-    replies = transport.run([Request(base, commands)])[0]
-    check_transaction(replies, f"put_dataset {dataset.name!r} at {transport.node_for(base)}")
+
+    def write(tensors: Sequence[EncodedTensor]) -> None:
+        write_chunks(transport, tensors)
+        commands: list[tuple[Any, ...]] = [("MULTI",)]
+        commands += head_commands(tensors)
+        commands += _drop_tensor_commands(base, stale)
+        commands += [("UNLINK", meta_key(base)), ("HSET", meta_key(base), *fields, COMPLETE_FIELD, "1"), ("EXEC",)]
+        # without chunked tensors the transaction has the same effect when sent twice
+        request = Request(base, commands, idempotent=not any(t.chunks for t in tensors))
+        check_transaction(transport.run([request])[0], f"put_dataset {dataset.name!r} at {transport.node_for(base)}")
+
+    rewrite_on_failure(transport, tensors, write)
 
 
 def get_datasets(session: Session, bases: Sequence[str]) -> list[Dataset]:
@@ -104,7 +115,7 @@ def delete_dataset(session: Session, base: str) -> None:
     if names is None:
         raise _missing(base)
     commands = [("MULTI",), *_drop_tensor_commands(base, names), ("UNLINK", meta_key(base)), ("EXEC",)]
-    replies = transport.run([Request(base, commands)])[0]
+    replies = transport.run([Request(base, commands, idempotent=True)])[0]
     check_transaction(replies, f"delete_dataset {dataset_name(base)!r} at {transport.node_for(base)}")
 
 

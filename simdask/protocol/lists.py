@@ -38,7 +38,7 @@ def copy_list(session: Session, source: str, dest: str) -> None:
         raise KeyNotFoundError(f"aggregation list {source!r} does not exist")
     transport = session.transport
     commands = [("MULTI",), ("UNLINK", dest), ("RPUSH", dest, *entries), ("EXEC",)]
-    replies = transport.run([Request(dest, commands)])[0]
+    replies = transport.run([Request(dest, commands, idempotent=True)])[0]  # UNLINK then RPUSH: same result twice
     check_transaction(replies, f"copy_list {source!r} -> {dest!r}")
 
 

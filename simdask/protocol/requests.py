@@ -10,12 +10,22 @@ both sides, and the caller's side of the exchange.
 from __future__ import annotations
 
 import json
+import math
+import time
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
-from .. import config
-from ..errors import ModelError, ModelTimeoutError, RequestFormatError, error_from_reply
-from ..transport import ErrorReply, Request
+from .. import wire
+from ..errors import (
+    ModelError,
+    ModelTimeoutError,
+    RequestFormatError,
+    StoreConnectionError,
+    StoreTimeoutError,
+    error_from_reply,
+)
+from ..transport import ErrorReply, Request, deadline
 from .models import Kind
 from .session import Session
 
@@ -26,6 +36,7 @@ __all__ = [
     "REPLY_TTL_S",
     "RunRequest",
     "new_reply_key",
+    "run_timeout",
     "run_request",
     "parse_reply",
 ]
@@ -38,8 +49,10 @@ GPU_STREAM = "simdask:gpu-requests:{simdask:requests}"
 GROUP = "simdask"
 #: Seconds a reply waits for its caller before the store drops it.
 REPLY_TTL_S = 300
-#: Seconds the socket waits beyond the ``BLPOP`` timeout, so that the server's own timeout answers first.
-_REPLY_GRACE_S = 10
+#: Seconds the socket waits beyond the ``BLPOP`` timeout, so that the server's own timeout (checked about
+#: every 100 ms) answers first; a store that does not answer at all is given up after this.
+REPLY_GRACE_S = 0.5
+_FIELDS = ("model", "script", "function", "inputs", "outputs", "reply")
 
 
 def new_reply_key() -> str:
@@ -67,34 +80,57 @@ class RunRequest:
                        "reply", self.reply]
 
     @classmethod
-    def from_entry(cls, stream: str, entry_id: str, raw_fields: list[bytes]) -> RunRequest:
-        """Decode a stream entry; raise :class:`RequestFormatError` when it is not a valid request."""
-        try:
-            values = [f.decode() for f in raw_fields]
-        except UnicodeDecodeError:
-            raise RequestFormatError(f"request {entry_id} is not UTF-8", None) from None
-        fields = dict(zip(values[::2], values[1::2]))
+    def from_entry(cls, stream: str, entry_id: str, raw_fields: Any) -> RunRequest:
+        """Decode a stream entry; raise :class:`RequestFormatError` when it is not a valid request.
+
+        Anything an entry holds is refused with a message (never another
+        exception): fields that are not UTF-8, missing or empty names, inputs
+        and outputs that are not JSON lists of non-empty strings or nest
+        deeper than :data:`~simdask.wire.MAX_JSON_DEPTH`. Unknown fields are
+        ignored. The error carries the reply key when one could be read, so
+        that the caller can be answered ``ERR``.
+        """
+        if not isinstance(raw_fields, list) or len(raw_fields) % 2 or not all(
+            isinstance(f, bytes) for f in raw_fields
+        ):
+            raise RequestFormatError(f"request {entry_id} is not a list of field/value pairs", None)
+        fields: dict[str, str] = {}
+        undecodable: list[str] = []
+        for raw_name, raw_value in zip(raw_fields[::2], raw_fields[1::2]):
+            name = raw_name.decode("utf-8", "replace")
+            try:
+                fields[name] = raw_value.decode("utf-8")
+            except UnicodeDecodeError:
+                undecodable.append(name)
         reply = fields.get("reply") or None
+        if undecodable:
+            known = [n for n in undecodable if n in _FIELDS] or undecodable
+            raise RequestFormatError(f"request {entry_id}: field(s) {known} are not UTF-8", reply)
         kind: Kind = "model" if "model" in fields else "script"
         name = fields.get(kind, "")
+        function = fields.get("function", "") if kind == "script" else ""
         try:
-            inputs, outputs = json.loads(fields["inputs"]), json.loads(fields["outputs"])
-        except (KeyError, ValueError):
+            inputs, outputs = wire.parse_json(fields["inputs"]), wire.parse_json(fields["outputs"])
+        except KeyError:
             raise RequestFormatError(f"request {entry_id} needs JSON 'inputs' and 'outputs' lists", reply) from None
+        except ValueError as exc:
+            raise RequestFormatError(f"request {entry_id}: 'inputs' or 'outputs' is not valid JSON: {exc}",
+                                     reply) from None
         well_formed = (
-            name
-            and reply
+            bool(name)
+            and bool(reply)
             and isinstance(inputs, list)
             and isinstance(outputs, list)
             and all(isinstance(k, str) and k for k in [*inputs, *outputs])
-            and (kind == "model" or fields.get("function"))
+            and (kind == "model" or bool(function))
         )
         if not well_formed:
             raise RequestFormatError(
-                f"request {entry_id} is malformed: needs model (or script and function), inputs, outputs, reply",
+                f"request {entry_id} is malformed: needs model (or script and function), inputs and outputs "
+                "(JSON lists of key names), reply",
                 reply,
             )
-        return cls(kind, name, tuple(inputs), tuple(outputs), reply or "", fields.get("function", ""), entry_id, stream)
+        return cls(kind, name, tuple(inputs), tuple(outputs), reply or "", function, entry_id, stream)
 
     @property
     def label(self) -> str:
@@ -104,23 +140,48 @@ class RunRequest:
         return f"script {self.name!r} function {self.function!r}"
 
 
+def run_timeout(session: Session, timeout: float | None) -> float:
+    """Seconds a run request waits for its answer: ``timeout``, else the session's
+    (``SIMDASK_RUN_TIMEOUT``, else ``simdask.inference.run-timeout``)."""
+    wait = session.options.run_timeout if timeout is None else timeout
+    if wait is None or isinstance(wait, bool) or not isinstance(wait, (int, float)) or not 0 < wait < math.inf:
+        raise ValueError(f"timeout must be a number of seconds > 0, got {wait!r}")
+    return float(wait)
+
+
 def run_request(session: Session, request: RunRequest, timeout: float | None = None) -> None:
     """Send ``request`` and wait for its answer: ``XADD`` and ``BLPOP`` pipelined on one connection.
 
-    ``timeout`` is in seconds (``None``: ``simdask.inference.run-timeout``).
-    Returns when a serving loop answered ``OK`` (the outputs are stored);
-    raises :class:`~simdask.errors.ModelError` for its ``ERR``, and
-    :class:`~simdask.errors.ModelTimeoutError` when no answer came in time.
+    ``timeout`` is in seconds (``None``: :func:`run_timeout`). Returns when a
+    serving loop answered ``OK`` (the outputs are stored); raises
+    :class:`~simdask.errors.ModelError` for its ``ERR``, and
+    :class:`~simdask.errors.ModelTimeoutError` when no answer came in time,
+    also when the store itself stopped answering: the whole call ends within
+    ``timeout`` plus :data:`REPLY_GRACE_S`. When the connection breaks after
+    the request was sent, the request is not sent again (it may be in the
+    stream already); the answer is awaited on a new connection instead.
     """
-    wait = float(config.get("inference.run-timeout", timeout))
-    if wait <= 0:
-        raise ValueError(f"timeout must be > 0 seconds, got {wait}")
+    wait = run_timeout(session, timeout)
     commands = [
         ("XADD", REQUEST_STREAM, "*", *request.fields()),
         ("BLPOP", request.reply, wait),
     ]
     transport = session.transport
-    replies = transport.run([Request(REQUEST_STREAM, commands)], timeout=wait + _REPLY_GRACE_S)[0]
+    end = time.monotonic() + wait
+    try:
+        with deadline(wait + REPLY_GRACE_S):
+            try:
+                replies = transport.run([Request(REQUEST_STREAM, commands)], timeout=wait + REPLY_GRACE_S)[0]
+            except StoreConnectionError as exc:
+                if not exc.request_sent or end - time.monotonic() <= 0:
+                    raise
+                # the request may be in the stream (it is never sent twice): wait for its answer, on a new
+                # connection, for what is left of the time
+                left = end - time.monotonic()
+                blpop = Request(request.reply, [("BLPOP", request.reply, left)], idempotent=True)
+                replies = [None, transport.run([blpop], timeout=left + REPLY_GRACE_S)[0]]
+    except StoreTimeoutError as exc:
+        raise ModelTimeoutError(f"{request.label}: no answer within {wait:g} s ({exc})") from None
     for reply in replies:
         if isinstance(reply, ErrorReply):
             node = transport.node_for(REQUEST_STREAM)

@@ -124,7 +124,8 @@ def tensor_infos(
 def delete_tensors(session: Session, keys: Sequence[str]) -> list[bool]:
     """Delete tensors and their chunks, each in one transaction; whether each existed."""
     transport = session.transport
-    requests = [Request(key, [("MULTI",), *drop_commands([key]), ("EXEC",)]) for key in keys]
+    # sent twice, a delete leaves the same store (only whether the key existed may then read False)
+    requests = [Request(key, [("MULTI",), *drop_commands([key]), ("EXEC",)], idempotent=True) for key in keys]
     existed = []
     for key, replies in zip(keys, transport.run(requests)):
         results = check_transaction(replies, f"delete_tensor {key!r} at {transport.node_for(key)}")

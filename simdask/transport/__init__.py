@@ -1,7 +1,8 @@
-"""Talking to the store: addresses, connections, reply readers, cluster routing."""
+"""Talking to the store: addresses, connections, reply readers, cluster routing, deadlines and retries."""
 
 from .address import Address, address_from_env, format_addresses, parse_addresses
 from .connection import Connection, ErrorReply
+from .deadlines import current_deadline, deadline, time_left
 from .replies import (
     PLACED,
     ChunkReader,
@@ -14,9 +15,10 @@ from .replies import (
     read_value,
 )
 from .slots import key_slot
-from .transport import Request, Transport
+from .transport import IDEMPOTENT_COMMANDS, Request, Transport
 
 __all__ = [
+    "IDEMPOTENT_COMMANDS",
     "PLACED",
     "Address",
     "ChunkReader",
@@ -29,10 +31,13 @@ __all__ = [
     "ValueReader",
     "address_from_env",
     "check_transaction",
+    "current_deadline",
+    "deadline",
     "format_addresses",
     "key_slot",
     "parse_addresses",
     "read_replies",
     "read_reply_list",
     "read_value",
+    "time_left",
 ]

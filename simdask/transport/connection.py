@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import select
 import socket
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any, NoReturn
 
@@ -114,9 +116,17 @@ def encode_commands(commands: Iterable[Sequence[Any]]) -> list[bytes | memoryvie
 class Connection:
     """A connected, authenticated socket to one server.
 
+    Every send and read waits at most the I/O timeout (``socket_timeout``)
+    and, while a deadline is set (:meth:`set_limits`), at most what is left
+    of it. Connecting, ``AUTH`` included, takes at most ``connect_timeout``
+    (and what is left of ``deadline``).
+
     Not thread-safe: a :class:`~simdask.transport.Transport` hands each
     connection to one thread at a time.
     """
+
+    _connecting = False  # AUTH is being answered: a timeout is the connect timeout's
+    _by_deadline = False  # the socket's timeout is what is left of the deadline, not the I/O timeout
 
     def __init__(
         self,
@@ -125,24 +135,42 @@ class Connection:
         password: str | None = None,
         connect_timeout: float | None = 10.0,
         socket_timeout: float | None = None,
+        deadline: float | None = None,
     ) -> None:
         self.address = address
         self.pid = os.getpid()
         self.broken = False
+        #: Bytes handed to the kernel / received so far: whether a failed request reached the server.
+        self.bytes_sent = 0
+        self.bytes_received = 0
         self._buf = bytearray(_READ_BUFFER)
         self._view = memoryview(self._buf)
         self._start = 0
         self._end = 0
         self._socket_timeout = socket_timeout
-        self._sock = self._connect(connect_timeout)
+        self._io_timeout = socket_timeout
+        self._deadline: float | None = None
+        self._applied: float | None = -1.0  # the timeout the socket has now (-1: not yet set)
+        if connect_timeout is not None:  # connecting ends within connect_timeout, AUTH's answer included
+            connect_deadline = time.monotonic() + connect_timeout
+            deadline = connect_deadline if deadline is None else min(deadline, connect_deadline)
+        self._sock = self._connect(deadline)
+        self._poller: Any = None
         if password:
-            reply = self.call("AUTH", password)
+            self._deadline, self._connecting = deadline, True
+            try:
+                reply = self.call("AUTH", password)
+            finally:
+                self._deadline, self._connecting = None, False
             if isinstance(reply, ErrorReply):
                 self.close()
                 raise AuthenticationError(f"the store at {address} refused the password: {reply}")
 
-    def _connect(self, timeout: float | None) -> socket.socket:
+    def _connect(self, deadline: float | None) -> socket.socket:
         address = self.address
+        timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+        if timeout is not None and timeout <= 0:
+            raise StoreTimeoutError(f"no time left to connect to the store at {address} (the call's deadline passed)")
         try:
             if address.is_unix:
                 sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -155,13 +183,54 @@ class Connection:
                 if size:
                     sock.setsockopt(socket.SOL_SOCKET, option, size)
         except TimeoutError:
-            raise StoreTimeoutError(f"connecting to the store at {address} timed out after {timeout} s") from None
+            after = "" if timeout is None else f" after {timeout:.3g} s"
+            raise StoreTimeoutError(f"connecting to the store at {address} timed out{after}") from None
         except OSError as exc:
             raise StoreConnectionError(
                 f"cannot connect to the store at {address}: {exc.strerror or exc}"
             ) from None
-        sock.settimeout(self._socket_timeout)
         return sock
+
+    # -- time limits -------------------------------------------------------------
+
+    def set_limits(self, io_timeout: float | None, deadline: float | None) -> None:
+        """Limits of the next request: ``io_timeout`` per send or read, and an overall ``deadline``
+        (``time.monotonic()``); :meth:`reset_limits` goes back to the connection's own I/O timeout."""
+        self._io_timeout = io_timeout
+        self._deadline = deadline
+
+    def reset_limits(self) -> None:
+        self._io_timeout = self._socket_timeout
+        self._deadline = None
+
+    def _arm(self) -> None:
+        """Give the socket what is left of the limits before it blocks."""
+        timeout = self._io_timeout
+        self._by_deadline = False
+        if self._deadline is not None:
+            left = self._deadline - time.monotonic()
+            if left <= 0:
+                self._by_deadline = True
+                self._fail(TimeoutError(), "waiting for")
+            if timeout is None or left < timeout:
+                timeout, self._by_deadline = left, True
+        if timeout != self._applied:
+            self._sock.settimeout(timeout)
+            self._applied = timeout
+
+    def is_idle_usable(self) -> bool:
+        """Whether a pooled connection can take a request: the server has not closed it (a restart, an
+        idle timeout) and nothing unread waits on it. One ``poll`` of the socket, no data sent."""
+        if self.broken or self._start != self._end:
+            return False
+        try:
+            if self._poller is None:
+                self._poller = select.poll()
+                self._poller.register(self._sock, select.POLLIN | select.POLLPRI)
+            # an idle RESP2 connection has nothing to read: EOF, a reset or stray bytes all show as readable
+            return not self._poller.poll(0)
+        except (OSError, ValueError, AttributeError):  # AttributeError: no poll() (Windows)
+            return False
 
     # -- sending ---------------------------------------------------------------
 
@@ -175,7 +244,9 @@ class Connection:
         i = 0
         try:
             while i < len(views):
+                self._arm()
                 sent = self._sock.sendmsg(views[i : i + _IOV_MAX])
+                self.bytes_sent += sent
                 while sent:
                     size = views[i].nbytes
                     if sent >= size:
@@ -203,11 +274,13 @@ class Connection:
             self._buf[: len(pending)] = pending
             self._start, self._end = 0, len(pending)
         try:
+            self._arm()
             n = self._sock.recv_into(self._view[self._end :])
         except BaseException as exc:
             self._fail(exc, "receiving from")
         if n == 0:
             self._fail(ConnectionResetError("connection closed by the server"), "receiving from")
+        self.bytes_received += n
         self._end += n
 
     def _readline(self) -> bytes:
@@ -241,9 +314,11 @@ class Connection:
         pos = have
         try:
             while pos < size:
+                self._arm()
                 n = self._sock.recv_into(target[pos:])
                 if n == 0:
                     raise ConnectionResetError("connection closed by the server")
+                self.bytes_received += n
                 pos += n
         except BaseException as exc:
             self._fail(exc, "receiving from")
@@ -308,15 +383,21 @@ class Connection:
     # -- lifetime --------------------------------------------------------------
 
     def set_timeout(self, timeout: float | None) -> None:
-        self._sock.settimeout(timeout)
+        """Replace the I/O timeout of the next requests (:meth:`reset_limits` restores the connection's own)."""
+        self._io_timeout = timeout
 
     def _fail(self, exc: BaseException, doing: str) -> NoReturn:
         self.close()
         if isinstance(exc, (StoreConnectionError, StoreTimeoutError)):
             raise exc
         if isinstance(exc, socket.timeout):
+            if self._by_deadline:
+                what = "connecting" if self._connecting else "the call"
+                raise StoreTimeoutError(
+                    f"the store at {self.address} did not answer within the time limit of {what}"
+                ) from None
             raise StoreTimeoutError(
-                f"the store at {self.address} did not answer within {self._sock.gettimeout()} s"
+                f"the store at {self.address} did not answer within {self._applied:g} s"
             ) from None
         if isinstance(exc, OSError):
             raise StoreConnectionError(

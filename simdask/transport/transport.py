@@ -1,30 +1,69 @@
-"""Route commands to the right server: standalone or cluster, pooled, fork-safe.
+"""Route commands to the right server: standalone or cluster, pooled, fork-safe, retried.
 
 A :class:`Transport` owns one pool of :class:`Connection` per server node. It
 runs *requests* (one or more commands sent together, with a reader that
 consumes their replies) in pipelines grouped by node, and follows cluster
 ``MOVED``/``ASK`` redirections. After a fork (Dask nannies, MPI launchers) the
 child drops the parent's connections and opens its own.
+
+Failures of the connection are retried within a short window (``retry_window``,
+``simdask.client.retry-window``, 2 s by default, never past the deadline of
+the call, :func:`~simdask.transport.deadline`): a pooled connection the server
+closed (a restart) is noticed before it is used, and a request is sent again
+on a fresh connection, with a growing pause between attempts, while the
+server is briefly away. Only *idempotent* requests are sent again once they
+may have reached the server (:attr:`Request.idempotent`); a non-idempotent
+one (``RPUSH``, ``XADD``, ``INCR``) whose connection broke after it was sent
+raises :class:`StoreConnectionError` saying that it may have been applied.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ResponseError, StoreConnectionError, error_from_reply
+from ..errors import ProtocolError, ResponseError, StoreConnectionError, error_from_reply
 from .address import Address, format_addresses, parse_addresses
 from .connection import Connection, ErrorReply
+from .deadlines import current_deadline
 from .replies import Reader, read_replies
 from .slots import SLOT_COUNT, key_slot
 
-__all__ = ["Request", "Transport"]
+__all__ = ["IDEMPOTENT_COMMANDS", "Request", "Transport"]
+
+log = logging.getLogger("simdask.transport")
 
 _MAX_REDIRECTS = 5
 _MAX_IDLE_PER_NODE = 8
+#: Pauses between attempts after a connection failure (seconds; the last one repeats). The first
+#: retry is immediate: the usual failure is a pooled connection to a server that restarted.
+_BACKOFF = (0.0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5)
+#: Error replies that say the command was not run (a server still loading its data, a slot being
+#: migrated, a cluster not ready): sending it again is safe for any command.
+_NOT_RUN_REPLIES = ("LOADING", "TRYAGAIN", "CLUSTERDOWN")
+
+#: Commands that have the same effect when sent twice, so a request made only of them is sent
+#: again after a broken connection. ``MULTI``/``EXEC`` count as idempotent: a transaction is when
+#: every command inside it is. ``EVAL`` does not (a request that knows its script is safe says so).
+IDEMPOTENT_COMMANDS = frozenset({
+    "GET", "GETRANGE", "STRLEN", "EXISTS", "TYPE", "TTL", "PTTL",
+    "HGET", "HGETALL", "HEXISTS", "HLEN", "HKEYS",
+    "LRANGE", "LLEN", "LINDEX",
+    "ZRANGE", "ZSCORE", "ZCARD", "XPENDING", "XINFO", "XLEN", "XRANGE",
+    "SCAN", "PING", "CLUSTER", "INFO",
+    "SET", "HSET", "ZADD", "ZREM", "UNLINK", "DEL", "EXPIRE", "PEXPIRE", "FLUSHALL",
+    "MULTI", "EXEC",
+})
+
+
+def _name(command: Sequence[Any]) -> str:
+    first = command[0] if command else b""
+    return (first.decode("ascii", "replace") if isinstance(first, (bytes, bytearray)) else str(first)).upper()
 
 
 @dataclass(frozen=True)
@@ -33,14 +72,48 @@ class Request:
 
     ``reader`` must consume exactly the replies of ``commands``; it returns the
     request's result (an :class:`ErrorReply` for a redirect or an error).
+    ``idempotent`` says whether the request may be sent again after a broken
+    connection; ``None`` (the default) decides from the command names
+    (:data:`IDEMPOTENT_COMMANDS`).
     """
 
     key: str | bytes | None
     commands: Sequence[Sequence[Any]]
     reader: Reader | None = None
+    idempotent: bool | None = None
 
     def read(self, conn: Connection) -> Any:
         return (self.reader or read_replies(len(self.commands)))(conn)
+
+    @property
+    def retryable(self) -> bool:
+        """Whether sending the request twice has the effect of sending it once."""
+        if self.idempotent is not None:
+            return self.idempotent
+        return all(_name(command) in IDEMPOTENT_COMMANDS for command in self.commands)
+
+
+def _broken(error: StoreConnectionError, sent: bool) -> StoreConnectionError:
+    """``error`` marked with whether the failed attempt may have reached a server (for the retry logic)."""
+    error.request_sent = sent
+    return error
+
+
+def _not_run(result: Any, completely: bool) -> bool:
+    """Whether a request's result is (``completely``: only) replies saying the command was not run."""
+    if isinstance(result, ErrorReply):
+        return result.split(" ", 1)[0] in _NOT_RUN_REPLIES
+    if type(result) is not list or not result:
+        return False
+    flags = [isinstance(r, ErrorReply) and r.split(" ", 1)[0] in _NOT_RUN_REPLIES for r in result]
+    return all(flags) if completely else any(flags)
+
+
+def _any_not_run(results: list[Any]) -> bool:
+    for result in results:  # the hot path of every call: most results are values, not errors or lists
+        if (isinstance(result, ErrorReply) or type(result) is list) and _not_run(result, completely=False):
+            return True
+    return False
 
 
 def _redirect_of(result: Any) -> tuple[str, Address] | None:
@@ -71,6 +144,9 @@ class Transport:
         Sent with ``AUTH`` on every new connection.
     connect_timeout, socket_timeout
         Seconds; ``None`` waits forever.
+    retry_window
+        Seconds during which a request that failed on a broken connection is
+        tried again (0: never).
     """
 
     def __init__(
@@ -80,12 +156,14 @@ class Transport:
         password: str | None = None,
         connect_timeout: float | None = 10.0,
         socket_timeout: float | None = None,
+        retry_window: float = 2.0,
     ) -> None:
         self.seeds = parse_addresses(address)
         self.address = format_addresses(self.seeds)
         self._password = password
         self._connect_timeout = connect_timeout
         self._socket_timeout = socket_timeout
+        self._retry_window = retry_window
         self._pool = _Pool()
         self._topology_lock = threading.Lock()
         self._slots: list[Address] | None = None
@@ -109,8 +187,8 @@ class Transport:
             known = list(dict.fromkeys([*self.seeds, *(self._slots or ())]))
             failure: Exception | None = None
             for node in known:
-                try:
-                    reply = self._call_on(node, ("CLUSTER", "SLOTS"))
+                try:  # several nodes: ask the next one at once rather than wait for this one
+                    reply = self._call_on(node, ("CLUSTER", "SLOTS"), retry=len(known) == 1)
                 except StoreConnectionError as exc:
                     failure = exc
                     continue
@@ -174,19 +252,43 @@ class Transport:
     # -- connections -----------------------------------------------------------
 
     def _checkout(self, node: Address) -> Connection:
+        """An idle pooled connection the server has not closed, else a new one.
+
+        Raises :class:`StoreConnectionError` (``request_sent=False``) when the server cannot be reached.
+        """
         pool = self._pool
         if pool.pid != os.getpid():  # forked: the parent's sockets are not ours
             pool = self._pool = _Pool()
+        while True:
+            with pool.lock:
+                idle = pool.idle.get(node)
+                conn = idle.pop() if idle else None
+            if conn is None:
+                break
+            if conn.is_idle_usable():
+                return conn
+            conn.close()  # closed by the server (restarted?): so are the others, probably
+            self._drop_idle(node)
+        try:
+            return Connection(
+                node,
+                password=self._password,
+                connect_timeout=self._connect_timeout,
+                socket_timeout=self._socket_timeout,
+                deadline=current_deadline(),
+            )
+        except ProtocolError:
+            raise
+        except StoreConnectionError as exc:
+            raise _broken(exc, sent=False) from None
+
+    def _drop_idle(self, node: Address) -> None:
+        """Close the idle connections to ``node`` (after one of them was found broken)."""
+        pool = self._pool
         with pool.lock:
-            idle = pool.idle.get(node)
-            if idle:
-                return idle.pop()
-        return Connection(
-            node,
-            password=self._password,
-            connect_timeout=self._connect_timeout,
-            socket_timeout=self._socket_timeout,
-        )
+            conns = pool.idle.pop(node, [])
+        for conn in conns:
+            conn.close()
 
     def _checkin(self, conn: Connection) -> None:
         pool = self._pool
@@ -199,15 +301,11 @@ class Transport:
                 return
         conn.close()
 
-    def _call_on(self, node: Address, command: Sequence[Any]) -> Any:
-        conn = self._checkout(node)
-        try:
-            reply = conn.call(*command)
-        except BaseException:
-            conn.close()
-            raise
-        self._checkin(conn)
-        return reply
+    def _call_on(self, node: Address, command: Sequence[Any], *, retry: bool = True) -> Any:
+        requests = [Request(None, (command,))]
+        if not retry:
+            return self._run_on(node, requests, None)[0]
+        return self._retrying(requests, lambda: self._run_on(node, requests, None))[0]
 
     def close(self) -> None:
         """Close every idle connection (connections in use close when returned broken)."""
@@ -224,12 +322,70 @@ class Transport:
         """Run requests pipelined (one round trip per node) and return their results in order.
 
         Error replies come back as :class:`ErrorReply` values; redirections are
-        followed. Connection failures raise :class:`StoreConnectionError`.
-        ``timeout`` (seconds) replaces the socket timeout for requests that
-        block on purpose (``BLPOP``, ``XREADGROUP ... BLOCK``).
+        followed. Connection failures are retried as the module says, then
+        raise :class:`StoreConnectionError`. ``timeout`` (seconds) replaces the
+        I/O timeout for requests that block on purpose (``BLPOP``,
+        ``XREADGROUP ... BLOCK``); the deadline of the call
+        (:func:`~simdask.transport.deadline`) bounds everything.
         """
         if not self.is_cluster:  # one server, no redirections: the hot path of every call
-            return self._run_on(self.seeds[0], requests, timeout)
+            node = self.seeds[0]
+            return self._retrying(requests, lambda: self._run_on(node, requests, timeout))
+        return self._retrying(requests, lambda: self._run_cluster(requests, timeout))
+
+    def _retrying(self, requests: Sequence[Request], attempt: Callable[[], list[Any]]) -> list[Any]:
+        """Run ``attempt`` (one round of ``requests``) again after a connection failure, within the retry
+        window and the call's deadline, unless that could apply a request twice."""
+        tries = 0
+        window_end: float | None = None
+        while True:
+            failure: StoreConnectionError | None = None
+            results: list[Any] | None = None
+            try:
+                results = attempt()
+            except ProtocolError:
+                raise
+            except StoreConnectionError as exc:
+                if exc.request_sent is None:
+                    raise  # not a broken connection (e.g. a cluster still forming)
+                if exc.request_sent and not all(r.retryable for r in requests):
+                    commands = ", ".join(sorted({_name(c) for r in requests for c in r.commands}))
+                    error = StoreConnectionError(
+                        f"{exc}; the request ({commands}) had been sent and is never sent twice: "
+                        "it may or may not have been applied"
+                    )
+                    error.request_sent = True
+                    raise error from None
+                self.close()  # the other idle connections are probably broken too
+                failure = exc
+            else:
+                if not _any_not_run(results):
+                    return results
+                if not (all(r.retryable for r in requests) or all(_not_run(r, completely=True) for r in results)):
+                    return results  # some commands ran: the caller reports the others' errors
+            now = time.monotonic()
+            if window_end is None:
+                window_end = now + self._retry_window
+                deadline = current_deadline()
+                if deadline is not None:
+                    window_end = min(window_end, deadline)
+            pause = _BACKOFF[min(tries, len(_BACKOFF) - 1)]
+            if now + pause >= window_end:
+                if failure is None:
+                    assert results is not None
+                    return results  # still not ready: the caller raises what the replies say
+                if tries:
+                    window = f"{self._retry_window:g} s"
+                    error = type(failure)(f"{failure} (tried {tries + 1} times within {window})")
+                    error.request_sent = failure.request_sent
+                    raise error from None
+                raise failure
+            if tries == 0:
+                log.info("retrying a request to %s: %s", self.address, failure or "the store is not ready")
+            time.sleep(pause)
+            tries += 1
+
+    def _run_cluster(self, requests: Sequence[Request], timeout: float | None) -> list[Any]:
         results: list[Any] = [None] * len(requests)
         pending = list(range(len(requests)))
         asking: dict[int, Address] = {}
@@ -255,15 +411,25 @@ class Transport:
                 return results
         raise ResponseError(f"too many cluster redirections at {self.address}: {results[pending[0]]}")
 
+    def _limit(self, conn: Connection, timeout: float | None) -> None:
+        deadline = current_deadline()
+        if timeout is not None or deadline is not None:
+            conn.set_limits(self._socket_timeout if timeout is None else timeout, deadline)
+
     def _run_on(self, node: Address, requests: Sequence[Request], timeout: float | None) -> list[Any]:
         conn = self._checkout(node)
+        sent = conn.bytes_sent
         try:
-            if timeout is not None:
-                conn.set_timeout(timeout)
+            self._limit(conn, timeout)
             conn.send([command for request in requests for command in request.commands])
             results = [request.read(conn) for request in requests]
-            if timeout is not None:
-                conn.set_timeout(self._socket_timeout)
+            conn.reset_limits()
+        except ProtocolError:
+            conn.close()
+            raise
+        except StoreConnectionError as exc:
+            conn.close()
+            raise _broken(exc, conn.bytes_sent > sent) from None
         except BaseException:
             conn.close()
             raise
@@ -280,12 +446,13 @@ class Transport:
     ) -> None:
         # Send to every node first, then read: the nodes work in parallel.
         conns: list[tuple[Connection, list[int]]] = []
+        marks: list[int] = []
         try:
             for node, indices in by_node.items():
                 conn = self._checkout(node)
                 conns.append((conn, indices))
-                if timeout is not None:
-                    conn.set_timeout(timeout)
+                marks.append(conn.bytes_sent)
+                self._limit(conn, timeout)
                 commands: list[Sequence[Any]] = []
                 for index in indices:
                     if index in asking:
@@ -297,13 +464,21 @@ class Transport:
                     if index in asking:
                         conn.read_reply()
                     results[index] = requests[index].read(conn)
+        except ProtocolError:
+            for conn, _ in conns:
+                conn.close()
+            raise
+        except StoreConnectionError as exc:  # what went to any node counts as sent
+            sent = bool(exc.request_sent) or any(conn.bytes_sent > mark for (conn, _), mark in zip(conns, marks))
+            for conn, _ in conns:
+                conn.close()
+            raise _broken(exc, sent) from None
         except BaseException:
             for conn, _ in conns:
                 conn.close()
             raise
         for conn, _ in conns:
-            if timeout is not None:
-                conn.set_timeout(self._socket_timeout)
+            conn.reset_limits()
             self._checkin(conn)
 
     def execute(self, key: str | bytes | None, *command: Any, context: str = "") -> Any:
@@ -327,6 +502,7 @@ class Transport:
             "password": self._password,
             "connect_timeout": self._connect_timeout,
             "socket_timeout": self._socket_timeout,
+            "retry_window": self._retry_window,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:

@@ -29,14 +29,13 @@ def test_torchscript_model_round_trip(serving, mlp):
     np.testing.assert_allclose(client.get_tensor("y"), reference(mlp, x), rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("backend", ["onnx", "torch.export"])
+@pytest.mark.parametrize("backend", ["onnx", "traced"])
 def test_other_model_formats(serving, mlp, backend):
     client = serving
     if backend == "onnx":
         client.set_model("m", onnx_bytes(mlp), "ONNX")
     else:
-        dim = torch.export.Dim("batch")
-        client.set_model("m", torch.export.export(mlp, (torch.zeros(2, 64),), dynamic_shapes={"x": {0: dim}}), "TORCH")
+        client.set_model("m", torch.jit.trace(mlp, torch.zeros(2, 64)), "TORCH")
     x = np.random.default_rng(1).random((3, 64), dtype=np.float32)
     client.put_tensor("m", x)
     client.run_model("m")  # inputs and outputs default to the model's name

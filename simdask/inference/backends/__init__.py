@@ -27,7 +27,12 @@ class Runner(Protocol):
 
 
 def load_runner(spec: ModelSpec, blob: bytes, name: str) -> Runner:
-    """Load a stored model or script for running on the device its spec names."""
+    """Load a stored model or script for running on the device its spec names.
+
+    Anything that goes wrong (a backend not installed, bytes the runtime does
+    not take, a model refused by the checks of its backend) is a
+    :class:`~simdask.errors.ModelError` naming the model.
+    """
     try:
         if spec.backend == "ONNX":
             from .onnx_ import OnnxRunner
@@ -42,3 +47,10 @@ def load_runner(spec: ModelSpec, blob: bytes, name: str) -> Runner:
             f"{spec.kind} {name!r} needs the {spec.backend} backend, which is not installed here "
             f"({exc}); pip install 'simdask[{extra}]'"
         ) from None
+    except ModelError:
+        raise
+    except Exception as exc:  # the runtime refused the bytes
+        text = " ".join(str(exc).split())
+        text = text if len(text) <= 500 else text[:500] + " ..."
+        label = f"{spec.kind} {name!r}"
+        raise ModelError(f"{label} cannot be loaded ({spec.format}): {type(exc).__name__}: {text}") from None

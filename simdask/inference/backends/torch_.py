@@ -1,4 +1,12 @@
-"""The TORCH backend: TorchScript modules, ``torch.export`` programs and TorchScript scripts."""
+"""The TORCH backend: TorchScript modules and TorchScript scripts, checked before they run.
+
+Nothing stored is unpickled: a TorchScript archive is read by
+``torch.jit.load`` (TorchScript's own unpickler, which rebuilds tensors and
+TorchScript classes only) after its code was checked, and a script is
+compiled from its text (:mod:`~simdask.inference.backends.torchscript_guard`
+says what is refused and why). ``torch.export`` programs are refused
+(:data:`~simdask.protocol.models.TORCH_EXPORT_REFUSED`).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +16,10 @@ import logging
 import numpy as np
 import torch
 
+from ...errors import ModelError
 from ...protocol import ModelSpec
+from ...protocol.models import TORCH_EXPORT_REFUSED
+from .torchscript_guard import check_archive, check_graphs, check_source, module_graphs, unit_graphs
 
 __all__ = ["TorchRunner", "torch_device"]
 
@@ -36,19 +47,31 @@ def _as_list(result: object) -> list[torch.Tensor]:
 
 
 class TorchRunner:
-    """A TorchScript module or function table, or a ``torch.export`` program, on one device."""
+    """A TorchScript module or a TorchScript function table on one device."""
 
     def __init__(self, blob: bytes, spec: ModelSpec) -> None:
+        label = f"{spec.kind} {spec.name!r}"
+        self._module: torch.jit.ScriptModule | None = None
+        if spec.format == "torch.export":
+            raise ModelError(f"{label}: {TORCH_EXPORT_REFUSED}")
+        if spec.format not in ("torchscript", "torchscript-source"):
+            raise ModelError(f"{label} has format {spec.format!r}, which the TORCH backend does not load "
+                             "(it loads torchscript and torchscript-source)")
         self._device = torch_device(spec)
         self.device = str(self._device)
-        buffer = io.BytesIO(blob)
         if spec.format == "torchscript-source":
-            self._unit = torch.jit.CompilationUnit(blob.decode())
-            self._module = None
-        elif spec.format == "torchscript":
-            self._module = torch.jit.load(buffer, map_location=self._device).eval()
+            try:
+                source = blob.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ModelError(f"{label} is not TorchScript source (not UTF-8)") from None
+            check_source(source, label)
+            self._unit = torch.jit.CompilationUnit(source)
+            check_graphs(unit_graphs(self._unit), label)
         else:
-            self._module = torch.export.load(buffer).module().to(self._device)
+            check_archive(blob, label)
+            module = torch.jit.load(io.BytesIO(blob), map_location=self._device)
+            check_graphs(module_graphs(module), label)
+            self._module = module.eval()
 
     def run(self, inputs: list[np.ndarray], function: str = "") -> list[np.ndarray]:
         tensors = [torch.from_numpy(np.ascontiguousarray(a)).to(self._device) for a in inputs]
