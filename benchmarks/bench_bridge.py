@@ -101,8 +101,10 @@ def bench_reduce(gib: float, step_mib: int, repeat: int) -> dict[str, Any]:
 
         workdir = Path(tempfile.mkdtemp(prefix="bench-bridge-"))
         try:
-            with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-                    DaskClient(cluster):
+            with (
+                LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+                DaskClient(cluster),
+            ):
                 path = workdir / "steps.zarr"
                 simdask.to_zarr("u.step{step:d}", path, client, encoding={"u": {"compressors": None}})
                 one = simdask.open_dataset("u.step{step:d}", client)

@@ -31,8 +31,17 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-OPS = ["sd_put", "sd_get", "sd_unpack", "hiredis_set", "hiredis_get", "bare_set", "bare_get",
-       "redis-benchmark SET", "redis-benchmark GET"]
+OPS = [
+    "sd_put",
+    "sd_get",
+    "sd_unpack",
+    "hiredis_set",
+    "hiredis_get",
+    "bare_set",
+    "bare_get",
+    "redis-benchmark SET",
+    "redis-benchmark GET",
+]
 C_OPS = OPS[:5]
 
 
@@ -52,14 +61,42 @@ def build(build_dir: Path) -> Path:
     env = dict(os.environ, PKG_CONFIG_PATH=str(prefix / "lib" / "pkgconfig"))
     flags = sh(["pkg-config", "--cflags", "--libs", "simdask", "hiredis"], env=env).split()
     exe = build_dir / "c_bench"
-    sh(["gcc", "-O2", "-std=c11", "-D_POSIX_C_SOURCE=200809L", "-Wall", ROOT / "benchmarks" / "c_bench.c",
-        *flags, f"-Wl,-rpath,{prefix / 'lib'}", "-o", exe])
+    sh(
+        [
+            "gcc",
+            "-O2",
+            "-std=c11",
+            "-D_POSIX_C_SOURCE=200809L",
+            "-Wall",
+            ROOT / "benchmarks" / "c_bench.c",
+            *flags,
+            f"-Wl,-rpath,{prefix / 'lib'}",
+            "-o",
+            exe,
+        ]
+    )
     return exe
 
 
 def redis_benchmark(port: int, size: int, n: int) -> dict[str, float]:
-    cmd = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-t", "set,get", "-d", str(size), "-n", str(n),
-           "-c", "1", "-P", "1", "-q"]
+    cmd = [
+        "redis-benchmark",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "-t",
+        "set,get",
+        "-d",
+        str(size),
+        "-n",
+        str(n),
+        "-c",
+        "1",
+        "-P",
+        "1",
+        "-q",
+    ]
     out = sh(cmd)
     rates = {}
     for line in out.replace("\r", "\n").splitlines():

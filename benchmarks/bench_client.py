@@ -119,8 +119,21 @@ class RedisBenchmark:
         self.failed: str | None = None
 
     def _run(self, n: int) -> dict[str, float]:
-        cmd = ["redis-benchmark", *self.target, "-t", "set,get", "-d", str(self.size), "-n", str(n),
-               "-c", "1", "-P", "1", "--csv"]
+        cmd = [
+            "redis-benchmark",
+            *self.target,
+            "-t",
+            "set,get",
+            "-d",
+            str(self.size),
+            "-n",
+            str(n),
+            "-c",
+            "1",
+            "-P",
+            "1",
+            "--csv",
+        ]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
         rps = {}
         for row in csv.reader(io.StringIO(proc.stdout)):
@@ -143,8 +156,10 @@ class RedisBenchmark:
         if self.failed:
             return {}
         rps = self._run(self.n)
-        return {f"{self.prefix} SET": mbps(rps["SET"] * self.size, 1.0),
-                f"{self.prefix} GET": mbps(rps["GET"] * self.size, 1.0)}
+        return {
+            f"{self.prefix} SET": mbps(rps["SET"] * self.size, 1.0),
+            f"{self.prefix} GET": mbps(rps["GET"] * self.size, 1.0),
+        }
 
 
 def page_aligned_like(array: np.ndarray) -> np.ndarray:
@@ -232,8 +247,13 @@ def start_times(simdask: Any, kind: str, count: int) -> list[float]:
 
 def machine_note() -> dict[str, Any]:
     load = os.getloadavg()
-    return {"python": platform.python_version(), "machine": platform.platform(), "cpus": os.cpu_count(),
-            "loadavg": [round(x, 2) for x in load], "time": time.strftime("%Y-%m-%d %H:%M:%S")}
+    return {
+        "python": platform.python_version(),
+        "machine": platform.platform(),
+        "cpus": os.cpu_count(),
+        "loadavg": [round(x, 2) for x in load],
+        "time": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -251,13 +271,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     tmpdir = tempfile.mkdtemp(prefix="simdask-bench-", dir=args.tmpdir)
     try:
         host, port = tcp_store.address.rsplit(":", 1)
-        sock_path = unix_store.address[len("unix://"):]
+        sock_path = unix_store.address[len("unix://") :]
         clients = {"tcp": simdask.Client(tcp_store.address), "unix": simdask.Client(unix_store.address)}
-        rconns = {"tcp": redis.Redis(host=host, port=int(port)),
-                  "unix": redis.Redis(unix_socket_path=sock_path)}
+        rconns = {"tcp": redis.Redis(host=host, port=int(port)), "unix": redis.Redis(unix_socket_path=sock_path)}
         rb_targets = {"tcp": ["-h", host, "-p", port], "unix": ["-s", sock_path]}
-        results["servers"] = {"tcp": tcp_store.address, "unix": unix_store.address,
-                              "redis_py": redis.__version__, "hiredis": bool(redis.utils.HIREDIS_AVAILABLE)}
+        results["servers"] = {
+            "tcp": tcp_store.address,
+            "unix": unix_store.address,
+            "redis_py": redis.__version__,
+            "hiredis": bool(redis.utils.HIREDIS_AVAILABLE),
+        }
         for size in args.sizes:
             array = np.random.default_rng(size).random(size // 8)
             value = array.tobytes()
@@ -282,14 +305,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "repeats": repeats,
                 "iters": {c.name: c.iters for c in contenders if isinstance(c, Timed)},
                 "redis_benchmark_n": {c.prefix: c.n for c in contenders if isinstance(c, RedisBenchmark)},
-                "redis_benchmark_failed": {c.prefix: c.failed for c in contenders
-                                           if isinstance(c, RedisBenchmark) and c.failed},
+                "redis_benchmark_failed": {
+                    c.prefix: c.failed for c in contenders if isinstance(c, RedisBenchmark) and c.failed
+                },
                 "samples_mbps": samples,
                 "median_mbps": {k: statistics.median(v) for k, v in samples.items()},
             }
             results["sizes"][str(size)] = entry
-            print(f"  {label(size):>7}: " + ", ".join(f"{k} {v:,.0f}" for k, v in entry["median_mbps"].items()),
-                  file=sys.stderr, flush=True)
+            print(
+                f"  {label(size):>7}: " + ", ".join(f"{k} {v:,.0f}" for k, v in entry["median_mbps"].items()),
+                file=sys.stderr,
+                flush=True,
+            )
             del contenders, value
             for tag in args.transports:
                 clients[tag].delete_tensor(f"bench:sd:{size}")
@@ -324,8 +351,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         shutil.rmtree(tmpdir, ignore_errors=True)
 
     count = 1 if args.quick else 3
-    results["start_s"] = {"standalone": start_times(simdask, "standalone", count),
-                          "cluster": start_times(simdask, "cluster", count)}
+    results["start_s"] = {
+        "standalone": start_times(simdask, "standalone", count),
+        "cluster": start_times(simdask, "cluster", count),
+    }
     results["machine_end"] = machine_note()
     return results
 
@@ -351,9 +380,11 @@ def targets(results: dict[str, Any]) -> list[tuple[str, bool]]:
             if not med:
                 continue
             g = lambda n: med.get(f"{tag} {n}")  # noqa: E731
-            for what, a, b, need in (("put_tensor / redis-benchmark SET", "put_tensor", "redis-benchmark SET", 1.0),
-                                     ("get_tensor / redis-py GET", "get_tensor", "redis-py GET", 1.0),
-                                     ("unpack_tensor / redis-py GET", "unpack_tensor", "redis-py GET", 1.5)):
+            for what, a, b, need in (
+                ("put_tensor / redis-benchmark SET", "put_tensor", "redis-benchmark SET", 1.0),
+                ("get_tensor / redis-py GET", "get_tensor", "redis-py GET", 1.0),
+                ("unpack_tensor / redis-py GET", "unpack_tensor", "redis-py GET", 1.5),
+            ):
                 if g(a) and g(b):
                     r = g(a) / g(b)
                     out.append((f"{tag} {label(size)} {what} = {r:.2f}x (>= {need})", r >= need))
@@ -376,12 +407,22 @@ def targets(results: dict[str, Any]) -> list[tuple[str, bool]]:
 def report(results: dict[str, Any]) -> str:
     lines = []
     m0, m1 = results["machine_start"], results["machine_end"]
-    lines.append(f"simdask client benchmark, {m0['time']}, Python {m0['python']}, {m0['cpus']} CPUs, "
-                 f"load average {m0['loadavg']} at start, {m1['loadavg']} at end")
+    lines.append(
+        f"simdask client benchmark, {m0['time']}, Python {m0['python']}, {m0['cpus']} CPUs, "
+        f"load average {m0['loadavg']} at start, {m1['loadavg']} at end"
+    )
     lines.append("Throughput in MB/s (1 MB = 1e6 bytes), float64 tensors, median of the repeats.\n")
     transports = results["args"]["transports"]
-    names = ["put_tensor", "get_tensor", "unpack_tensor", "unpack_tensor aligned", "redis-py SET", "redis-py GET",
-             "redis-benchmark SET", "redis-benchmark GET"]
+    names = [
+        "put_tensor",
+        "get_tensor",
+        "unpack_tensor",
+        "unpack_tensor aligned",
+        "redis-py SET",
+        "redis-py GET",
+        "redis-benchmark SET",
+        "redis-benchmark GET",
+    ]
     header = ["size", "transport", *names, "np.save", "np.load", "np.save+fsync"]
     lines.append("| " + " | ".join(header) + " |")
     lines.append("|" + "|".join([" --- "] * 2 + [" ---: "] * (len(header) - 2)) + "|")
@@ -400,16 +441,20 @@ def report(results: dict[str, Any]) -> str:
             lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     lines.append("Ratios (targets of issue 2 in brackets; medians of the same run):\n")
-    lines.append("| size | transport | put / redis-benchmark SET [>= 1.0 at 1, 16 MiB] | put / redis-py SET "
-                 "| get / redis-py GET [>= 1.0 at 1, 16 MiB] | unpack / redis-py GET [>= 1.5 at 1, 16 MiB] |")
+    lines.append(
+        "| size | transport | put / redis-benchmark SET [>= 1.0 at 1, 16 MiB] | put / redis-py SET "
+        "| get / redis-py GET [>= 1.0 at 1, 16 MiB] | unpack / redis-py GET [>= 1.5 at 1, 16 MiB] |"
+    )
     lines.append("| --- | --- | ---: | ---: | ---: | ---: |")
     for size, entry in results["sizes"].items():
         med = entry["median_mbps"]
         for i, tag in enumerate(transports):
             g = lambda n: med.get(f"{tag} {n}")  # noqa: E731
-            lines.append(f"| {entry['label'] if i == 0 else ''} | {tag} | {ratio(g('put_tensor'), g('redis-benchmark SET'))} "
-                         f"| {ratio(g('put_tensor'), g('redis-py SET'))} | {ratio(g('get_tensor'), g('redis-py GET'))} "
-                         f"| {ratio(g('unpack_tensor'), g('redis-py GET'))} |")
+            lines.append(
+                f"| {entry['label'] if i == 0 else ''} | {tag} | {ratio(g('put_tensor'), g('redis-benchmark SET'))} "
+                f"| {ratio(g('put_tensor'), g('redis-py SET'))} | {ratio(g('get_tensor'), g('redis-py GET'))} "
+                f"| {ratio(g('unpack_tensor'), g('redis-py GET'))} |"
+            )
     if "tcp" in transports and "unix" in transports:
         lines.append("")
         lines.append("Unix socket / TCP, simdask:\n")
@@ -417,30 +462,42 @@ def report(results: dict[str, Any]) -> str:
         lines.append("| --- | ---: | ---: | ---: |")
         for size, entry in results["sizes"].items():
             med = entry["median_mbps"]
-            lines.append(f"| {entry['label']} | " + " | ".join(
-                ratio(med.get(f"unix {n}"), med.get(f"tcp {n}")) for n in ("put_tensor", "get_tensor", "unpack_tensor")) + " |")
+            lines.append(
+                f"| {entry['label']} | "
+                + " | ".join(
+                    ratio(med.get(f"unix {n}"), med.get(f"tcp {n}"))
+                    for n in ("put_tensor", "get_tensor", "unpack_tensor")
+                )
+                + " |"
+            )
     largest = results["sizes"].get(str(64 * MIB))
     if largest:
         med = largest["median_mbps"]
         lines.append("")
         for tag in transports:
-            lines.append(f"64 MiB over {tag}: put_tensor {med[f'{tag} put_tensor'] / 1e3:.2f} GB/s [>= 2], "
-                         f"unpack_tensor {med[f'{tag} unpack_tensor'] / 1e3:.2f} GB/s [>= 1.5], "
-                         f"get_tensor {med[f'{tag} get_tensor'] / 1e3:.2f} GB/s")
+            lines.append(
+                f"64 MiB over {tag}: put_tensor {med[f'{tag} put_tensor'] / 1e3:.2f} GB/s [>= 2], "
+                f"unpack_tensor {med[f'{tag} unpack_tensor'] / 1e3:.2f} GB/s [>= 1.5], "
+                f"get_tensor {med[f'{tag} get_tensor'] / 1e3:.2f} GB/s"
+            )
     mem = results.get("memory")
     if mem:
         n = mem["nbytes"]
         lines.append("")
-        lines.append(f"Peak traced memory during one call, {label(n)} tensor, TCP (tracemalloc; / nbytes): "
-                     + ", ".join(f"{k} {v / n:.2f}x" for k, v in mem.items() if k != "nbytes")
-                     + " [get_tensor <= ~1.0x: the result itself]")
+        lines.append(
+            f"Peak traced memory during one call, {label(n)} tensor, TCP (tracemalloc; / nbytes): "
+            + ", ".join(f"{k} {v / n:.2f}x" for k, v in mem.items() if k != "nbytes")
+            + " [get_tensor <= ~1.0x: the result itself]"
+        )
     st = results.get("start_s")
     if st:
         lines.append("")
-        lines.append("Store start to ready (s, median / max of "
-                     f"{len(st['cluster'])}): standalone {statistics.median(st['standalone']):.3f} / "
-                     f"{max(st['standalone']):.3f}, 3-shard cluster {statistics.median(st['cluster']):.2f} / "
-                     f"{max(st['cluster']):.2f} [< 5]")
+        lines.append(
+            "Store start to ready (s, median / max of "
+            f"{len(st['cluster'])}): standalone {statistics.median(st['standalone']):.3f} / "
+            f"{max(st['standalone']):.3f}, 3-shard cluster {statistics.median(st['cluster']):.2f} / "
+            f"{max(st['cluster']):.2f} [< 5]"
+        )
     lines.append("")
     lines.append("Targets of issue 2 (this run):\n")
     for text, ok in targets(results):
@@ -452,17 +509,31 @@ def report(results: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke run: 3 repeats, 10 ms samples, short redis-benchmark runs, one start each")
-    parser.add_argument("--sizes", nargs="+", type=parse_size, default=None,
-                        help="tensor sizes in bytes (suffixes KiB, MiB), default 4KiB 64KiB 1MiB 16MiB 64MiB")
-    parser.add_argument("--repeat", type=int, default=None, help="repeats per size (default 7; 3 with --quick; "
-                        "doubled for sizes <= 64 KiB)")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: 3 repeats, 10 ms samples, short redis-benchmark runs, one start each",
+    )
+    parser.add_argument(
+        "--sizes",
+        nargs="+",
+        type=parse_size,
+        default=None,
+        help="tensor sizes in bytes (suffixes KiB, MiB), default 4KiB 64KiB 1MiB 16MiB 64MiB",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=None,
+        help="repeats per size (default 7; 3 with --quick; doubled for sizes <= 64 KiB)",
+    )
     parser.add_argument("--sample-ms", type=float, default=None, help="minimum length of one sample (default 40)")
-    parser.add_argument("--rb-seconds", type=float, default=None,
-                        help="target length of each redis-benchmark command (default 0.5 s)")
+    parser.add_argument(
+        "--rb-seconds", type=float, default=None, help="target length of each redis-benchmark command (default 0.5 s)"
+    )
     parser.add_argument("--transports", nargs="+", choices=["tcp", "unix"], default=["tcp", "unix"])
     parser.add_argument("--no-numpy", action="store_true", help="skip the np.save/np.load rows")
     parser.add_argument("--tmpdir", default=None, help="directory for the .npy file (local disk; default $TMPDIR)")

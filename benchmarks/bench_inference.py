@@ -90,16 +90,24 @@ def main() -> None:
     with torch.inference_mode():
         in_torch = timed(lambda: scripted(tensor), args.requests)
     buffer = io.BytesIO()
-    torch.onnx.export(model, (torch.zeros(2, 64),), buffer, input_names=["x"],
-                      dynamic_shapes={"x": {0: torch.export.Dim("batch")}}, external_data=False)
+    torch.onnx.export(
+        model,
+        (torch.zeros(2, 64),),
+        buffer,
+        input_names=["x"],
+        dynamic_shapes={"x": {0: torch.export.Dim("batch")}},
+        external_data=False,
+    )
     import onnxruntime
 
     session = onnxruntime.InferenceSession(buffer.getvalue(), providers=["CPUExecutionProvider"])
     in_onnx = timed(lambda: session.run(None, {"x": x}), args.requests)
 
-    with simdask.Store() as store, LocalCluster(
-        n_workers=1, threads_per_worker=1, dashboard_address="127.0.0.1:0", host="127.0.0.1"
-    ) as cluster, DaskClient(cluster) as dask_client:
+    with (
+        simdask.Store() as store,
+        LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address="127.0.0.1:0", host="127.0.0.1") as cluster,
+        DaskClient(cluster) as dask_client,
+    ):
         client = simdask.Client(store.address)
         client.set_model("mlp", scripted, "TORCH")
         client.set_model("mlp_onnx", buffer.getvalue(), "ONNX")

@@ -79,11 +79,11 @@ def measure(variants: dict, size: int, repeat: int, sample_s: float) -> dict[str
         calls = {}
         for name, (client, key) in variants.items():
             if op == "put":
-                calls[name] = (lambda c=client, k=key: c.put_tensor(k, array))
+                calls[name] = lambda c=client, k=key: c.put_tensor(k, array)
             elif op == "get":
-                calls[name] = (lambda c=client, k=key: c.get_tensor(k))
+                calls[name] = lambda c=client, k=key: c.get_tensor(k)
             else:
-                calls[name] = (lambda c=client, k=key: c.unpack_tensor(k, out))
+                calls[name] = lambda c=client, k=key: c.unpack_tensor(k, out)
         iters = {}
         for name, f in calls.items():
             f()
@@ -108,9 +108,17 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--sample-ms", type=float, default=60)
     parser.add_argument("--transports", nargs="+", choices=["tcp", "unix"], default=["tcp", "unix"])
-    parser.add_argument("--variants", nargs="+", default=list(BUFFER_VARIANTS), help="buffer variants to compare: names above or snd=256K,rcv=1M")
-    parser.add_argument("--chunks", action="store_true",
-                        help="compare chunk_bytes 1, 2, 4, 8, 16 MiB (buffers as in connection.py) instead")
+    parser.add_argument(
+        "--variants",
+        nargs="+",
+        default=list(BUFFER_VARIANTS),
+        help="buffer variants to compare: names above or snd=256K,rcv=1M",
+    )
+    parser.add_argument(
+        "--chunks",
+        action="store_true",
+        help="compare chunk_bytes 1, 2, 4, 8, 16 MiB (buffers as in connection.py) instead",
+    )
     args = parser.parse_args()
 
     import os
@@ -143,8 +151,9 @@ def main() -> None:
             for size in sizes:
                 res = measure(variants, size, args.repeat, args.sample_ms / 1000)
                 for op, by in res.items():
-                    print(f"| {label(size)} | {op} | " + " | ".join(f"{by[n]:,.0f}" for n in variants) + " |",
-                          flush=True)
+                    print(
+                        f"| {label(size)} | {op} | " + " | ".join(f"{by[n]:,.0f}" for n in variants) + " |", flush=True
+                    )
             for client, key in variants.values():
                 client.delete_tensor(key)
                 client.close()

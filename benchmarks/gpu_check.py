@@ -26,7 +26,10 @@ import simdask
 def make_model(width: int) -> torch.jit.ScriptModule:
     torch.manual_seed(0)
     model = torch.nn.Sequential(
-        torch.nn.Linear(width, 4 * width), torch.nn.ReLU(), torch.nn.Linear(4 * width, 4 * width), torch.nn.ReLU(),
+        torch.nn.Linear(width, 4 * width),
+        torch.nn.ReLU(),
+        torch.nn.Linear(4 * width, 4 * width),
+        torch.nn.ReLU(),
         torch.nn.Linear(4 * width, width),
     ).eval()
     return torch.jit.script(model)
@@ -62,12 +65,18 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=512)
     args = parser.parse_args()
 
-    print(f"torch {torch.__version__}, CUDA available: {torch.cuda.is_available()}"
-          + (f" ({torch.cuda.get_device_name(0)})" if torch.cuda.is_available() else ""))
+    print(
+        f"torch {torch.__version__}, CUDA available: {torch.cuda.is_available()}"
+        + (f" ({torch.cuda.get_device_name(0)})" if torch.cuda.is_available() else "")
+    )
     model = make_model(args.width)
-    with simdask.Store() as store, LocalCluster(
-        n_workers=1, threads_per_worker=1, resources={"GPU": 1}, dashboard_address="127.0.0.1:0", host="127.0.0.1"
-    ) as cluster, DaskClient(cluster) as dask_client:
+    with (
+        simdask.Store() as store,
+        LocalCluster(
+            n_workers=1, threads_per_worker=1, resources={"GPU": 1}, dashboard_address="127.0.0.1:0", host="127.0.0.1"
+        ) as cluster,
+        DaskClient(cluster) as dask_client,
+    ):
         client = simdask.Client(store.address)
         for name, device in (("mlp_gpu", "GPU"), ("mlp_cpu", "CPU")):
             client.set_model(name, model, "TORCH", device=device, batch_size=256)
@@ -80,8 +89,10 @@ def main() -> None:
                 expected = model(torch.from_numpy(x)).numpy()
             client.run_model("mlp_gpu", ["x"], ["y"])
             error = float(np.abs(client.get_tensor("y") - expected).max())
-            rates = {name: throughput(store.address, name, args.callers, args.per_caller, args.rows, args.width)
-                     for name in ("mlp_gpu", "mlp_cpu")}
+            rates = {
+                name: throughput(store.address, name, args.callers, args.per_caller, args.rows, args.width)
+                for name in ("mlp_gpu", "mlp_cpu")
+            }
             stats = client.redis().hgetall("simdask:inference:stats")
     print(f"max |GPU result - in-process CPU result| = {error:.2e}")
     print(f"{args.callers} callers x {args.per_caller} requests of {args.rows} rows, MLP width {args.width}:")

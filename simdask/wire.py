@@ -175,8 +175,7 @@ def dtype_code(dtype: np.dtype) -> int:
     code = _CODES.get((dtype.kind, dtype.itemsize))
     if code is None or dtype.fields is not None or dtype.subdtype is not None:
         raise UnsupportedDtypeError(
-            f"dtype {dtype} cannot be stored as a tensor; supported: "
-            + ", ".join(str(dt) for dt in DTYPES.values())
+            f"dtype {dtype} cannot be stored as a tensor; supported: " + ", ".join(str(dt) for dt in DTYPES.values())
         )
     return code
 
@@ -288,9 +287,7 @@ def decode_header(buffer: BytesLike, key: str) -> TensorInfo:
             f"tensor at key {key!r} has invalid data_offset {data_offset} (header and attrs end at {attrs_end})"
         )
     if len(view) < attrs_end:
-        raise TensorFormatError(
-            f"tensor at key {key!r} is truncated: {len(view)} bytes, header needs {attrs_end}"
-        )
+        raise TensorFormatError(f"tensor at key {key!r} is truncated: {len(view)} bytes, header needs {attrs_end}")
     shape = struct.unpack_from(f"<{ndim}Q", view, FIXED_HEADER)
     extent = math.prod(shape) if 0 not in shape else math.prod(n for n in shape if n)
     if extent * dtype.itemsize >= _MAX_EXTENT:
@@ -299,8 +296,13 @@ def decode_header(buffer: BytesLike, key: str) -> TensorInfo:
         )
     dims, attrs = _decode_attrs(bytes(view[FIXED_HEADER + 8 * ndim : attrs_end]), ndim, key)
     return TensorInfo(
-        dtype=dtype, shape=tuple(shape), order=order, dims=dims, attrs=attrs,
-        data_offset=data_offset, chunked=bool(flags & FLAG_CHUNKED),
+        dtype=dtype,
+        shape=tuple(shape),
+        order=order,
+        dims=dims,
+        attrs=attrs,
+        data_offset=data_offset,
+        chunked=bool(flags & FLAG_CHUNKED),
     )
 
 

@@ -75,8 +75,10 @@ def dask_client():
 
     workers = {
         "cpu": {"cls": Nanny, "options": {"nthreads": 2, "host": "127.0.0.1", "dashboard_address": ":0"}},
-        "gpu": {"cls": Nanny, "options": {"nthreads": 2, "host": "127.0.0.1", "dashboard_address": ":0",
-                                          "resources": {"GPU": 1}}},
+        "gpu": {
+            "cls": Nanny,
+            "options": {"nthreads": 2, "host": "127.0.0.1", "dashboard_address": ":0", "resources": {"GPU": 1}},
+        },
     }
     scheduler = {"cls": Scheduler, "options": {"host": "127.0.0.1", "dashboard_address": ":0"}}
     with SpecCluster(workers=workers, scheduler=scheduler) as cluster, Client(cluster) as client:

@@ -17,7 +17,12 @@ import simdask
 
 def simdask_cli(*args: str, cwd=None, env=None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "simdask", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", "simdask", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -55,8 +60,15 @@ def test_second_start_in_the_same_run_dir_is_refused(tmp_path):
 
 
 def test_store_off_loopback_keeps_its_password_off_the_output(tmp_path):
-    host = next((a.address for addrs in psutil.net_if_addrs().values() for a in addrs
-                 if a.family == socket.AF_INET and not ipaddress.ip_address(a.address).is_loopback), None)
+    host = next(
+        (
+            a.address
+            for addrs in psutil.net_if_addrs().values()
+            for a in addrs
+            if a.family == socket.AF_INET and not ipaddress.ip_address(a.address).is_loopback
+        ),
+        None,
+    )
     if host is None:
         pytest.skip("this machine has no non-loopback IPv4 address to bind a store to")
     env = {k: v for k, v in os.environ.items() if k != "SIMDASK_PASSWORD"}
@@ -68,9 +80,14 @@ def test_store_off_loopback_keeps_its_password_off_the_output(tmp_path):
         assert started.stdout.splitlines()[1] == f'export SIMDASK_PASSWORD="$(cat {tmp_path}/password)"'
         state = simdask.Store.from_run_dir(tmp_path)
         assert password not in " ".join(psutil.Process(state.servers[0].pid).cmdline())
-        check = ('eval "$1"; python -c "import simdask; simdask.Client().put_tensor(\'u\', [1.0]); print(\'ok\')"')
-        shell = subprocess.run(["bash", "-c", check, "bash", started.stdout], env=dict(env, PATH=os.path.dirname(
-            sys.executable) + ":" + env["PATH"]), capture_output=True, text=True, timeout=60)
+        check = "eval \"$1\"; python -c \"import simdask; simdask.Client().put_tensor('u', [1.0]); print('ok')\""
+        shell = subprocess.run(
+            ["bash", "-c", check, "bash", started.stdout],
+            env=dict(env, PATH=os.path.dirname(sys.executable) + ":" + env["PATH"]),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert shell.stdout.strip() == "ok", shell.stderr  # `eval "$(simdask store start)"` gives both variables
         status = simdask_cli("store", "status", "--run-dir", str(tmp_path), env=env)
         assert status.returncode == 0 and password not in status.stdout + status.stderr
@@ -99,16 +116,28 @@ def test_start_errors_are_reported_not_raised(tmp_path):
 def test_demo_runs_end_to_end(tmp_path):
     result = simdask_cli("demo", "--size", "64", "--steps", "2", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    for expected in ("started a standalone store", "identical=True", "64 MiB tensor", "training_samples",
-                     "KeyNotFoundError", "total heat per step", "run_model('diffusion_step')", "store stopped"):
+    for expected in (
+        "started a standalone store",
+        "identical=True",
+        "64 MiB tensor",
+        "training_samples",
+        "KeyNotFoundError",
+        "total heat per step",
+        "run_model('diffusion_step')",
+        "store stopped",
+    ):
         assert expected in result.stdout
     error = float(result.stdout.split("max |model - numpy step| = ")[1].split()[0])
     assert error < 1e-5  # the stored model computed the same diffusion step as numpy
 
 
 def _foreground(run_dir) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "simdask", "store", "start", "--foreground", "--run-dir",
-                             str(run_dir)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "simdask", "store", "start", "--foreground", "--run-dir", str(run_dir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout.readline().startswith("export SIMDASK_ADDRESS=")
     return proc
 

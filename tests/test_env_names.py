@@ -29,8 +29,10 @@ def test_python_spells_variable_names_only_in_env_module():
         if path == ROOT / "simdask" / "env.py":
             continue
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and re.fullmatch(
-                r"SIMDASK_[A-Z_]+", node.value
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and re.fullmatch(r"SIMDASK_[A-Z_]+", node.value)
             ):
                 strays.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.value}")
     assert not strays

@@ -34,8 +34,22 @@ def test_header_layout_matches_design():
 
 
 def test_dtype_codes_are_the_design_table():
-    names = ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
-             "float16", "float32", "float64", "complex64", "complex128", "bool"]
+    names = [
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "uint8",
+        "uint16",
+        "uint32",
+        "uint64",
+        "float16",
+        "float32",
+        "float64",
+        "complex64",
+        "complex128",
+        "bool",
+    ]
     assert {code: str(dt) for code, dt in wire.DTYPES.items()} == dict(enumerate(names, start=1))
     for code, dt in wire.DTYPES.items():
         assert wire.dtype_code(dt) == code
@@ -102,7 +116,7 @@ def test_inconsistent_chunk_ref_is_refused(n_chunks, chunk_bytes):
 
 
 def _corrupt(value: bytes, offset: int, new: bytes) -> bytes:
-    return value[:offset] + new + value[offset + len(new):]
+    return value[:offset] + new + value[offset + len(new) :]
 
 
 GOOD = value_of(np.arange(4, dtype=np.int32))
@@ -142,15 +156,23 @@ def test_short_and_long_values_are_refused(cut):
 
 def test_attrs_with_wrong_dims_are_refused():
     header = wire.encode_header(np.dtype("f8"), (2,), "C", dims=("x",))
-    broken = header.replace(b'["x"]', b'[1.0]')
+    broken = header.replace(b'["x"]', b"[1.0]")
     with pytest.raises(TensorFormatError, match="invalid dims"):
         wire.decode_header(broken, "k")
 
 
 @pytest.mark.parametrize(
     "key, tag",
-    [("u", "u"), ("{ds}.meta", "ds"), ("p.{ds}.t", "ds"), ("a{b}c{d}", "b"), ("{}x", None),
-     ("a}b", None), ("a{b", None), ("x{a{b}y", "a{b")],
+    [
+        ("u", "u"),
+        ("{ds}.meta", "ds"),
+        ("p.{ds}.t", "ds"),
+        ("a{b}c{d}", "b"),
+        ("{}x", None),
+        ("a}b", None),
+        ("a{b", None),
+        ("x{a{b}y", "a{b"),
+    ],
 )
 def test_hash_tag_and_chunk_prefix(key, tag):
     assert wire.hash_tag(key) == tag

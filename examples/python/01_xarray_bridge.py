@@ -61,8 +61,9 @@ def main() -> None:
 
             # Keep steps 2..5 as zarr on disk, readable after the store is gone.
             path = Path(tempfile.mkdtemp()) / "run.zarr"
-            simdask.to_zarr("rank{rank:d}/{var}_{step:d}", path, client, concat={"rank": "x"},
-                            sel={"step": slice(2, 5)})
+            simdask.to_zarr(
+                "rank{rank:d}/{var}_{step:d}", path, client, concat={"rank": "x"}, sel={"step": slice(2, 5)}
+            )
     kept = xr.open_zarr(path)
     assert np.allclose(kept.u.values, truth[2:6])
     print("kept as zarr:", dict(kept.sizes), kept.T.attrs)

@@ -84,9 +84,11 @@ def train(address: str) -> int:
 
 
 def main() -> None:
-    with simdask.Store() as store, LocalCluster(
-        n_workers=2, threads_per_worker=1, dashboard_address="127.0.0.1:0", host="127.0.0.1"
-    ) as cluster, DaskClient(cluster) as dask_client:
+    with (
+        simdask.Store() as store,
+        LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address="127.0.0.1:0", host="127.0.0.1") as cluster,
+        DaskClient(cluster) as dask_client,
+    ):
         with simdask.InferenceServer(store.address, dask_client):
             training = dask_client.submit(train, store.address, pure=False)
             subprocess.run([sys.executable, __file__, "--simulate", store.address], check=True)

@@ -44,8 +44,9 @@ def simulate(steps: int, nu: float) -> None:
 def main(launcher: str) -> None:
     exp = simdask.Experiment("coupled_workflow", launcher=launcher)
     store = exp.create_store()
-    sim = exp.create_model("simulation", sys.executable, [__file__, "--simulate", STEPS, "--nu", 0.5],
-                           walltime="00:10:00")
+    sim = exp.create_model(
+        "simulation", sys.executable, [__file__, "--simulate", STEPS, "--nu", 0.5], walltime="00:10:00"
+    )
     dask = exp.create_dask_cluster(workers=2, walltime="00:10:00")
     with exp:  # leaving the block stops whatever still runs (store, workers): no job left behind
         exp.start(store, dask, sim)  # the store first; the others get its address

@@ -40,9 +40,7 @@ def to_xarray(layout: Layout, client: Client) -> xarray.Dataset:
 
     recipe = ClientRecipe(client)
     token = uuid.uuid4().hex  # a store's data change under the same keys: never let dask reuse old results
-    variables = {
-        v.name: xr.Variable(v.dims, _dask_array(v, recipe, token), attrs=v.attrs) for v in layout.variables
-    }
+    variables = {v.name: xr.Variable(v.dims, _dask_array(v, recipe, token), attrs=v.attrs) for v in layout.variables}
     coords = {dim: np.asarray(values) for dim, values in layout.coords.items()}
     return xr.Dataset(variables, coords=coords)
 

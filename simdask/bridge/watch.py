@@ -84,8 +84,7 @@ class _Steps:
         last = max(self.cells)
         expected = math.prod(len(values) for values in self.known.values())
         return sorted(
-            s for s, cells in self.cells.items()
-            if s not in done and (ended or (s != last and len(cells) == expected))
+            s for s, cells in self.cells.items() if s not in done and (ended or (s != last and len(cells) == expected))
         )
 
     def entries(self, steps: list[Any]) -> list[Entry]:
@@ -207,6 +206,7 @@ def _follow(
     shown = _Progress(_progress_stream(progress), template)
     done: set[Any] = set()
     since = time.monotonic()
+
     def timed_out(cause: StoreTimeoutError | None = None) -> WatchTimeoutError:
         return WatchTimeoutError(
             f"no new complete step of key template {template!r} in the store at {client.address} "

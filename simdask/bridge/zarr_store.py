@@ -120,9 +120,10 @@ class ZarrStore(Store):
         return type(self)(self.name, self._recipe.client(), read_only=read_only)
 
     def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, ZarrStore)
-            and (other.address, other.name, other.read_only) == (self.address, self.name, self.read_only)
+        return isinstance(other, ZarrStore) and (other.address, other.name, other.read_only) == (
+            self.address,
+            self.name,
+            self.read_only,
         )
 
     def __hash__(self) -> int:
@@ -185,9 +186,7 @@ class ZarrStore(Store):
             if not isinstance(value, Buffer):
                 raise TypeError(f"ZarrStore.set(): value must be a zarr Buffer, got {type(value).__name__}")
         extra = ("NX",) if only_new else ()
-        requests = [
-            Request(self._key(k), (("SET", self._key(k), v.as_numpy_array(), *extra),)) for k, v in items
-        ]
+        requests = [Request(self._key(k), (("SET", self._key(k), v.as_numpy_array(), *extra),)) for k, v in items]
         requests += [Request(self._index, (("ZADD", self._index, *(x for k, _ in items for x in (0, k))),))]
         replies = self._run(requests) if items else []
         failed = [k for (k, _), reply in zip(items, replies) if isinstance(reply, ErrorReply)]

@@ -29,8 +29,11 @@ def _serve(args: argparse.Namespace) -> int:
         dask_client = DaskClient(args.scheduler)
     else:
         cluster = LocalCluster(
-            n_workers=args.workers, threads_per_worker=1, dashboard_address="127.0.0.1:0",
-            host="127.0.0.1", resources={"GPU": 1} if args.gpu else None,
+            n_workers=args.workers,
+            threads_per_worker=1,
+            dashboard_address="127.0.0.1:0",
+            host="127.0.0.1",
+            resources={"GPU": 1} if args.gpu else None,
         )
         dask_client = DaskClient(cluster)
     stop = threading.Event()
@@ -38,8 +41,11 @@ def _serve(args: argparse.Namespace) -> int:
     server = InferenceServer(args.address, dask_client, name=args.name, loops_per_worker=args.loops_per_worker)
     try:
         server.start()
-        print(f"simdask serve: {len(server.futures)} serving loops ({server.name}) on {dask_client.scheduler.address}, "
-              f"store {server.client.address}; dashboard {dask_client.dashboard_link}", flush=True)
+        print(
+            f"simdask serve: {len(server.futures)} serving loops ({server.name}) on {dask_client.scheduler.address}, "
+            f"store {server.client.address}; dashboard {dask_client.dashboard_link}",
+            flush=True,
+        )
         try:
             stop.wait()
         except KeyboardInterrupt:

@@ -51,7 +51,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def _add_run_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--run-dir", type=Path, default=DEFAULT_RUN_DIR,
+        "--run-dir",
+        type=Path,
+        default=DEFAULT_RUN_DIR,
         help=f"where the store keeps config, logs and state (default: ./{DEFAULT_RUN_DIR})",
     )
 
@@ -62,8 +64,14 @@ def _reap() -> None:
 
 def _start(args: argparse.Namespace) -> int:
     store = Store(
-        args.kind, shards=args.shards, host=args.host, port=args.port, socket_path=args.socket,
-        password=os.environ.get(env.PASSWORD) or None, maxmemory=args.maxmemory, persist=args.persist,
+        args.kind,
+        shards=args.shards,
+        host=args.host,
+        port=args.port,
+        socket_path=args.socket,
+        password=os.environ.get(env.PASSWORD) or None,
+        maxmemory=args.maxmemory,
+        persist=args.persist,
         run_dir=args.run_dir.resolve(),
     )
     store.start(detach=not args.foreground)

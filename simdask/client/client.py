@@ -66,8 +66,13 @@ class Client(ModelMethods):
         run_timeout: float | None = None,
     ) -> None:
         options = SessionOptions.resolve(
-            address, password=password, connect_timeout=connect_timeout, socket_timeout=socket_timeout,
-            chunk_threshold=chunk_threshold, chunk_bytes=chunk_bytes, run_timeout=run_timeout,
+            address,
+            password=password,
+            connect_timeout=connect_timeout,
+            socket_timeout=socket_timeout,
+            chunk_threshold=chunk_threshold,
+            chunk_bytes=chunk_bytes,
+            run_timeout=run_timeout,
         )
         self._session = Session(options)
         self._prefixes = KeyPrefixes.from_env()

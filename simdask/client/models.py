@@ -86,8 +86,11 @@ class ModelMethods:
         tag, inputs, outputs
             Free-form tag; names of the model's inputs and outputs (informative).
         """
-        for label, value in (("batch_size", batch_size), ("min_batch_size", min_batch_size),
-                             ("min_batch_timeout", min_batch_timeout)):
+        for label, value in (
+            ("batch_size", batch_size),
+            ("min_batch_size", min_batch_size),
+            ("min_batch_timeout", min_batch_timeout),
+        ):
             if int(value) < 0:
                 raise ValueError(f"{label} must be >= 0, got {value}")
         if batch_size and min_batch_size > batch_size:
@@ -95,9 +98,17 @@ class ModelMethods:
         blob, backend_name, fmt = serialize_model(model, backend)
         stored_name = self._model_name(name, write=True)
         spec = ModelSpec(
-            kind="model", name=stored_name, backend=backend_name, format=fmt, device=check_device(device),
-            batch_size=int(batch_size), min_batch_size=int(min_batch_size), min_batch_timeout=int(min_batch_timeout),
-            tag=str(tag), inputs=tuple(inputs or ()), outputs=tuple(outputs or ()),
+            kind="model",
+            name=stored_name,
+            backend=backend_name,
+            format=fmt,
+            device=check_device(device),
+            batch_size=int(batch_size),
+            min_batch_size=int(min_batch_size),
+            min_batch_timeout=int(min_batch_timeout),
+            tag=str(tag),
+            inputs=tuple(inputs or ()),
+            outputs=tuple(outputs or ()),
         )
         return write_stored(self._session, "model", stored_name, blob, spec)
 
@@ -137,8 +148,9 @@ class ModelMethods:
         if not isinstance(script, str) or not script.strip():
             raise ValueError(f"script {name!r} must be non-empty TorchScript source text")
         stored_name = self._model_name(name, write=True)
-        spec = ModelSpec(kind="script", name=stored_name, backend="TORCH", format="torchscript-source",
-                         device=check_device(device))
+        spec = ModelSpec(
+            kind="script", name=stored_name, backend="TORCH", format="torchscript-source", device=check_device(device)
+        )
         return write_stored(self._session, "script", stored_name, script.encode(), spec)
 
     def set_script_from_file(self, name: str, file: str | Path, device: str = "CPU") -> int:
@@ -190,7 +202,8 @@ class ModelMethods:
             No answer in time.
         """
         request = RunRequest(
-            "model", self._model_name(name),
+            "model",
+            self._model_name(name),
             tuple(self._prefixes.tensor(n) for n in _names(inputs, [name])),
             tuple(self._prefixes.tensor(n, write=True) for n in _names(outputs, [name])),
             new_reply_key(),
@@ -209,9 +222,11 @@ class ModelMethods:
         """Run function ``fn_name`` of script ``name`` on stored tensors (see :meth:`run_model`)."""
         check_name(fn_name, "function")
         request = RunRequest(
-            "script", self._model_name(name),
+            "script",
+            self._model_name(name),
             tuple(self._prefixes.tensor(n) for n in _names(inputs, [])),
             tuple(self._prefixes.tensor(n, write=True) for n in _names(outputs, [])),
-            new_reply_key(), function=fn_name,
+            new_reply_key(),
+            function=fn_name,
         )
         run_request(self._session, request, timeout)

@@ -105,8 +105,12 @@ def local_options(spec: DaskCluster, env: Mapping[str, str], security: Security 
     """Keyword arguments of ``distributed.LocalCluster`` for ``spec`` (TLS when ``security`` is given)."""
     o = spec.options
     kwargs: dict[str, Any] = {
-        "n_workers": spec.workers, "threads_per_worker": int(o["cores"]), "processes": True,
-        "memory_limit": parse_bytes(str(o["memory"])), "env": dict(env), **_bind(o.get("interface")),
+        "n_workers": spec.workers,
+        "threads_per_worker": int(o["cores"]),
+        "processes": True,
+        "memory_limit": parse_bytes(str(o["memory"])),
+        "env": dict(env),
+        **_bind(o.get("interface")),
     }
     if security is not None:
         kwargs.update(security=security, protocol="tls://")
@@ -139,8 +143,13 @@ def jobqueue_options(
     directives = list(o.get("job_extra_directives", ()))
     run_dir = check_plain_path(f"the run directory of {spec.name}", spec.path)
     kwargs: dict[str, Any] = {
-        "cores": int(o["cores"]), "memory": str(o["memory"]), "processes": 1, "walltime": o["walltime"],
-        "job_name": spec.name, "log_directory": f"{run_dir}/logs", "job_script_prologue": export_lines(env, env_files),
+        "cores": int(o["cores"]),
+        "memory": str(o["memory"]),
+        "processes": 1,
+        "walltime": o["walltime"],
+        "job_name": spec.name,
+        "log_directory": f"{run_dir}/logs",
+        "job_script_prologue": export_lines(env, env_files),
     }
     if security is not None:
         kwargs.update(security=security, protocol="tls://", shared_temp_directory=run_dir)
@@ -160,8 +169,9 @@ def jobqueue_options(
         kwargs["scheduler_options"] = {"dashboard_address": dashboard}
         worker_args += ["--dashboard-address", f"{str(dashboard).rsplit(':', 1)[0]}:0"]
     kwargs["worker_extra_args"] = [shlex.quote(str(a)) for a in worker_args + list(user.pop("worker_extra_args", []))]
-    kwargs["job_extra_directives"] = [check_directive("job_extra_directives", d)
-                                      for d in directives + list(user.pop("job_extra_directives", []))]
+    kwargs["job_extra_directives"] = [
+        check_directive("job_extra_directives", d) for d in directives + list(user.pop("job_extra_directives", []))
+    ]
     kwargs["job_script_prologue"] += list(user.pop("job_script_prologue", []))  # the user's own shell lines
     return {**kwargs, **user}
 

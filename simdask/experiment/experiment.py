@@ -139,8 +139,16 @@ class Experiment:
             name = name or f"{model.name}_store"
             folder = config.get("experiment.colocated-socket-dir") or "/tmp"
             socket_path = f"{folder}/simdask-{uuid.uuid4().hex[:12]}.sock"
-            store = StoreEntity(name, model.path, "colocated", maxmemory=maxmemory, binary=binary,
-                                batch=model.batch, model=model, socket_path=socket_path)
+            store = StoreEntity(
+                name,
+                model.path,
+                "colocated",
+                maxmemory=maxmemory,
+                binary=binary,
+                batch=model.batch,
+                model=model,
+                socket_path=socket_path,
+            )
             self._add(store)
             model.colocated_store = store
             return store
@@ -148,8 +156,18 @@ class Experiment:
             raise EntityStateError(f"experiment {self.name!r} already has a store ({self._shared_store()!r})")
         name = name or "store"
         batch = self._batch(walltime=walltime, queue=queue, account=account, directives=directives)
-        store = StoreEntity(name, self.exp_path / name, kind, shards=shards, port=port, interface=interface,
-                            password=password, maxmemory=maxmemory, binary=binary, batch=batch)
+        store = StoreEntity(
+            name,
+            self.exp_path / name,
+            kind,
+            shards=shards,
+            port=port,
+            interface=interface,
+            password=password,
+            maxmemory=maxmemory,
+            binary=binary,
+            batch=batch,
+        )
         self._add(store)
         return store
 
@@ -181,8 +199,17 @@ class Experiment:
         :meth:`Model.attach_generator_files`.
         """
         batch = self._batch(nodes, tasks_per_node, cpus_per_task, walltime, queue, account, directives)
-        model = Model(name, exe, args, path=self.exp_path / name, batch=batch, env=env,
-                      run_command=run_command, run_args=run_args, params=params)
+        model = Model(
+            name,
+            exe,
+            args,
+            path=self.exp_path / name,
+            batch=batch,
+            env=env,
+            run_command=run_command,
+            run_args=run_args,
+            params=params,
+        )
         self._add(model)
         return model
 
@@ -226,8 +253,17 @@ class Experiment:
         sets = expand_params(params, perm_strategy, replicas=replicas, n_models=n_models, seed=seed)
         for i, values in enumerate(sets):
             member_args = [*args, *(f"--{p}={values[p]}" for p in params_as_args)]
-            member = Model(f"{name}_{i}", exe, member_args, path=self.exp_path / name / f"{name}_{i}", batch=batch,
-                           env=env, run_command=run_command, run_args=run_args, params=values)
+            member = Model(
+                f"{name}_{i}",
+                exe,
+                member_args,
+                path=self.exp_path / name / f"{name}_{i}",
+                batch=batch,
+                env=env,
+                run_command=run_command,
+                run_args=run_args,
+                params=values,
+            )
             member.enable_key_prefixing()
             members.append(member)
         ensemble = Ensemble(name, self.exp_path / name, members)
@@ -270,7 +306,8 @@ class Experiment:
             "cores": config.get("experiment.dask.cores", cores),
             "memory": config.get("experiment.dask.memory", memory),
             "walltime": config.get("experiment.dask.walltime", walltime),
-            "queue": queue, "account": account,
+            "queue": queue,
+            "account": account,
             "interface": config.get("experiment.interface", interface),
             "dashboard_address": config.get("experiment.dask.dashboard-address", dashboard_address),
             "gpus_per_worker": gpus_per_worker,
@@ -351,8 +388,10 @@ class Experiment:
         binary = find_server_binary(store.binary)  # a missing binary fails here, before anything is launched
         state = read_state(store.path)
         if state is not None and in_use(state):  # another experiment's, in the same folder
-            raise StoreStartError(f"store {store.name!r}: a store already runs in {store.path} "
-                                  f"(at {state.get('address', 'an address not yet known')})")
+            raise StoreStartError(
+                f"store {store.name!r}: a store already runs in {store.path} "
+                f"(at {state.get('address', 'an address not yet known')})"
+            )
         shutil.rmtree(store.path, ignore_errors=True)  # a state file left by an earlier run must not be read
         private_dir(store.path)
         if store.password_file is not None:  # given: the job reads it from there (a generated one lands there)
@@ -362,8 +401,15 @@ class Experiment:
         if not host and not self._launcher.batch_system:
             host = "127.0.0.1"
         command = store_command(self._launcher, self._python(), store, host)
-        script = JobScript(store.name, "store", store.path, record_exit([command], f"{store.name}.exitcode"),
-                           env, store.batch, store.env_files)
+        script = JobScript(
+            store.name,
+            "store",
+            store.path,
+            record_exit([command], f"{store.name}.exitcode"),
+            env,
+            store.batch,
+            store.env_files,
+        )
         job = self._submit(store.name, "store", script)
         deadline = time.monotonic() + float(config.get("experiment.store-timeout"))
         next_query = 0.0
@@ -425,8 +471,9 @@ class Experiment:
         """Ask the launcher once; the status of everything launched, by name."""
         self._refresh(self._jobs.values())
         statuses = {name: job.status for name, job in self._jobs.items()}
-        statuses.update({e.name: e.status for e in self._entities.values()
-                         if isinstance(e, DaskCluster) and e.status != Status.NEW})
+        statuses.update(
+            {e.name: e.status for e in self._entities.values() if isinstance(e, DaskCluster) and e.status != Status.NEW}
+        )
         return statuses
 
     def get_status(self, *entities: Entity) -> list[Status]:
@@ -442,10 +489,17 @@ class Experiment:
         ``check=True``, :class:`~simdask.errors.JobFailedError` naming each
         failed model with the tail of its stderr. Ctrl-C stops everything.
         """
-        units = [u for e in entities for u in self._units(e)] if entities else [
-            m for e in self._entities.values() if isinstance(e, (Model, Ensemble)) for m in e.members
-            if m.name in self._jobs
-        ]
+        units = (
+            [u for e in entities for u in self._units(e)]
+            if entities
+            else [
+                m
+                for e in self._entities.values()
+                if isinstance(e, (Model, Ensemble))
+                for m in e.members
+                if m.name in self._jobs
+            ]
+        )
         jobs = []
         for unit in units:
             if isinstance(unit, DaskCluster):
@@ -491,8 +545,11 @@ class Experiment:
                 if job is None:
                     rows.append(SummaryRow(unit.name, kind, "", Status.NEW, None, None, None))
                 else:
-                    rows.append(SummaryRow(unit.name, kind, job.job_id, job.status, job.returncode,
-                                           job.started, job.ended, job.error))
+                    rows.append(
+                        SummaryRow(
+                            unit.name, kind, job.job_id, job.status, job.returncode, job.started, job.ended, job.error
+                        )
+                    )
         return Summary(f"Experiment {self.name!r} ({self.launcher} launcher, {self.exp_path})", rows)
 
     def _repr_html_(self) -> str:
@@ -581,8 +638,15 @@ class Experiment:
         directives: Sequence[str] = (),
     ) -> BatchSettings:
         """Batch settings with the defaults filled in (the one place defaults are resolved), checked."""
-        return BatchSettings(int(nodes), int(tasks_per_node), int(cpus_per_task),
-                             config.get("experiment.walltime", walltime), queue, account, tuple(directives))
+        return BatchSettings(
+            int(nodes),
+            int(tasks_per_node),
+            int(cpus_per_task),
+            config.get("experiment.walltime", walltime),
+            queue,
+            account,
+            tuple(directives),
+        )
 
     def _python(self) -> str:
         return str(config.get("experiment.python") or sys.executable)

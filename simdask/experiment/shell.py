@@ -105,6 +105,8 @@ def export_lines(env: Mapping[str, str], files: Mapping[str, Path] | None = None
     for name, file in (files or {}).items():
         check_env("env", {name: ""})
         path = shlex.quote(str(file))
-        lines += [f'{name}="$(< {path})" || {{ echo simdask: cannot read {name} from {path} >&2; exit 1; }}',
-                  f"export {name}"]
+        lines += [
+            f'{name}="$(< {path})" || {{ echo simdask: cannot read {name} from {path} >&2; exit 1; }}',
+            f"export {name}",
+        ]
     return lines

@@ -96,8 +96,7 @@ def release_consumers(session: Session, consumers: list[str]) -> int:
                 ids = [entry[0] for entry in pending or []]
                 if not ids:
                     break
-                transport.execute(stream, "XCLAIM", stream, GROUP, HANDOVER_CONSUMER, 0, *ids,
-                                  "IDLE", 2**31, "JUSTID")
+                transport.execute(stream, "XCLAIM", stream, GROUP, HANDOVER_CONSUMER, 0, *ids, "IDLE", 2**31, "JUSTID")
                 handed += len(ids)
             transport.execute(stream, "XGROUP", "DELCONSUMER", stream, GROUP, consumer)
     return handed
@@ -224,8 +223,9 @@ class ServingLoop:
             except (StoreConnectionError, StoreTimeoutError) as exc:  # the store is away: wait for it
                 failures += 1
                 pause = min(_MAX_STORE_PAUSE_S, 0.05 * 2**failures)
-                log.warning("%s cannot reach the store (%s); trying again in %.2f s", self.settings.consumer,
-                            exc, pause)
+                log.warning(
+                    "%s cannot reach the store (%s); trying again in %.2f s", self.settings.consumer, exc, pause
+                )
                 time.sleep(pause)
             except Exception:  # a fault of this loop's own: never let it end the service
                 log.exception("%s: unexpected error while serving; going on", self.settings.consumer)
@@ -247,8 +247,19 @@ class ServingLoop:
 
     def _read(self, block_ms: int) -> list[RunRequest]:
         stream_ids = [">"] * len(self.streams)
-        command = ("XREADGROUP", "GROUP", GROUP, self.settings.consumer, "COUNT", self.settings.read_count,
-                   "BLOCK", block_ms, "STREAMS", *self.streams, *stream_ids)
+        command = (
+            "XREADGROUP",
+            "GROUP",
+            GROUP,
+            self.settings.consumer,
+            "COUNT",
+            self.settings.read_count,
+            "BLOCK",
+            block_ms,
+            "STREAMS",
+            *self.streams,
+            *stream_ids,
+        )
         reply = self.transport.run([Request(REQUEST_STREAM, [command])], timeout=block_ms / 1000 + 30)[0]
         if isinstance(reply, ErrorReply):
             if reply.startswith("NOGROUP"):
@@ -260,8 +271,17 @@ class ServingLoop:
     def _claim(self) -> list[RunRequest]:
         claimed: list[RunRequest] = []
         for stream in self.streams:
-            reply = self.transport.execute(stream, "XAUTOCLAIM", stream, GROUP, self.settings.consumer,
-                                           self.settings.claim_idle_ms, "0-0", "COUNT", self.settings.read_count)
+            reply = self.transport.execute(
+                stream,
+                "XAUTOCLAIM",
+                stream,
+                GROUP,
+                self.settings.consumer,
+                self.settings.claim_idle_ms,
+                "0-0",
+                "COUNT",
+                self.settings.read_count,
+            )
             if reply[1]:
                 log.info("%s claimed %d requests a silent serving loop held", self.settings.consumer, len(reply[1]))
             claimed += self._parse(stream, [e for e in reply[1] if e])
@@ -311,8 +331,9 @@ class ServingLoop:
                 unanswered = {(r.stream, r.entry_id): r for r in [*waiting, *group]}
                 self._reply([(r, message) for r in unanswered.values()])
 
-    def _dispatch_group(self, kind: str, name: str, group: list[RunRequest],
-                        spec: ModelSpec | SimdaskError | None) -> None:
+    def _dispatch_group(
+        self, kind: str, name: str, group: list[RunRequest], spec: ModelSpec | SimdaskError | None
+    ) -> None:
         if spec is None:
             self._reply([(r, f"ERR {kind} {name!r} does not exist in the store") for r in group])
         elif isinstance(spec, SimdaskError):
@@ -336,8 +357,11 @@ class ServingLoop:
         if self.settings.gpu_service:  # hand them to the GPU loops, atomically with the acknowledgement
             commands: list[tuple[Any, ...]] = [("MULTI",)]
             for r in group:
-                commands += [("XADD", GPU_STREAM, "*", *r.fields()), ("XACK", r.stream, GROUP, r.entry_id),
-                             ("XDEL", r.stream, r.entry_id)]
+                commands += [
+                    ("XADD", GPU_STREAM, "*", *r.fields()),
+                    ("XACK", r.stream, GROUP, r.entry_id),
+                    ("XDEL", r.stream, r.entry_id),
+                ]
             commands.append(("EXEC",))
             check_transaction(self.transport.run([Request(REQUEST_STREAM, commands)])[0], "handing GPU requests on")
             return
@@ -368,8 +392,14 @@ class ServingLoop:
         fresh_spec, blob = read_blob(self.session, spec.kind, spec.name)
         runner = load_runner(fresh_spec, blob, spec.name)
         self._runners[key] = (fresh_spec.version, runner)
-        log.info("%s loaded %s %r version %d on %s", self.settings.consumer, spec.kind, spec.name,
-                 fresh_spec.version, runner.device)
+        log.info(
+            "%s loaded %s %r version %d on %s",
+            self.settings.consumer,
+            spec.kind,
+            spec.name,
+            fresh_spec.version,
+            runner.device,
+        )
         return runner
 
     def _process(self, spec: ModelSpec, group: list[RunRequest]) -> None:
@@ -439,8 +469,9 @@ class ServingLoop:
                 inputs.append([])
         return inputs
 
-    def _finish(self, group: list[RunRequest], outcome: dict[int, Any], spec: ModelSpec, device: str,
-                runs: int) -> None:
+    def _finish(
+        self, group: list[RunRequest], outcome: dict[int, Any], spec: ModelSpec, device: str, runs: int
+    ) -> None:
         """Store the outputs, then answer every request (OK or its error) and acknowledge it.
 
         On one server, outputs and answers go in one transaction: a caller that
@@ -450,8 +481,10 @@ class ServingLoop:
         encoded: list[tensors.EncodedTensor] = []
         for i in [i for i, o in outcome.items() if not isinstance(o, str)]:
             try:
-                encoded += [tensors.encode_tensor(self.session, key, np.asarray(array))
-                            for key, array in zip(group[i].outputs, outcome[i])]
+                encoded += [
+                    tensors.encode_tensor(self.session, key, np.asarray(array))
+                    for key, array in zip(group[i].outputs, outcome[i])
+                ]
             except Exception as exc:  # an output no tensor can hold (dtype, shape), or a key that cannot be one
                 outcome[i] = f"ERR the {spec.kind} gave an output that cannot be stored: {_error_text(exc)}"
         answers = [(group[i], o if isinstance(o, str) else "OK") for i, o in sorted(outcome.items())]
@@ -486,8 +519,10 @@ class ServingLoop:
         commands: list[tuple[str, tuple[Any, ...]]] = []
         for request, message in answers:
             if request.reply:
-                commands += [(request.reply, ("LPUSH", request.reply, message)),
-                             (request.reply, ("EXPIRE", request.reply, REPLY_TTL_S))]
+                commands += [
+                    (request.reply, ("LPUSH", request.reply, message)),
+                    (request.reply, ("EXPIRE", request.reply, REPLY_TTL_S)),
+                ]
         for stream in {request.stream for request, _ in answers}:
             ids = [request.entry_id for request, _ in answers if request.stream == stream]
             commands += [(stream, ("XACK", stream, GROUP, *ids)), (stream, ("XDEL", stream, *ids))]

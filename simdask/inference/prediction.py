@@ -105,8 +105,13 @@ def predict(
     new = list(range(1, 1 + len(output_shape)))
     with dask.annotate(**annotations):
         result = array.map_blocks(
-            _run_block, client, model, output,
-            dtype=np.dtype(output_dtype), drop_axis=drop or None, new_axis=new or None,
+            _run_block,
+            client,
+            model,
+            output,
+            dtype=np.dtype(output_dtype),
+            drop_axis=drop or None,
+            new_axis=new or None,
             chunks=(array.chunks[0], *[(n,) for n in output_shape]),
             name=f"simdask-predict-{model}",
         )

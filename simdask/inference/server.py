@@ -98,12 +98,18 @@ class InferenceServer:
                     gpu_service=bool(gpu_workers),
                     claim_idle_ms=self.claim_idle_ms,
                 )
-                self.futures.append(self.dask.submit(
-                    run_serving_loop, self.client, settings,
-                    key=f"simdask-serving-loop-{settings.consumer}",
-                    workers=[worker], allow_other_workers=True,
-                    resources={"GPU": 1} if gpu else None, pure=False,
-                ))
+                self.futures.append(
+                    self.dask.submit(
+                        run_serving_loop,
+                        self.client,
+                        settings,
+                        key=f"simdask-serving-loop-{settings.consumer}",
+                        workers=[worker],
+                        allow_other_workers=True,
+                        resources={"GPU": 1} if gpu else None,
+                        pure=False,
+                    )
+                )
                 self.consumers.append(settings.consumer)
         return self
 
@@ -152,8 +158,9 @@ class InferenceServer:
         results = [f.result() for f in self.futures if f.status == "finished"]
         for consumer, future in zip(self.consumers, self.futures):
             if future.status == "error":
-                log.warning("inference server %r: serving loop %s ended with %r", self.name, consumer,
-                            future.exception())
+                log.warning(
+                    "inference server %r: serving loop %s ended with %r", self.name, consumer, future.exception()
+                )
             if not future.done():
                 future.cancel()
         consumers, self.futures, self.consumers = self.consumers, [], []

@@ -108,8 +108,9 @@ class _Pending:
         return wire.chunk_key(self.prefix, self.ref.generation, index)
 
 
-def _pending(index: int, key: str, info: wire.TensorInfo, value: Any, out: np.ndarray | None,
-             retried: bool = False) -> _Pending:
+def _pending(
+    index: int, key: str, info: wire.TensorInfo, value: Any, out: np.ndarray | None, retried: bool = False
+) -> _Pending:
     """A chunked head checked: its key can have chunks and its chunk reference is valid."""
     prefix = wire.chunk_prefix(key)
     if prefix is None:
@@ -164,8 +165,9 @@ def read_tensors(
         if value is None:
             results[index] = (info, out)
         elif info.chunked:
-            pending.append(_pending(index, key, info, value, out if out is not None and _same_layout(info, out)
-                                    else None))
+            pending.append(
+                _pending(index, key, info, value, out if out is not None and _same_layout(info, out) else None)
+            )
         else:
             results[index] = (info, wire.array_from_buffer(info, value, info.data_offset))
     _read_chunks(transport, pending, results)
@@ -186,18 +188,22 @@ def _check_ends(transport: Transport, pending: list[_Pending]) -> tuple[list[_Pe
     last chunk is missing is re-read (a concurrent overwrite) or refused.
     """
     probed = [p for p in pending if p.ref.n_chunks]
-    replies = transport.run([
-        Request(p.key, [("STRLEN", p.chunk(0)), ("STRLEN", p.chunk(p.ref.n_chunks - 1))], read_replies(2))
-        for p in probed
-    ])
+    replies = transport.run(
+        [
+            Request(p.key, [("STRLEN", p.chunk(0)), ("STRLEN", p.chunk(p.ref.n_chunks - 1))], read_replies(2))
+            for p in probed
+        ]
+    )
     there = [p for p in pending if not p.ref.n_chunks]
     missing = []
     for item, (first, last) in zip(probed, replies):
         for reply in (first, last):
             if isinstance(reply, ErrorReply):
                 raise error_from_reply(reply, f"reading chunks of {item.key!r} at {transport.node_for(item.key)}")
-        wanted = (item.ref.chunk_length(0, item.info.nbytes),
-                  item.ref.chunk_length(item.ref.n_chunks - 1, item.info.nbytes))
+        wanted = (
+            item.ref.chunk_length(0, item.info.nbytes),
+            item.ref.chunk_length(item.ref.n_chunks - 1, item.info.nbytes),
+        )
         if (first, last) == wanted:
             there.append(item)
         elif 0 in (first, last):
@@ -222,8 +228,10 @@ def _read_chunks(transport: Transport, pending: list[_Pending], results: list[An
     while pending:
         ready, gone = _check_ends(transport, pending)
         retry = [_reread_head(transport, item) for item in gone]
-        flats = [item.out.reshape(-1, order=item.info.order).view(np.uint8).data  # type: ignore[union-attr]
-                 for item in ready]
+        flats = [
+            item.out.reshape(-1, order=item.info.order).view(np.uint8).data  # type: ignore[union-attr]
+            for item in ready
+        ]
         done = [0] * len(ready)
         problem: dict[int, Any] = {}
         active = [n for n, item in enumerate(ready) if item.ref.n_chunks]

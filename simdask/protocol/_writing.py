@@ -111,8 +111,9 @@ def regenerate(tensor: EncodedTensor) -> EncodedTensor:
     generation = os.urandom(16)
     ref = head[-wire.CHUNK_REF_SIZE :]
     fresh = ref[: wire.CHUNK_REF_SIZE - 16] + generation
-    chunks = tuple((wire.chunk_key(tensor.chunk_prefix, generation, i), data)
-                   for i, (_, data) in enumerate(tensor.chunks))
+    chunks = tuple(
+        (wire.chunk_key(tensor.chunk_prefix, generation, i), data) for i, (_, data) in enumerate(tensor.chunks)
+    )
     return EncodedTensor(tensor.key, (head[: -wire.CHUNK_REF_SIZE] + fresh,), tensor.chunk_prefix, chunks)
 
 

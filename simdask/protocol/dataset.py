@@ -176,10 +176,7 @@ class Dataset:
         return not (self._tensors or self._scalars or self._strings)
 
     def __repr__(self) -> str:
-        return (
-            f"<Dataset {self._name!r} tensors={list(self._tensors)} "
-            f"metadata={self.get_metadata_field_names()}>"
-        )
+        return f"<Dataset {self._name!r} tensors={list(self._tensors)} metadata={self.get_metadata_field_names()}>"
 
 
 def encode_metadata(dataset: Dataset) -> list[tuple[str, bytes]]:

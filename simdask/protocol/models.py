@@ -117,8 +117,10 @@ class ModelSpec:
         def bad(field_name: str, expected: str) -> ModelError:
             value = repr(raw.get(field_name))
             value = value if len(value) <= 80 else value[:80] + "..."
-            return ModelError(f"the settings of the model at key {key!r} are not understood: "
-                              f"{field_name} must be {expected}, got {value}")
+            return ModelError(
+                f"the settings of the model at key {key!r} are not understood: "
+                f"{field_name} must be {expected}, got {value}"
+            )
 
         def text(field_name: str, choices: tuple[str, ...] | None = None, default: str | None = None) -> str:
             value = raw.get(field_name, default)
@@ -196,8 +198,9 @@ def blob_format(blob: bytes, backend: Backend) -> Format:
         return "torchscript"
     if any(n.endswith("archive_format") or "/models/" in n for n in names):
         raise ModelError(TORCH_EXPORT_REFUSED)
-    raise ValueError("TORCH models are TorchScript archives (a zip file with code/ and constants.pkl); "
-                     "this zip file is not one")
+    raise ValueError(
+        "TORCH models are TorchScript archives (a zip file with code/ and constants.pkl); this zip file is not one"
+    )
 
 
 def stored_key(kind: Kind, name: str) -> str:

@@ -76,8 +76,14 @@ class RunRequest:
     def fields(self) -> list[str]:
         """The field/value list of the request's ``XADD``."""
         head = [self.kind, self.name] + (["function", self.function] if self.kind == "script" else [])
-        return head + ["inputs", json.dumps(list(self.inputs)), "outputs", json.dumps(list(self.outputs)),
-                       "reply", self.reply]
+        return head + [
+            "inputs",
+            json.dumps(list(self.inputs)),
+            "outputs",
+            json.dumps(list(self.outputs)),
+            "reply",
+            self.reply,
+        ]
 
     @classmethod
     def from_entry(cls, stream: str, entry_id: str, raw_fields: Any) -> RunRequest:
@@ -90,9 +96,7 @@ class RunRequest:
         ignored. The error carries the reply key when one could be read, so
         that the caller can be answered ``ERR``.
         """
-        if not isinstance(raw_fields, list) or len(raw_fields) % 2 or not all(
-            isinstance(f, bytes) for f in raw_fields
-        ):
+        if not isinstance(raw_fields, list) or len(raw_fields) % 2 or not all(isinstance(f, bytes) for f in raw_fields):
             raise RequestFormatError(f"request {entry_id} is not a list of field/value pairs", None)
         fields: dict[str, str] = {}
         undecodable: list[str] = []
@@ -114,8 +118,9 @@ class RunRequest:
         except KeyError:
             raise RequestFormatError(f"request {entry_id} needs JSON 'inputs' and 'outputs' lists", reply) from None
         except ValueError as exc:
-            raise RequestFormatError(f"request {entry_id}: 'inputs' or 'outputs' is not valid JSON: {exc}",
-                                     reply) from None
+            raise RequestFormatError(
+                f"request {entry_id}: 'inputs' or 'outputs' is not valid JSON: {exc}", reply
+            ) from None
         well_formed = (
             bool(name)
             and bool(reply)

@@ -57,8 +57,12 @@ def encode_tensor(
         JSON-serialisable metadata stored with the tensor.
     """
     return encode(
-        key, array, dims=dims, attrs=attrs,
-        chunk_threshold=session.chunk_threshold, chunk_bytes=session.chunk_bytes,
+        key,
+        array,
+        dims=dims,
+        attrs=attrs,
+        chunk_threshold=session.chunk_threshold,
+        chunk_bytes=session.chunk_bytes,
     )
 
 

@@ -71,8 +71,10 @@ class ServerConfig:
                 f'cluster-config-file "{run_dir / "nodes.conf"}"',
                 f"cluster-node-timeout {int(self.cluster_node_timeout_ms)}",
             ]
-        lines += [f"{q('setting', name, quoted=False)} {q(f'setting {name}', value, quoted=False)}"
-                  for name, value in self.extra.items()]
+        lines += [
+            f"{q('setting', name, quoted=False)} {q(f'setting {name}', value, quoted=False)}"
+            for name, value in self.extra.items()
+        ]
         return "\n".join(lines) + "\n"
 
 
@@ -225,7 +227,7 @@ class ServerProcess:
 
     def death_message(self) -> str:
         tail = self.log_tail()
-        stderr = (self.run_dir / "server.stderr")
+        stderr = self.run_dir / "server.stderr"
         if stderr.exists():
             tail += "\n" + stderr.read_text(errors="replace")[-2000:]
         code = self._popen.returncode if self._popen else None

@@ -103,11 +103,13 @@ def server_processes(state: dict[str, Any], password: str | None = None) -> list
     binary = Path(state.get("binary", ""))
     return [
         ServerProcess.from_pid(
-            s["pid"], binary,
+            s["pid"],
+            binary,
             ServerConfig(host=s["host"], port=s["port"], unix_socket=s["unix_socket"], password=password),
             Path(s["run_dir"]),
         )
-        for s in state.get("servers", []) if s.get("pid")
+        for s in state.get("servers", [])
+        if s.get("pid")
     ]
 
 

@@ -362,8 +362,13 @@ class Store:
             "temporary": self._temporary,
             "socket_dir": str(self._socket_dir) if self._socket_dir else None,
             "servers": [
-                {"pid": s.pid, "run_dir": str(s.run_dir), "host": s.config.host, "port": s.config.port,
-                 "unix_socket": s.config.unix_socket}
+                {
+                    "pid": s.pid,
+                    "run_dir": str(s.run_dir),
+                    "host": s.config.host,
+                    "port": s.config.port,
+                    "unix_socket": s.config.unix_socket,
+                }
                 for s in self.servers
             ],
         }
@@ -387,8 +392,10 @@ class Store:
             try:
                 password = (run_dir / PASSWORD_FILE).read_text()
             except OSError as exc:
-                raise StoreError(f"the store in {run_dir} needs a password and its password file is "
-                                 f"unreadable ({exc}); set {env.PASSWORD}") from None
+                raise StoreError(
+                    f"the store in {run_dir} needs a password and its password file is "
+                    f"unreadable ({exc}); set {env.PASSWORD}"
+                ) from None
         store = cls(state["kind"], shards=max(3, len(state["servers"])), run_dir=run_dir, password=password)
         store.shards = len(state["servers"])
         store.servers = server_processes(state, password)

@@ -70,8 +70,9 @@ def start_watchdog(servers: Sequence[tuple[int, Path]], remove: Sequence[Path], 
         argv += ["--remove", str(path)]
     read_end, write_end = os.pipe()  # both non-inheritable: no other child of the owner holds the pipe
     try:
-        proc = subprocess.Popen(argv, stdin=read_end, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            argv, stdin=read_end, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
     except BaseException:
         os.close(write_end)
         raise

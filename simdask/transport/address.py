@@ -41,9 +41,7 @@ def _parse_one(text: str) -> Address:
     else:
         host, sep, port = text.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(
-            f"invalid store address {text!r}: expected host:port, [ipv6]:port or unix:///path"
-        )
+        raise ValueError(f"invalid store address {text!r}: expected host:port, [ipv6]:port or unix:///path")
     return Address(host=host, port=int(port))
 
 

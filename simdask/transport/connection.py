@@ -186,9 +186,7 @@ class Connection:
             after = "" if timeout is None else f" after {timeout:.3g} s"
             raise StoreTimeoutError(f"connecting to the store at {address} timed out{after}") from None
         except OSError as exc:
-            raise StoreConnectionError(
-                f"cannot connect to the store at {address}: {exc.strerror or exc}"
-            ) from None
+            raise StoreConnectionError(f"cannot connect to the store at {address}: {exc.strerror or exc}") from None
         return sock
 
     # -- time limits -------------------------------------------------------------
@@ -396,9 +394,7 @@ class Connection:
                 raise StoreTimeoutError(
                     f"the store at {self.address} did not answer within the time limit of {what}"
                 ) from None
-            raise StoreTimeoutError(
-                f"the store at {self.address} did not answer within {self._applied:g} s"
-            ) from None
+            raise StoreTimeoutError(f"the store at {self.address} did not answer within {self._applied:g} s") from None
         if isinstance(exc, OSError):
             raise StoreConnectionError(
                 f"connection lost while {doing} the store at {self.address}: {exc.strerror or exc}"

@@ -50,15 +50,47 @@ _NOT_RUN_REPLIES = ("LOADING", "TRYAGAIN", "CLUSTERDOWN")
 #: Commands that have the same effect when sent twice, so a request made only of them is sent
 #: again after a broken connection. ``MULTI``/``EXEC`` count as idempotent: a transaction is when
 #: every command inside it is. ``EVAL`` does not (a request that knows its script is safe says so).
-IDEMPOTENT_COMMANDS = frozenset({
-    "GET", "GETRANGE", "STRLEN", "EXISTS", "TYPE", "TTL", "PTTL",
-    "HGET", "HGETALL", "HEXISTS", "HLEN", "HKEYS",
-    "LRANGE", "LLEN", "LINDEX",
-    "ZRANGE", "ZSCORE", "ZCARD", "XPENDING", "XINFO", "XLEN", "XRANGE",
-    "SCAN", "PING", "CLUSTER", "INFO",
-    "SET", "HSET", "ZADD", "ZREM", "UNLINK", "DEL", "EXPIRE", "PEXPIRE", "FLUSHALL",
-    "MULTI", "EXEC",
-})
+IDEMPOTENT_COMMANDS = frozenset(
+    {
+        "GET",
+        "GETRANGE",
+        "STRLEN",
+        "EXISTS",
+        "TYPE",
+        "TTL",
+        "PTTL",
+        "HGET",
+        "HGETALL",
+        "HEXISTS",
+        "HLEN",
+        "HKEYS",
+        "LRANGE",
+        "LLEN",
+        "LINDEX",
+        "ZRANGE",
+        "ZSCORE",
+        "ZCARD",
+        "XPENDING",
+        "XINFO",
+        "XLEN",
+        "XRANGE",
+        "SCAN",
+        "PING",
+        "CLUSTER",
+        "INFO",
+        "SET",
+        "HSET",
+        "ZADD",
+        "ZREM",
+        "UNLINK",
+        "DEL",
+        "EXPIRE",
+        "PEXPIRE",
+        "FLUSHALL",
+        "MULTI",
+        "EXEC",
+    }
+)
 
 
 def _name(command: Sequence[Any]) -> str:
@@ -196,9 +228,7 @@ class Transport:
                     if "cluster support disabled" not in reply:
                         raise error_from_reply(reply, f"CLUSTER SLOTS at {node}")
                     if len(self.seeds) > 1:
-                        raise ValueError(
-                            f"address {self.address} lists several nodes but {node} is not a cluster node"
-                        )
+                        raise ValueError(f"address {self.address} lists several nodes but {node} is not a cluster node")
                     self._cluster, self._slots = False, None
                     return
                 self._slots = self._slot_map(reply, node)

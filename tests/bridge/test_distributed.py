@@ -68,8 +68,9 @@ def test_to_store_writes_dask_chunks_from_the_workers(dask_client, store_client)
     for s in range(6):
         np.testing.assert_array_equal(store_client.get_tensor(f"out/w.{s}"), data[s])
     assert store_client.tensor_info("out/w.3").attrs == {"k": 1}
-    chunks = simdask.to_store(da.from_array(data, chunks=(3, 25)), "blk{i:d}.{j:d}", store_client,
-                              concat={"i": "dim_0", "j": "dim_1"})
+    chunks = simdask.to_store(
+        da.from_array(data, chunks=(3, 25)), "blk{i:d}.{j:d}", store_client, concat={"i": "dim_0", "j": "dim_1"}
+    )
     assert len(chunks) == 4
     np.testing.assert_array_equal(store_client.get_tensor("blk1.1"), data[3:, 25:])
 

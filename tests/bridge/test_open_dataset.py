@@ -71,8 +71,9 @@ def test_two_dimensional_decomposition(client, rng):
 
 def test_dims_and_attrs_come_from_the_tensors(client):
     for s in range(3):
-        client.put_tensor(f"T.{s}", np.full((2, 3), float(s)), dims=("lat", "lon"),
-                          attrs={"units": "K", "step_time": 0.5 * s})
+        client.put_tensor(
+            f"T.{s}", np.full((2, 3), float(s)), dims=("lat", "lon"), attrs={"units": "K", "step_time": 0.5 * s}
+        )
         client.put_tensor(f"q.{s}", np.zeros(4))
     ds = simdask.open_dataset("{var}.{step:d}", client, missing="nan")
     assert ds.T.dims == ("step", "lat", "lon")

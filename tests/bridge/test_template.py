@@ -53,9 +53,7 @@ def test_integer_fields_take_integral_values_only():
         t.format({})
 
 
-@pytest.mark.parametrize(
-    "bad", ["", "{a.b}", "{a[0]}", "{a!r}", "{a:x}", "{}", "{a}{a}", "{a", "a}"]
-)
+@pytest.mark.parametrize("bad", ["", "{a.b}", "{a[0]}", "{a!r}", "{a:x}", "{}", "{a}{a}", "{a", "a}"])
 def test_invalid_templates(bad):
     with pytest.raises(ValueError):
         KeyTemplate(bad)

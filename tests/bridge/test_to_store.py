@@ -14,8 +14,12 @@ import simdask
 @pytest.fixture
 def dataset():
     data = np.arange(4 * 3 * 5, dtype=np.float32).reshape(4, 3, 5)
-    u = xr.DataArray(da.from_array(data, chunks=(2, 3, 5)), dims=("step", "y", "x"),
-                     coords={"step": [10, 20, 30, 40]}, attrs={"units": "m/s"})
+    u = xr.DataArray(
+        da.from_array(data, chunks=(2, 3, 5)),
+        dims=("step", "y", "x"),
+        coords={"step": [10, 20, 30, 40]},
+        attrs={"units": "m/s"},
+    )
     return xr.Dataset({"u": u, "v": -u}), data
 
 

@@ -78,8 +78,15 @@ def test_missing_keys_are_key_errors_naming_the_key(client):
         assert isinstance(info.value, simdask.SimdaskError)
 
 
-@pytest.mark.parametrize("data", [np.array(["a"]), np.array([object()]), np.zeros(2, dtype=[("a", "i4")]),
-                                  np.array(["2020-01-01"], dtype="datetime64[D]")])
+@pytest.mark.parametrize(
+    "data",
+    [
+        np.array(["a"]),
+        np.array([object()]),
+        np.zeros(2, dtype=[("a", "i4")]),
+        np.array(["2020-01-01"], dtype="datetime64[D]"),
+    ],
+)
 def test_unsupported_dtypes_raise_type_error_naming_the_dtype(client, data):
     with pytest.raises(TypeError, match=re.escape(f"tensor 'bad': dtype {data.dtype}")):
         client.put_tensor("bad", data)

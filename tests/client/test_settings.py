@@ -43,11 +43,19 @@ def test_io_timeout_zero_means_no_limit(monkeypatch):
     assert SessionOptions.resolve(ADDRESS, socket_timeout=0).socket_timeout is None
 
 
-@pytest.mark.parametrize("variable, value", [
-    (env.CONNECT_TIMEOUT, "ten"), (env.CONNECT_TIMEOUT, "0"), (env.CONNECT_TIMEOUT, "-1"),
-    (env.IO_TIMEOUT, "soon"), (env.IO_TIMEOUT, "-2"), (env.IO_TIMEOUT, "nan"),
-    (env.RUN_TIMEOUT, "0"), (env.RUN_TIMEOUT, "1e"),
-])
+@pytest.mark.parametrize(
+    "variable, value",
+    [
+        (env.CONNECT_TIMEOUT, "ten"),
+        (env.CONNECT_TIMEOUT, "0"),
+        (env.CONNECT_TIMEOUT, "-1"),
+        (env.IO_TIMEOUT, "soon"),
+        (env.IO_TIMEOUT, "-2"),
+        (env.IO_TIMEOUT, "nan"),
+        (env.RUN_TIMEOUT, "0"),
+        (env.RUN_TIMEOUT, "1e"),
+    ],
+)
 def test_a_bad_value_names_the_variable(monkeypatch, variable, value):
     monkeypatch.setenv(variable, value)
     with pytest.raises(ValueError, match=variable):

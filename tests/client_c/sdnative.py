@@ -91,18 +91,26 @@ class Native:
         env["PKG_CONFIG_PATH"] = os.pathsep.join(
             p for p in (str(self.prefix / "lib" / "pkgconfig"), env.get("PKG_CONFIG_PATH", "")) if p
         )
-        env["CMAKE_PREFIX_PATH"] = os.pathsep.join(
-            p for p in (str(self.prefix), env.get("CMAKE_PREFIX_PATH", "")) if p
-        )
+        env["CMAKE_PREFIX_PATH"] = os.pathsep.join(p for p in (str(self.prefix), env.get("CMAKE_PREFIX_PATH", "")) if p)
         return env
 
     def cmake_build(self, source: Path, build: Path, *extra: str) -> None:
         """Configure and build a CMake project against the installed clients."""
         flags = " ".join(SAN_FLAGS)
         run(
-            ["cmake", "-S", source, "-B", build, f"-DCMAKE_PREFIX_PATH={self.prefix}",
-             "-DCMAKE_BUILD_TYPE=RelWithDebInfo", f"-DCMAKE_C_FLAGS={flags}", f"-DCMAKE_Fortran_FLAGS={flags}",
-             f"-DCMAKE_EXE_LINKER_FLAGS={flags}", *extra],
+            [
+                "cmake",
+                "-S",
+                source,
+                "-B",
+                build,
+                f"-DCMAKE_PREFIX_PATH={self.prefix}",
+                "-DCMAKE_BUILD_TYPE=RelWithDebInfo",
+                f"-DCMAKE_C_FLAGS={flags}",
+                f"-DCMAKE_Fortran_FLAGS={flags}",
+                f"-DCMAKE_EXE_LINKER_FLAGS={flags}",
+                *extra,
+            ],
             env=self.env,
         )
         run(["cmake", "--build", build, "-j", JOBS], env=self.env)
@@ -120,20 +128,54 @@ def build_c(base: Path) -> Native:
         return Native(**{k: Path(v) if k != "build_log" else v for k, v in json.loads(stamp.read_text()).items()})
     base.mkdir(parents=True, exist_ok=True)
     build = base / "build-c"
-    run(["cmake", "-S", ROOT / "client_c", "-B", build, "-DCMAKE_BUILD_TYPE=RelWithDebInfo",
-         f"-DSIMDASK_SANITIZE={'ON' if SANITIZE else 'OFF'}"])
+    run(
+        [
+            "cmake",
+            "-S",
+            ROOT / "client_c",
+            "-B",
+            build,
+            "-DCMAKE_BUILD_TYPE=RelWithDebInfo",
+            f"-DSIMDASK_SANITIZE={'ON' if SANITIZE else 'OFF'}",
+        ]
+    )
     log = run(["cmake", "--build", build, "-j", JOBS])
     run(["cmake", "--install", build, "--prefix", prefix])
-    native = Native(base=base, prefix=prefix, c_tests=base / "c-tests" / "c_tests",
-                    c_tests_static=base / "c_tests_static", c_faults=base / "c-tests" / "c_faults", build_log=[log])
+    native = Native(
+        base=base,
+        prefix=prefix,
+        c_tests=base / "c-tests" / "c_tests",
+        c_tests_static=base / "c_tests_static",
+        c_faults=base / "c-tests" / "c_faults",
+        build_log=[log],
+    )
     native.cmake_build(HERE, base / "c-tests")
     # the same program linked statically, through pkg-config
     cflags = _pkg_config(native.env, "--cflags", "simdask")
     libs = [a for a in _pkg_config(native.env, "--static", "--libs", "simdask") if a != "-lsimdask"]
-    run(["gcc", "-std=c11", "-O1", "-g", "-Wall", "-Wextra", *SAN_FLAGS, *cflags, HERE / "c_tests.c",
-         "-o", native.c_tests_static, "-Wl,-Bstatic", "-lsimdask", "-Wl,-Bdynamic", *libs], env=native.env)
-    stamp.write_text(json.dumps({k: str(v) if isinstance(v, Path) else v for k, v in native.__dict__.items()
-                                 if k != "f_tests"}))
+    run(
+        [
+            "gcc",
+            "-std=c11",
+            "-O1",
+            "-g",
+            "-Wall",
+            "-Wextra",
+            *SAN_FLAGS,
+            *cflags,
+            HERE / "c_tests.c",
+            "-o",
+            native.c_tests_static,
+            "-Wl,-Bstatic",
+            "-lsimdask",
+            "-Wl,-Bdynamic",
+            *libs,
+        ],
+        env=native.env,
+    )
+    stamp.write_text(
+        json.dumps({k: str(v) if isinstance(v, Path) else v for k, v in native.__dict__.items() if k != "f_tests"})
+    )
     return native
 
 
@@ -143,14 +185,39 @@ def build_fortran(native: Native) -> Path:
     if out.exists():
         return out
     build = native.base / "build-fortran"
-    run(["cmake", "-S", ROOT / "client_fortran", "-B", build, "-DCMAKE_BUILD_TYPE=RelWithDebInfo",
-         f"-DCMAKE_PREFIX_PATH={native.prefix}", f"-DCMAKE_Fortran_FLAGS={' '.join(SAN_FLAGS)}",
-         f"-DCMAKE_SHARED_LINKER_FLAGS={' '.join(SAN_FLAGS)}"], env=native.env)
+    run(
+        [
+            "cmake",
+            "-S",
+            ROOT / "client_fortran",
+            "-B",
+            build,
+            "-DCMAKE_BUILD_TYPE=RelWithDebInfo",
+            f"-DCMAKE_PREFIX_PATH={native.prefix}",
+            f"-DCMAKE_Fortran_FLAGS={' '.join(SAN_FLAGS)}",
+            f"-DCMAKE_SHARED_LINKER_FLAGS={' '.join(SAN_FLAGS)}",
+        ],
+        env=native.env,
+    )
     run(["cmake", "--build", build, "-j", JOBS], env=native.env)
     run(["cmake", "--install", build, "--prefix", native.prefix], env=native.env)
     flags = _pkg_config(native.env, "--cflags", "--libs", "simdask-fortran")
-    run(["gfortran", "-O1", "-g", "-Wall", *SAN_FLAGS, FORTRAN_TESTS / "f_tests.F90", *flags,
-         f"-Wl,-rpath,{native.prefix / 'lib'}", "-o", out], cwd=native.base, env=native.env)
+    run(
+        [
+            "gfortran",
+            "-O1",
+            "-g",
+            "-Wall",
+            *SAN_FLAGS,
+            FORTRAN_TESTS / "f_tests.F90",
+            *flags,
+            f"-Wl,-rpath,{native.prefix / 'lib'}",
+            "-o",
+            out,
+        ],
+        cwd=native.base,
+        env=native.env,
+    )
     return out
 
 
@@ -158,8 +225,15 @@ def wrap(cmd: Sequence[str | os.PathLike]) -> list[str]:
     """The command line, under valgrind when SIMDASK_C_VALGRIND is set."""
     cmd = [str(c) for c in cmd]
     if VALGRIND:
-        return ["valgrind", "--quiet", "--error-exitcode=97", "--leak-check=full",
-                "--errors-for-leak-kinds=definite", "--show-leak-kinds=definite", *cmd]
+        return [
+            "valgrind",
+            "--quiet",
+            "--error-exitcode=97",
+            "--leak-check=full",
+            "--errors-for-leak-kinds=definite",
+            "--show-leak-kinds=definite",
+            *cmd,
+        ]
     return cmd
 
 
@@ -175,8 +249,9 @@ def native_env(address: str | None = None, **extra: str) -> dict[str, str]:
     return env
 
 
-def run_program(cmd: Sequence[str | os.PathLike], env: dict[str, str], *, timeout: float = 180,
-                expect_ok: bool = True) -> subprocess.CompletedProcess:
+def run_program(
+    cmd: Sequence[str | os.PathLike], env: dict[str, str], *, timeout: float = 180, expect_ok: bool = True
+) -> subprocess.CompletedProcess:
     """Run a native program; with expect_ok, fail the test showing its output unless it exits 0."""
     proc = subprocess.run(wrap(cmd), env=env, capture_output=True, text=True, timeout=timeout)
     if expect_ok and proc.returncode != 0:
@@ -193,15 +268,17 @@ class Interactive:
 
     def __init__(self, cmd: Sequence[str | os.PathLike], env: dict[str, str]) -> None:
         self.cmd = [str(c) for c in cmd]
-        self.proc = subprocess.Popen(wrap(cmd), env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            wrap(cmd), env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
 
     def expect(self, marker: str) -> None:
         line = self.proc.stdout.readline()
         if line.strip() != marker:
             self.finish(expect_ok=False)
-            pytest.fail(f"{self.cmd}: expected {marker!r}, got {line!r}; stderr:\n{self.proc.stderr.read()}",
-                        pytrace=False)
+            pytest.fail(
+                f"{self.cmd}: expected {marker!r}, got {line!r}; stderr:\n{self.proc.stderr.read()}", pytrace=False
+            )
 
     def until(self, marker: str, timeout: float = 60) -> list[str]:
         """The lines printed before ``marker``; fails, killing the program, when it does not come in ``timeout`` s
@@ -218,8 +295,9 @@ class Interactive:
             if not box or not box[0]:
                 self.proc.kill()
                 _, err = self.proc.communicate()
-                pytest.fail(f"{self.cmd}: no {marker!r} within {timeout} s; printed {lines}; stderr:\n{err}",
-                            pytrace=False)
+                pytest.fail(
+                    f"{self.cmd}: no {marker!r} within {timeout} s; printed {lines}; stderr:\n{err}", pytrace=False
+                )
             if box[0].strip() == marker:
                 return lines
             lines.append(box[0].rstrip("\n"))
@@ -235,8 +313,9 @@ class Interactive:
             self.proc.kill()
             out, err = self.proc.communicate()
         if expect_ok and self.proc.returncode != 0:
-            pytest.fail(f"{self.cmd} exited with {self.proc.returncode}\n--- stdout\n{out}\n--- stderr\n{err}",
-                        pytrace=False)
+            pytest.fail(
+                f"{self.cmd} exited with {self.proc.returncode}\n--- stdout\n{out}\n--- stderr\n{err}", pytrace=False
+            )
         return out, err
 
 
@@ -257,8 +336,9 @@ def frozen(store):
 
 def timings(lines: Sequence[str]) -> dict[str, tuple[str, int]]:
     """{name: (status, ms)} of the ``TIMED <name> <status> <ms>`` lines a test program printed."""
-    return {name: (status, int(ms)) for _, name, status, ms in (line.split() for line in lines
-                                                                 if line.startswith("TIMED "))}
+    return {
+        name: (status, int(ms)) for _, name, status, ms in (line.split() for line in lines if line.startswith("TIMED "))
+    }
 
 
 # -- a stand-in for the inference service -------------------------------------------
@@ -385,8 +465,9 @@ def store_responder_models(client) -> None:
 
     client.set_model("copy", torch.jit.script(Copy()), "TORCH")
     client.set_model("fail", torch.jit.script(Fail()), "TORCH")
-    client.set_model("slow", torch.jit.script(Copy()), "TORCH", batch_size=1000, min_batch_size=1000,
-                     min_batch_timeout=2000)
+    client.set_model(
+        "slow", torch.jit.script(Copy()), "TORCH", batch_size=1000, min_batch_size=1000, min_batch_timeout=2000
+    )
     client.set_script("double", "def twice(x):\n    return 2 * x\n")
 
 
@@ -397,7 +478,7 @@ def store_keys(address: str, pattern: str, password: str | None = None) -> list[
     keys: list[str] = []
     for part in address.split(","):
         if part.startswith("unix://"):
-            r = redis.Redis(unix_socket_path=part[len("unix://"):], password=password)
+            r = redis.Redis(unix_socket_path=part[len("unix://") :], password=password)
         else:
             host, _, port = part.rpartition(":")
             r = redis.Redis(host=host.strip("[]"), port=int(port), password=password)

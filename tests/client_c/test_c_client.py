@@ -29,8 +29,22 @@ from simdask_tests_native import (
 from simdask import Client, Dataset, Store
 from simdask.protocol.scripts import CLEANUP_CHUNKS
 
-DTYPES = ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16", "float32",
-          "float64", "complex64", "complex128", "bool"]
+DTYPES = [
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+    "float16",
+    "float32",
+    "float64",
+    "complex64",
+    "complex128",
+    "bool",
+]
 
 
 def run_case(native, address, case, *args, **env):
@@ -42,12 +56,19 @@ def reference(dtype: str, n: int = 24) -> np.ndarray:
     i = np.arange(n)
     v = i * 3 - 20
     values = {
-        "int8": v.astype(np.int8), "int16": (v * 1000).astype(np.int16), "int32": (v * 100000).astype(np.int32),
-        "int64": v.astype(np.int64) * 10**10, "uint8": (i * 3).astype(np.uint8),
-        "uint16": (i * 3000).astype(np.uint16), "uint32": (i * 300000).astype(np.uint32),
-        "uint64": i.astype(np.uint64) * 30000000000, "float16": v.astype(np.float16),
-        "float32": (v * 0.5).astype(np.float32), "float64": v * 0.25,
-        "complex64": (v - 1j * v).astype(np.complex64), "complex128": (v - 1j * v).astype(np.complex128),
+        "int8": v.astype(np.int8),
+        "int16": (v * 1000).astype(np.int16),
+        "int32": (v * 100000).astype(np.int32),
+        "int64": v.astype(np.int64) * 10**10,
+        "uint8": (i * 3).astype(np.uint8),
+        "uint16": (i * 3000).astype(np.uint16),
+        "uint32": (i * 300000).astype(np.uint32),
+        "uint64": i.astype(np.uint64) * 30000000000,
+        "float16": v.astype(np.float16),
+        "float32": (v * 0.5).astype(np.float32),
+        "float64": v * 0.25,
+        "complex64": (v - 1j * v).astype(np.complex64),
+        "complex128": (v - 1j * v).astype(np.complex128),
         "bool": i % 2 == 1,
     }[dtype]
     return values.reshape(2, 3, 4)
@@ -58,17 +79,25 @@ def reference(dtype: str, n: int = 24) -> np.ndarray:
 
 def test_install_layout(native_c):
     prefix = native_c.prefix
-    for path in ("include/simdask.h", "lib/libsimdask.so", "lib/libsimdask.a", "lib/pkgconfig/simdask.pc",
-                 "lib/cmake/simdask/simdaskConfig.cmake", "lib/cmake/simdask/simdaskConfigVersion.cmake"):
+    for path in (
+        "include/simdask.h",
+        "lib/libsimdask.so",
+        "lib/libsimdask.a",
+        "lib/pkgconfig/simdask.pc",
+        "lib/cmake/simdask/simdaskConfig.cmake",
+        "lib/cmake/simdask/simdaskConfigVersion.cmake",
+    ):
         assert (prefix / path).exists(), path
     header = (prefix / "include" / "simdask.h").read_text()
-    version = ".".join(re.search(rf"#define SIMDASK_VERSION_{p} (\d+)", header).group(1)
-                       for p in ("MAJOR", "MINOR", "PATCH"))
+    version = ".".join(
+        re.search(rf"#define SIMDASK_VERSION_{p} (\d+)", header).group(1) for p in ("MAJOR", "MINOR", "PATCH")
+    )
     pc = subprocess.run(["pkg-config", "--modversion", "simdask"], env=native_c.env, capture_output=True, text=True)
     assert pc.stdout.strip() == version
     # only the public API is exported from the shared library
-    nm = subprocess.run(["nm", "-D", "--defined-only", prefix / "lib" / "libsimdask.so"], capture_output=True,
-                        text=True, check=True)
+    nm = subprocess.run(
+        ["nm", "-D", "--defined-only", prefix / "lib" / "libsimdask.so"], capture_output=True, text=True, check=True
+    )
     exported = [line.split()[-1] for line in nm.stdout.splitlines() if line.split()[1:2] == ["T"]]
     assert exported and all(name.startswith("sd_") and not name.startswith("sd__") for name in exported), exported
     declared = set(re.findall(r"SD_API [^;]*?\b(sd_\w+)\(", header))
@@ -179,8 +208,9 @@ def test_ipv6_loopback(native_c):
 
 def test_static_library(native_c, store_client, c_store):
     """The same test program linked against libsimdask.a through pkg-config --static."""
-    assert "libsimdask.so" not in subprocess.run(["ldd", native_c.c_tests_static], capture_output=True,
-                                                 text=True).stdout
+    assert (
+        "libsimdask.so" not in subprocess.run(["ldd", native_c.c_tests_static], capture_output=True, text=True).stdout
+    )
     run_program([native_c.c_tests_static, "smoke"], native_env(c_store.address))
 
 
@@ -294,7 +324,7 @@ def test_corrupt_and_foreign_values(native_c, store_client, c_store, key):
     elif key != "never_written":
         r.set(key, CORRUPT[key])
     if key == "chunk_short":  # chunks 0 and 2 fine, chunk 1 one byte short
-        gen = ("22" * 16)
+        gen = "22" * 16
         r.set(f"simdask:chunk:{{{key}}}:{gen}:0", bytes(4 << 20))
         r.set(f"simdask:chunk:{{{key}}}:{gen}:1", bytes((4 << 20) - 1))
         r.set(f"simdask:chunk:{{{key}}}:{gen}:2", bytes(1 << 20))
@@ -333,15 +363,17 @@ def test_password(native_c):
         run_program([native_c.c_tests, "smoke"], native_env(store.address, SIMDASK_PASSWORD="s3cret"))
         proc = run_program([native_c.c_tests, "connect_fails", "SD_ERR_AUTH"], native_env(store.address))
         assert "password" in proc.stdout and store.address in proc.stdout
-        proc = run_program([native_c.c_tests, "connect_fails", "SD_ERR_AUTH"],
-                           native_env(store.address, SIMDASK_PASSWORD="wrong"))
+        proc = run_program(
+            [native_c.c_tests, "connect_fails", "SD_ERR_AUTH"], native_env(store.address, SIMDASK_PASSWORD="wrong")
+        )
         assert "authentication failed" in proc.stdout and store.address in proc.stdout
 
 
 def test_password_given_to_a_store_without_one(native_c, c_store):
     """AUTH to a store that has no password is refused too ("ERR AUTH ... without any password configured")."""
-    proc = run_program([native_c.c_tests, "connect_fails", "SD_ERR_AUTH"],
-                       native_env(c_store.address, SIMDASK_PASSWORD="unneeded"))
+    proc = run_program(
+        [native_c.c_tests, "connect_fails", "SD_ERR_AUTH"], native_env(c_store.address, SIMDASK_PASSWORD="unneeded")
+    )
     assert c_store.address in proc.stdout
 
 
@@ -360,7 +392,7 @@ def test_defaults_are_the_documented_ones(native_c):
     proc = run_program([native_c.c_tests, "defaults"], native_env())
     given = {field: int(ms) for field, ms in (line.split() for line in proc.stdout.splitlines()[:3])}
     header = (ROOT / "client_c" / "include" / "simdask.h").read_text()
-    documented = _DEFAULT.findall(header[header.index("typedef struct sd_options"):header.index("} sd_options;")])
+    documented = _DEFAULT.findall(header[header.index("typedef struct sd_options") : header.index("} sd_options;")])
     assert {field: int(ms) for field, ms, _ in documented} == given
     assert set(given) == {"connect_timeout_ms", "io_timeout_ms", "run_timeout_ms"}
     for field, ms, name in documented:
@@ -423,8 +455,9 @@ def test_dataset_overwrite_from_c_drops_stale_tensors(native_c, store_client, c_
 def test_key_prefixes(native_c, store_client, c_store, monkeypatch):
     store_client.put_tensor("member0.x", np.array([100.0, 0, 0]))
     store_client.put_tensor("other.x", np.array([200.0, 0, 0]))
-    run_case(native_c, c_store.address, "prefixes", SIMDASK_KEY_PREFIX="member1",
-             SIMDASK_KEY_PREFIXES_IN="member0,other")
+    run_case(
+        native_c, c_store.address, "prefixes", SIMDASK_KEY_PREFIX="member1", SIMDASK_KEY_PREFIXES_IN="member0,other"
+    )
     r = store_client.redis()
     assert r.exists("member1.t") and not r.exists("t")
     assert r.hget("member1.{pd}.meta", ".COMPLETE") == b"1"
@@ -446,8 +479,16 @@ def test_run_model_and_script(native_c, store_client, c_store):
     with Responder(c_store.address) as responder:
         run_case(native_c, c_store.address, "requests")
     kinds = [(q.get("model") or q.get("script"), q.get("function")) for q in responder.requests]
-    assert kinds == [("copy", None), ("fail", None), ("slow", None), ("double", "twice"), ("double", "nope"),
-                     ("copy", None), ("slow", None), ("copy", None)]
+    assert kinds == [
+        ("copy", None),
+        ("fail", None),
+        ("slow", None),
+        ("double", "twice"),
+        ("double", "nope"),
+        ("copy", None),
+        ("slow", None),
+        ("copy", None),
+    ]
     first = responder.requests[0]
     assert first["inputs"] == '["in1","in2"]' and first["outputs"] == '["out1","out2"]'
     assert re.fullmatch(r"simdask:reply:[0-9a-f]{32}", first["reply"])

@@ -26,8 +26,14 @@ def _line(key: str, status: str, dtype: int | None, shape: tuple[int, ...] | Non
 
 
 def _read_all(native, address: str, lines: list[str]) -> subprocess.CompletedProcess:
-    proc = subprocess.run(wrap([native.c_faults, "reads"]), input="".join(f"{line}\n" for line in lines),
-                          env=native_env(address), capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        wrap([native.c_faults, "reads"]),
+        input="".join(f"{line}\n" for line in lines),
+        env=native_env(address),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, f"exit {proc.returncode}\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
     assert f"{len(lines)} values read" in proc.stdout
     return proc
@@ -74,14 +80,18 @@ def test_values_at_the_limits_still_read(native_c, store_client, c_store):
     store_client.put_tensor("edge_bool", np.array([True, False, True]))
     with Client(c_store.address, chunk_threshold=64, chunk_bytes=64) as small_chunks:
         small_chunks.put_tensor("edge_chunked", np.arange(25.0))
-    lines = [_line("edge_attrs", "SD_OK", 11, (4,)), _line("edge_escaped", "SD_OK", 11, (4,)),
-             _line("edge_bool", "SD_OK", 14, (3,)), _line("edge_chunked", "SD_OK", 11, (25,))]
+    lines = [
+        _line("edge_attrs", "SD_OK", 11, (4,)),
+        _line("edge_escaped", "SD_OK", 11, (4,)),
+        _line("edge_bool", "SD_OK", 14, (3,)),
+        _line("edge_chunked", "SD_OK", 11, (25,)),
+    ]
     _read_all(native_c, c_store.address, lines)
 
 
 def _with_attrs(value: bytes, attrs: bytes) -> bytes:
     """A 1-d float64 (4,) value with its attrs replaced."""
-    data = value[int.from_bytes(value[12:16], "little"):]
+    data = value[int.from_bytes(value[12:16], "little") :]
     used = 16 + 8 + len(attrs)
     offset = -(-used // 64) * 64
     fixed = value[:8] + len(attrs).to_bytes(4, "little") + offset.to_bytes(4, "little")

@@ -33,7 +33,8 @@ def test_c_example_steered_from_a_python_thread(diffusion_c, store_client, c_sto
 
 
 def test_c_example_with_its_steering_script(diffusion_c):
-    proc = subprocess.run([sys.executable, EXAMPLE / "steer.py", diffusion_c], capture_output=True, text=True,
-                          timeout=180)
+    proc = subprocess.run(
+        [sys.executable, EXAMPLE / "steer.py", diffusion_c], capture_output=True, text=True, timeout=180
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "matches numpy: True" in proc.stdout

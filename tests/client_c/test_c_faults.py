@@ -27,8 +27,10 @@ def test_every_call_returns_by_its_deadline_when_the_store_stops_answering(nativ
     same clients work again."""
     deadlines = {"put": 1000, "get": 1000, "poll": 1000, "run_model": 1500, "client_new": 1000 + 1000}
     with Store() as store:
-        prog = Interactive([native_c.c_faults, "frozen"],
-                           native_env(store.address, SIMDASK_IO_TIMEOUT="1", SIMDASK_CONNECT_TIMEOUT="1"))
+        prog = Interactive(
+            [native_c.c_faults, "frozen"],
+            native_env(store.address, SIMDASK_IO_TIMEOUT="1", SIMDASK_CONNECT_TIMEOUT="1"),
+        )
         prog.expect("FREEZE")
         with frozen(store):
             prog.go()
@@ -165,8 +167,14 @@ def test_a_connection_dropped_after_the_store_answered(native_c, store_client, c
     try:
         prog = Interactive([native_c.c_faults, "dropped"], native_env(proxy.address))
         lines: list[str] = []
-        steps = (("get", b"", 0), ("put", b"", 0), ("append", b"", 0), ("run", b"XADD", 0), ("head", b"MULTI", 0),
-                 ("between", b"simdask:chunk:", 3 * len(b"+OK\r\n")))  # the 3 chunk SETs' answers
+        steps = (
+            ("get", b"", 0),
+            ("put", b"", 0),
+            ("append", b"", 0),
+            ("run", b"XADD", 0),
+            ("head", b"MULTI", 0),
+            ("between", b"simdask:chunk:", 3 * len(b"+OK\r\n")),
+        )  # the 3 chunk SETs' answers
         for step, pattern, answers in steps:
             lines += prog.until(f"ARM {step}", timeout=60)
             proxy.arm(pattern, answers)

@@ -26,13 +26,28 @@ pytestmark = pytest.mark.skipif(
 
 def compile_objects(sources: list[Path], out: Path, *include: Path) -> dict[str, Path]:
     """Each source compiled on its own (no optimisation: every call stays a call)."""
-    cflags = subprocess.run(["pkg-config", "--cflags", "hiredis"], capture_output=True, text=True,
-                            check=True).stdout.split()
+    cflags = subprocess.run(
+        ["pkg-config", "--cflags", "hiredis"], capture_output=True, text=True, check=True
+    ).stdout.split()
     objects = {}
     for source in sources:
         obj = out / f"{source.stem}.o"
-        subprocess.run(["gcc", "-std=c11", "-O0", "-D_DEFAULT_SOURCE", "-D_POSIX_C_SOURCE=200809L",
-                        *(f"-I{d}" for d in include), *cflags, "-c", source, "-o", obj], check=True)
+        subprocess.run(
+            [
+                "gcc",
+                "-std=c11",
+                "-O0",
+                "-D_DEFAULT_SOURCE",
+                "-D_POSIX_C_SOURCE=200809L",
+                *(f"-I{d}" for d in include),
+                *cflags,
+                "-c",
+                source,
+                "-o",
+                obj,
+            ],
+            check=True,
+        )
         objects[source.name] = obj
     return objects
 
@@ -61,7 +76,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
         path.append(node)
         for succ in sorted(graph.get(node, ())):
             if state.get(succ) == 1:
-                return path[path.index(succ):] + [succ]
+                return path[path.index(succ) :] + [succ]
             if succ not in state and (cycle := visit(succ)):
                 return cycle
         path.pop()
@@ -94,8 +109,12 @@ def test_no_call_cycle_between_source_files(graph):
 
 def test_each_file_uses_only_files_above_it_in_the_map(graph):
     order = file_map()
-    upward = [f"{user} uses {used}" for user, used_files in graph.items() for used in used_files
-              if order.index(used) > order.index(user)]
+    upward = [
+        f"{user} uses {used}"
+        for user, used_files in graph.items()
+        for used in used_files
+        if order.index(used) > order.index(user)
+    ]
     assert not upward, f"sd_internal.h's file map says otherwise: {upward}"
 
 

@@ -29,11 +29,17 @@ def reference(kind: str, shape: tuple[int, ...]) -> np.ndarray:
 
 def test_install_layout(native_fortran):
     prefix = native_fortran.prefix
-    for path in ("include/simdask.mod", "lib/libsimdask_fortran.so", "lib/libsimdask_fortran.a",
-                 "lib/pkgconfig/simdask-fortran.pc", "lib/cmake/simdask_fortran/simdask_fortranConfig.cmake"):
+    for path in (
+        "include/simdask.mod",
+        "lib/libsimdask_fortran.so",
+        "lib/libsimdask_fortran.a",
+        "lib/pkgconfig/simdask-fortran.pc",
+        "lib/cmake/simdask_fortran/simdask_fortranConfig.cmake",
+    ):
         assert (prefix / path).exists(), path
-    libs = subprocess.run(["pkg-config", "--libs", "simdask-fortran"], env=native_fortran.env,
-                          capture_output=True, text=True, check=True).stdout.split()
+    libs = subprocess.run(
+        ["pkg-config", "--libs", "simdask-fortran"], env=native_fortran.env, capture_output=True, text=True, check=True
+    ).stdout.split()
     assert "-lsimdask_fortran" in libs and "-lsimdask" in libs
 
 
@@ -133,9 +139,21 @@ def test_calls_return_by_their_deadlines_when_the_store_stops_answering(native_f
 
 def test_fortran_status_codes_are_the_c_clients(native_fortran):
     header = (native_fortran.prefix / "include" / "simdask.h").read_text()
-    names = ["SD_OK", "SD_ERR_ARG", "SD_ERR_CONNECTION", "SD_ERR_NOT_FOUND", "SD_ERR_FORMAT", "SD_ERR_TYPE",
-             "SD_ERR_SHAPE", "SD_ERR_TIMEOUT", "SD_ERR_MODEL", "SD_ERR_NOMEM", "SD_ERR_STORE", "SD_ERR_AUTH",
-             "SD_ERR_CONCURRENT"]
+    names = [
+        "SD_OK",
+        "SD_ERR_ARG",
+        "SD_ERR_CONNECTION",
+        "SD_ERR_NOT_FOUND",
+        "SD_ERR_FORMAT",
+        "SD_ERR_TYPE",
+        "SD_ERR_SHAPE",
+        "SD_ERR_TIMEOUT",
+        "SD_ERR_MODEL",
+        "SD_ERR_NOMEM",
+        "SD_ERR_STORE",
+        "SD_ERR_AUTH",
+        "SD_ERR_CONCURRENT",
+    ]
     enum = header.split("enum sd_status {")[1].split("};")[0]
     assert re.findall(r"^\s*(SD_\w+)", enum, flags=re.M) == names
     from simdask_tests_native import ROOT

@@ -70,8 +70,11 @@ class Case:
         tag = _hash_tag(key)
         if tag is None:
             return {}
-        return {f"simdask:chunk:{{{tag}}}:{self.generation.hex()}:{i}": chunk
-                for i, chunk in enumerate(self.chunks) if chunk is not None}
+        return {
+            f"simdask:chunk:{{{tag}}}:{self.generation.hex()}:{i}": chunk
+            for i, chunk in enumerate(self.chunks)
+            if chunk is not None
+        }
 
 
 def _hash_tag(key: str) -> str | None:
@@ -79,19 +82,28 @@ def _hash_tag(key: str) -> str | None:
     start = key.find("{")
     if start >= 0:
         end = key.find("}", start + 1)
-        return key[start + 1:end] if end > start + 1 else None
+        return key[start + 1 : end] if end > start + 1 else None
     return None if "}" in key else key
 
 
-def _header(dtype: int = FLOAT64, order: bytes = b"C", shape: tuple[int, ...] = (4,), flags: int = 0,
-            attrs: bytes = b"", data_offset: int | None = None, magic: bytes = MAGIC, ndim: int | None = None,
-            attrs_len: int | None = None) -> bytes:
+def _header(
+    dtype: int = FLOAT64,
+    order: bytes = b"C",
+    shape: tuple[int, ...] = (4,),
+    flags: int = 0,
+    attrs: bytes = b"",
+    data_offset: int | None = None,
+    magic: bytes = MAGIC,
+    ndim: int | None = None,
+    attrs_len: int | None = None,
+) -> bytes:
     """A header, padded to data_offset; every field can lie."""
     ndim = len(shape) if ndim is None else ndim
     used = 16 + 8 * len(shape) + len(attrs)
     offset = -(-used // 64) * 64 if data_offset is None else data_offset
-    fixed = magic + struct.pack("<BcBBII", dtype, order, ndim, flags,
-                                len(attrs) if attrs_len is None else attrs_len, offset)
+    fixed = magic + struct.pack(
+        "<BcBBII", dtype, order, ndim, flags, len(attrs) if attrs_len is None else attrs_len, offset
+    )
     body = fixed + struct.pack(f"<{len(shape)}Q", *shape) + attrs
     return body + bytes(max(0, offset - len(body)))
 
@@ -123,8 +135,16 @@ def _generation(name: str) -> bytes:
 CASES: dict[str, Case] = {}
 
 
-def _case(name: str, why: str, value: bytes, *, key: str | None = None, dtype: int | None = None,
-          shape: tuple[int, ...] | None = None, chunks: tuple[bytes | None, ...] = ()) -> None:
+def _case(
+    name: str,
+    why: str,
+    value: bytes,
+    *,
+    key: str | None = None,
+    dtype: int | None = None,
+    shape: tuple[int, ...] | None = None,
+    chunks: tuple[bytes | None, ...] = (),
+) -> None:
     assert name not in CASES, name
     CASES[name] = Case(name, why, value, key or KEY_PREFIX + name, dtype, shape, _generation(name), chunks)
 
@@ -134,10 +154,21 @@ def _plain_case(name: str, why: str, value: bytes, shape: tuple[int, ...] = (4,)
     _case(name, why, value, dtype=dtype, shape=shape)
 
 
-def _chunked_case(name: str, why: str, *, shape: tuple[int, ...] = (25,), dtype: int = FLOAT64,
-                  chunk_bytes: int = 64, n_chunks: int | None = None, reserved: int = 0, attrs: bytes = b"",
-                  chunks: dict[int, bytes | None] | None = None, tail: bytes = b"", cut: int = 0,
-                  key: str | None = None) -> None:
+def _chunked_case(
+    name: str,
+    why: str,
+    *,
+    shape: tuple[int, ...] = (25,),
+    dtype: int = FLOAT64,
+    chunk_bytes: int = 64,
+    n_chunks: int | None = None,
+    reserved: int = 0,
+    attrs: bytes = b"",
+    chunks: dict[int, bytes | None] | None = None,
+    tail: bytes = b"",
+    cut: int = 0,
+    key: str | None = None,
+) -> None:
     """A chunked head over `shape` (default 200 bytes of float64 in 64-byte chunks: 4 of them), its
     chunks present and whole (small tensors only) unless `chunks` says otherwise (index -> value, None: absent)."""
     nbytes = _nbytes(shape, dtype)
@@ -146,11 +177,11 @@ def _chunked_case(name: str, why: str, *, shape: tuple[int, ...] = (25,), dtype:
     gen = _generation(name)
     value = _header(dtype=dtype, shape=shape, flags=1, attrs=attrs) + _ref(n, chunk_bytes, gen, reserved) + tail
     data = _data(shape, dtype) if nbytes <= 4096 else b""
-    stored: list[bytes | None] = [data[i * chunk_bytes:(i + 1) * chunk_bytes] for i in range(whole)] if data else []
+    stored: list[bytes | None] = [data[i * chunk_bytes : (i + 1) * chunk_bytes] for i in range(whole)] if data else []
     for i, chunk in (chunks or {}).items():
         stored += [None] * (i + 1 - len(stored))
         stored[i] = chunk
-    _case(name, why, value[:len(value) - cut], key=key, dtype=dtype, shape=shape, chunks=tuple(stored))
+    _case(name, why, value[: len(value) - cut], key=key, dtype=dtype, shape=shape, chunks=tuple(stored))
 
 
 def _attrs_case(name: str, why: str, attrs: bytes, shape: tuple[int, ...] = (2, 2)) -> None:
@@ -189,14 +220,23 @@ _case("flags_chunked_and_unknown", "the chunked flag plus an unknown bit", _plai
 
 _case("offset_misaligned", "data_offset 40, not a multiple of 64", _header(data_offset=40)[:40] + _data((4,)))
 _case("offset_zero", "data_offset 0, inside the fixed header", _header(data_offset=0)[:24] + _data((4,)))
-_case("offset_inside_shape", "data_offset 64 with 8 dims: the shape runs to byte 80",
-      _header(shape=(1,) * 8, data_offset=64)[:80] + bytes(48) + _data((1,)))
+_case(
+    "offset_inside_shape",
+    "data_offset 64 with 8 dims: the shape runs to byte 80",
+    _header(shape=(1,) * 8, data_offset=64)[:80] + bytes(48) + _data((1,)),
+)
 _case("offset_beyond_value", "data_offset 1 MiB in a 96-byte value", _header(data_offset=_MIB)[:64] + _data((4,)))
 _case("offset_max", "data_offset 0xFFFFFFC0", _header(data_offset=0xFFFFFFC0)[:64] + _data((4,)))
-_case("offset_inside_attrs", "attrs_len 100 but data_offset 64: data would overlap the attrs",
-      _header(attrs=b'{"a": "' + b"x" * 90 + b'"}', data_offset=64)[:64] + _data((4,)))
-_case("attrs_len_beyond_value", "attrs_len 1 GiB in a 96-byte value",
-      _header(attrs_len=1 << 30, data_offset=64)[:64] + _data((4,)))
+_case(
+    "offset_inside_attrs",
+    "attrs_len 100 but data_offset 64: data would overlap the attrs",
+    _header(attrs=b'{"a": "' + b"x" * 90 + b'"}', data_offset=64)[:64] + _data((4,)),
+)
+_case(
+    "attrs_len_beyond_value",
+    "attrs_len 1 GiB in a 96-byte value",
+    _header(attrs_len=1 << 30, data_offset=64)[:64] + _data((4,)),
+)
 _case("attrs_len_max", "attrs_len 0xFFFFFFFF", _header(attrs_len=0xFFFFFFFF, data_offset=64)[:64] + _data((4,)))
 
 # ---- attrs JSON ---------------------------------------------------------------------------------------
@@ -228,10 +268,10 @@ _attrs_case("attrs_dims_not_list", '"dims" a string', b'{"dims": "xy"}')
 _attrs_case("attrs_dims_too_short", '"dims" naming 1 of 2 dimensions', b'{"dims": ["x"]}')
 _attrs_case("attrs_dims_too_long", '"dims" naming 3 of 2 dimensions', b'{"dims": ["x", "y", "z"]}')
 _attrs_case("attrs_dims_not_strings", '"dims" of numbers', b'{"dims": [1, 2]}')
-_attrs_case("attrs_dims_escaped_name", '"dims", its name spelled with an escape, not a list',
-            b'{"\\u0064ims": 5}')
-_attrs_case("attrs_dims_last_wins", 'a valid "dims" overridden by a later invalid one',
-            b'{"dims": ["x", "y"], "dims": 5}')
+_attrs_case("attrs_dims_escaped_name", '"dims", its name spelled with an escape, not a list', b'{"\\u0064ims": 5}')
+_attrs_case(
+    "attrs_dims_last_wins", 'a valid "dims" overridden by a later invalid one', b'{"dims": ["x", "y"], "dims": 5}'
+)
 _attrs_case("attrs_attrs_not_object", '"attrs" a list', b'{"attrs": [1]}')
 _attrs_case("attrs_attrs_null", '"attrs" null', b'{"attrs": null}')
 
@@ -242,23 +282,35 @@ _plain_case("truncated_one_byte", "the data one byte short", _plain()[:-1])
 _plain_case("overlong", "one element after the data", _plain() + bytes(8))
 _plain_case("overlong_one_byte", "one byte after the data", _plain() + b"\0")
 _case("cut_in_shape", "a 3-d header cut inside its shape", _header(shape=(2, 2, 2))[:30])
-_case("shape_overflow", "dims 2^62 x 2^62: the element count overflows 64 bits",
-      _header(shape=(2**62, 2**62)) + _data((4,)))
+_case(
+    "shape_overflow",
+    "dims 2^62 x 2^62: the element count overflows 64 bits",
+    _header(shape=(2**62, 2**62)) + _data((4,)),
+)
 _case("shape_bytes_overflow", "2^61 float64: the byte count overflows 64 bits", _header(shape=(2**61,)) + _data((4,)))
 _case("shape_dim_max", "one dim of 2^64 - 1", _header(shape=(2**64 - 1,)) + _data((4,)))
-_case("zero_size_huge_dims", "a zero-size shape whose other dims overflow (0, 2^62, 2^62)",
-      _header(shape=(0, 2**62, 2**62)))
-_case("zero_size_dim_over_int64", "a zero-size shape with a dim of 2^63 (no array can have it)",
-      _header(shape=(0, 2**63)))
-_plain_case("huge_claim_plain", "a plain head claiming 8 TiB with 32 bytes of data",
-            _header(shape=(2**40,)) + _data((4,)), shape=(2**40,))
+_case(
+    "zero_size_huge_dims",
+    "a zero-size shape whose other dims overflow (0, 2^62, 2^62)",
+    _header(shape=(0, 2**62, 2**62)),
+)
+_case(
+    "zero_size_dim_over_int64", "a zero-size shape with a dim of 2^63 (no array can have it)", _header(shape=(0, 2**63))
+)
+_plain_case(
+    "huge_claim_plain",
+    "a plain head claiming 8 TiB with 32 bytes of data",
+    _header(shape=(2**40,)) + _data((4,)),
+    shape=(2**40,),
+)
 
 # ---- bool elements ------------------------------------------------------------------------------------
 
 _plain_case("bool_0xff", "a bool element 0xFF", _header(dtype=BOOL, shape=(4,)) + b"\x01\x00\xff\x01", (4,), BOOL)
 _plain_case("bool_2", "a bool element 2", _header(dtype=BOOL, shape=(4,)) + b"\x00\x02\x00\x00", (4,), BOOL)
-_plain_case("bool_last_0x80", "the last of 64 bools 0x80",
-            _header(dtype=BOOL, shape=(8, 8)) + bytes(63) + b"\x80", (8, 8), BOOL)
+_plain_case(
+    "bool_last_0x80", "the last of 64 bools 0x80", _header(dtype=BOOL, shape=(8, 8)) + bytes(63) + b"\x80", (8, 8), BOOL
+)
 
 # ---- chunked heads ------------------------------------------------------------------------------------
 
@@ -267,22 +319,43 @@ _chunked_case("chunked_ref_cut", "a chunk reference one byte short", cut=1)
 _chunked_case("chunked_ref_long", "8 bytes after the chunk reference", tail=bytes(8))
 _chunked_case("chunk_ref_reserved", "the reserved word of the reference is 7", reserved=7)
 _chunked_case("chunk_bytes_zero", "chunk_bytes 0", chunk_bytes=0, n_chunks=4)
-_chunked_case("chunk_bytes_over_512mib", "chunks of 512 MiB + 1 (values over 512 MB hit the server's limit)",
-              shape=(100 * _MIB,), chunk_bytes=512 * _MIB + 1, n_chunks=2)
+_chunked_case(
+    "chunk_bytes_over_512mib",
+    "chunks of 512 MiB + 1 (values over 512 MB hit the server's limit)",
+    shape=(100 * _MIB,),
+    chunk_bytes=512 * _MIB + 1,
+    n_chunks=2,
+)
 _chunked_case("chunk_count_low", "3 chunks of 64 bytes for 200 bytes", n_chunks=3)
 _chunked_case("chunk_count_high", "5 chunks of 64 bytes for 200 bytes", n_chunks=5)
 _chunked_case("chunk_count_zero", "0 chunks for 200 bytes", n_chunks=0)
 _chunked_case("chunk_count_for_empty", "1 chunk for a zero-size tensor", shape=(0,), n_chunks=1)
-_chunked_case("chunk_count_2pow22", "2^22 one-byte chunks: more than the 2^20 any writer writes",
-              shape=(1 << 22,), dtype=UINT8, chunk_bytes=1)
-_chunked_case("chunk_count_2pow20_absent", "2^20 one-byte chunks, none of them stored (reading must stop early)",
-              shape=(1 << 20,), dtype=UINT8, chunk_bytes=1)
-_chunked_case("chunked_8tib_4mib_chunks", "8 TiB in 4 MiB chunks: 2^21 of them", shape=(2**40,),
-              chunk_bytes=4 * _MIB)
-_chunked_case("chunked_8tib_512mib_chunks", "8 TiB in 16384 chunks of 512 MiB, none stored (nothing to allocate)",
-              shape=(2**40,), chunk_bytes=512 * _MIB)
-_chunked_case("chunks_all_missing", "a consistent head whose chunks were never written",
-              chunks={0: None, 1: None, 2: None, 3: None})
+_chunked_case(
+    "chunk_count_2pow22",
+    "2^22 one-byte chunks: more than the 2^20 any writer writes",
+    shape=(1 << 22,),
+    dtype=UINT8,
+    chunk_bytes=1,
+)
+_chunked_case(
+    "chunk_count_2pow20_absent",
+    "2^20 one-byte chunks, none of them stored (reading must stop early)",
+    shape=(1 << 20,),
+    dtype=UINT8,
+    chunk_bytes=1,
+)
+_chunked_case("chunked_8tib_4mib_chunks", "8 TiB in 4 MiB chunks: 2^21 of them", shape=(2**40,), chunk_bytes=4 * _MIB)
+_chunked_case(
+    "chunked_8tib_512mib_chunks",
+    "8 TiB in 16384 chunks of 512 MiB, none stored (nothing to allocate)",
+    shape=(2**40,),
+    chunk_bytes=512 * _MIB,
+)
+_chunked_case(
+    "chunks_all_missing",
+    "a consistent head whose chunks were never written",
+    chunks={0: None, 1: None, 2: None, 3: None},
+)
 _chunked_case("chunk_missing_middle", "chunk 1 of 4 missing", chunks={1: None})
 _chunked_case("chunk_missing_last", "the last chunk missing", chunks={3: None})
 _chunked_case("chunk_short", "chunk 1 one byte short", chunks={1: bytes(63)})
@@ -290,10 +363,18 @@ _chunked_case("chunk_long", "chunk 0 one byte long", chunks={0: bytes(65)})
 _chunked_case("chunk_last_full", "the last chunk full-size instead of the 8-byte remainder", chunks={3: bytes(64)})
 _chunked_case("chunk_empty", "chunk 2 an empty string", chunks={2: b""})
 _chunked_case("chunked_bad_attrs", "a chunked head with attrs that are not JSON", attrs=b"{oops}")
-_chunked_case("chunked_bool_0xff", "a chunked bool tensor with a 0xFF element in its last chunk",
-              shape=(200,), dtype=BOOL, chunks={3: b"\x01" * 7 + b"\xff"})
-_chunked_case("chunked_key_empty_tag", "a chunked head at a key whose braces are empty ('a{}b'): never chunked",
-              key=KEY_PREFIX + "a{}b")
+_chunked_case(
+    "chunked_bool_0xff",
+    "a chunked bool tensor with a 0xFF element in its last chunk",
+    shape=(200,),
+    dtype=BOOL,
+    chunks={3: b"\x01" * 7 + b"\xff"},
+)
+_chunked_case(
+    "chunked_key_empty_tag",
+    "a chunked head at a key whose braces are empty ('a{}b'): never chunked",
+    key=KEY_PREFIX + "a{}b",
+)
 _chunked_case("chunked_key_unclosed_brace", "a chunked head at a key with '{' and no '}'", key=KEY_PREFIX + "a{b")
 _chunked_case("chunked_key_close_brace_only", "a chunked head at a key with '}' and no '{'", key=KEY_PREFIX + "a}b")
 

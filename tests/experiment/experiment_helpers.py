@@ -14,8 +14,9 @@ import pytest
 
 APP = Path(__file__).with_name("app.py")
 # (not importorskip: importing dask_jobqueue 0.9.0 would take over this process's Ctrl-C handler)
-needs_jobqueue = pytest.mark.skipif(find_spec("dask_jobqueue") is None,
-                                    reason="dask-jobqueue is not installed: pip install 'simdask[jobqueue]'")
+needs_jobqueue = pytest.mark.skipif(
+    find_spec("dask_jobqueue") is None, reason="dask-jobqueue is not installed: pip install 'simdask[jobqueue]'"
+)
 
 
 def app(*args: object) -> tuple[str, list[str]]:

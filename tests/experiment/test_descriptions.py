@@ -86,8 +86,9 @@ def test_generate_copies_links_and_configures(tmp_path):
     (inputs / "big.bin").write_bytes(b"\0" * 64)
     exp = Experiment("e", exp_path=tmp_path / "exp")
     ens = exp.create_ensemble("ens", {"nu": [0.5, 1.5], "steps": 10}, exe="true")
-    ens.attach_generator_files(to_copy=[inputs / "mesh"], to_symlink=inputs / "big.bin",
-                               to_configure=[inputs / "params.in"])
+    ens.attach_generator_files(
+        to_copy=[inputs / "mesh"], to_symlink=inputs / "big.bin", to_configure=[inputs / "params.in"]
+    )
     exp.generate()
     run = tmp_path / "exp" / "ens" / "ens_1"
     assert (run / "params.in").read_text() == "nu = 1.5\nsteps = 10\nkeep = ;unknown;\n"
@@ -109,25 +110,52 @@ def test_run_commands():
     assert SlurmStepLauncher().launch_command(["./sim"], BatchSettings())[0] == "srun"  # a step on the allocation
     assert PBSLauncher().launch_command(["./sim"], mpi) == ["mpiexec", "-n", "8", "./sim"]
     assert LocalLauncher().launch_command(["./sim"], mpi, "mpirun", ["--oversubscribe"]) == [
-        "mpirun", "-n", "8", "--oversubscribe", "./sim"]
+        "mpirun",
+        "-n",
+        "8",
+        "--oversubscribe",
+        "./sim",
+    ]
     with pytest.raises(ValueError, match="need a run command"):
         LocalLauncher().launch_command(["./sim"], mpi, None)
 
 
 def _script(**batch):
-    return JobScript("sim", "model", __import__("pathlib").Path("/scratch/exp/sim"),
-                     record_exit(["srun ./sim"], "sim.exitcode"), {"SIMDASK_ADDRESS": "10.0.0.5:6780"},
-                     BatchSettings(**batch))
+    return JobScript(
+        "sim",
+        "model",
+        __import__("pathlib").Path("/scratch/exp/sim"),
+        record_exit(["srun ./sim"], "sim.exitcode"),
+        {"SIMDASK_ADDRESS": "10.0.0.5:6780"},
+        BatchSettings(**batch),
+    )
 
 
 def test_slurm_job_script_text():
-    text = SlurmLauncher().render(_script(nodes=2, tasks_per_node=32, walltime="01:30:00", queue="gpu",
-                                          account="proj42", directives=("--gres=gpu:4", "--exclusive")))
+    text = SlurmLauncher().render(
+        _script(
+            nodes=2,
+            tasks_per_node=32,
+            walltime="01:30:00",
+            queue="gpu",
+            account="proj42",
+            directives=("--gres=gpu:4", "--exclusive"),
+        )
+    )
     lines = text.splitlines()
     assert lines[0] == "#!/bin/bash"
-    for directive in ("--job-name=sim", "--output=/scratch/exp/sim/sim.out", "--error=/scratch/exp/sim/sim.err",
-                      "--nodes=2", "--ntasks-per-node=32", "--time=01:30:00", "--partition=gpu",
-                      "--account=proj42", "--gres=gpu:4", "--exclusive"):
+    for directive in (
+        "--job-name=sim",
+        "--output=/scratch/exp/sim/sim.out",
+        "--error=/scratch/exp/sim/sim.err",
+        "--nodes=2",
+        "--ntasks-per-node=32",
+        "--time=01:30:00",
+        "--partition=gpu",
+        "--account=proj42",
+        "--gres=gpu:4",
+        "--exclusive",
+    ):
         assert f"#SBATCH {directive}" in lines
     assert "export SIMDASK_ADDRESS=10.0.0.5:6780" in lines
     assert lines[-3:] == ["rc=$?", "echo $rc > sim.exitcode", "exit $rc"]
@@ -135,8 +163,15 @@ def test_slurm_job_script_text():
 
 def test_pbs_job_script_text():
     launcher = PBSLauncher()
-    job = _script(nodes=2, tasks_per_node=32, cpus_per_task=2, walltime="01:30:00", queue="workq",
-                  account="proj42", directives=("-l place=scatter",))
+    job = _script(
+        nodes=2,
+        tasks_per_node=32,
+        cpus_per_task=2,
+        walltime="01:30:00",
+        queue="workq",
+        account="proj42",
+        directives=("-l place=scatter",),
+    )
     lines = launcher.render(job).splitlines()
     assert lines[1:9] == [
         "#PBS -N sim",
@@ -151,12 +186,19 @@ def test_pbs_job_script_text():
     # PBS copies a job's output back at its end only: the script writes its own, live
     assert "exec >/scratch/exp/sim/sim.out 2>/scratch/exp/sim/sim.err" in lines
     # the same on qsub's command line, for front-ends that do not read #PBS lines and keep only the last -l
-    assert launcher.qsub_args(job)[:4] == ["-l", "select=2:ncpus=64:mpiprocs=32,walltime=01:30:00,place=scatter", "-N",
-                                           "sim"]
+    assert launcher.qsub_args(job)[:4] == [
+        "-l",
+        "select=2:ncpus=64:mpiprocs=32,walltime=01:30:00,place=scatter",
+        "-N",
+        "sim",
+    ]
 
 
-@pytest.mark.parametrize("launcher", [LocalLauncher(), SlurmLauncher(), SlurmStepLauncher(), PBSLauncher()],
-                         ids=lambda launcher: type(launcher).__name__)
+@pytest.mark.parametrize(
+    "launcher",
+    [LocalLauncher(), SlurmLauncher(), SlurmStepLauncher(), PBSLauncher()],
+    ids=lambda launcher: type(launcher).__name__,
+)
 def test_job_scripts_are_valid_bash(tmp_path, launcher):
     exp = Experiment("e", exp_path=tmp_path)
     sim = exp.create_model("sim", sys.executable, ["sim.py", "a b"], tasks_per_node=2, run_command="mpirun")
@@ -179,9 +221,18 @@ def test_importing_dask_jobqueue_leaves_ctrl_c_alone():
 @needs_jobqueue
 def test_dask_jobqueue_options_and_job_scripts(tmp_path):
     exp = Experiment("e", exp_path=tmp_path, launcher="local")
-    dask = exp.create_dask_cluster(workers=2, gpus_per_worker=2, cores=4, memory="16GiB", walltime="02:00:00",
-                                   queue="gpu", account="proj42", interface="ib0", dashboard_address="10.0.0.1:8787",
-                                   worker_extra_args=["--nthreads", "4"])
+    dask = exp.create_dask_cluster(
+        workers=2,
+        gpus_per_worker=2,
+        cores=4,
+        memory="16GiB",
+        walltime="02:00:00",
+        queue="gpu",
+        account="proj42",
+        interface="ib0",
+        dashboard_address="10.0.0.1:8787",
+        worker_extra_args=["--nthreads", "4"],
+    )
     env = {"SIMDASK_ADDRESS": "10.0.0.5:6780"}
     files = {"SIMDASK_PASSWORD": tmp_path / "store" / "password"}
     slurm = jobqueue_options(dask, "slurm", env, files)
@@ -192,22 +243,39 @@ def test_dask_jobqueue_options_and_job_scripts(tmp_path):
         "export SIMDASK_PASSWORD",
     ]
     assert slurm["job_extra_directives"] == ["--gres=gpu:2"]
-    assert slurm["worker_extra_args"] == ["--lifetime", "6600s", "--lifetime-stagger", "300s", "--resources", "GPU=2",
-                                          "--dashboard-address", "10.0.0.1:0", "--nthreads", "4"]
+    assert slurm["worker_extra_args"] == [
+        "--lifetime",
+        "6600s",
+        "--lifetime-stagger",
+        "300s",
+        "--resources",
+        "GPU=2",
+        "--dashboard-address",
+        "10.0.0.1:0",
+        "--nthreads",
+        "4",
+    ]
     assert slurm["scheduler_options"] == {"dashboard_address": "10.0.0.1:8787"}
     assert slurm["log_directory"] == str(tmp_path / "dask" / "logs")
     jobqueue_only = ("scheduler_options", "interface")
     jobqueue = import_jobqueue()
-    text = jobqueue.slurm.SLURMJob(scheduler="tcp://10.0.0.1:8786", name="w", **{k: v for k, v in slurm.items()
-                                                                  if k not in jobqueue_only}).job_script()
-    for line in ("#SBATCH --gres=gpu:2", "#SBATCH -t 02:00:00", "#SBATCH -p gpu", "#SBATCH -A proj42",
-                 "export SIMDASK_ADDRESS=10.0.0.5:6780"):
+    text = jobqueue.slurm.SLURMJob(
+        scheduler="tcp://10.0.0.1:8786", name="w", **{k: v for k, v in slurm.items() if k not in jobqueue_only}
+    ).job_script()
+    for line in (
+        "#SBATCH --gres=gpu:2",
+        "#SBATCH -t 02:00:00",
+        "#SBATCH -p gpu",
+        "#SBATCH -A proj42",
+        "export SIMDASK_ADDRESS=10.0.0.5:6780",
+    ):
         assert line in text
     assert "--resources GPU=2" in text and "--lifetime 6600s --lifetime-stagger 300s" in text
     pbs = jobqueue_options(dask, "pbs", env, files)
     assert pbs["resource_spec"] == "select=1:ncpus=4:ngpus=2:mem=16GB"
-    text = jobqueue.pbs.PBSJob(scheduler="tcp://10.0.0.1:8786", name="w", **{k: v for k, v in pbs.items()
-                                                                if k not in jobqueue_only}).job_script()
+    text = jobqueue.pbs.PBSJob(
+        scheduler="tcp://10.0.0.1:8786", name="w", **{k: v for k, v in pbs.items() if k not in jobqueue_only}
+    ).job_script()
     assert "#PBS -l select=1:ncpus=4:ngpus=2:mem=16GB" in text and "#PBS -l walltime=02:00:00" in text
     local = local_options(dask, env)
     assert local["resources"] == {"GPU": 2} and local["env"] == env and local["threads_per_worker"] == 4

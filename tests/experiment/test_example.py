@@ -12,13 +12,21 @@ from experiment_helpers import needs_jobqueue, squeue_left
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "python" / "04_coupled_workflow.py"
 # this machine's Slurm "cluster" is one node on loopback: bind the store and Dask there
-LOOPBACK = {"DASK_SIMDASK__EXPERIMENT__INTERFACE": "lo",
-            "DASK_SIMDASK__EXPERIMENT__DASK__DASHBOARD_ADDRESS": "127.0.0.1:0"}
+LOOPBACK = {
+    "DASK_SIMDASK__EXPERIMENT__INTERFACE": "lo",
+    "DASK_SIMDASK__EXPERIMENT__DASK__DASHBOARD_ADDRESS": "127.0.0.1:0",
+}
 
 
 def _run(tmp_path: Path, *args: str) -> str:
-    done = subprocess.run([sys.executable, str(EXAMPLE), *args], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=300, env={**os.environ, **LOOPBACK})
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLE), *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **LOOPBACK},
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return done.stdout
 

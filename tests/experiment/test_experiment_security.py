@@ -104,27 +104,33 @@ def test_dask_cluster_refuses_plain_clients(exp):
         assert again.submit(sum, [3, 4]).result(timeout=30) == 7
 
 
-@pytest.mark.parametrize("setting, value, message", [
-    ("walltime", "01:00:00\ntouch /tmp/simdask-injected", "walltime must be"),
-    ("queue", "debug\ntouch /tmp/simdask-injected", "queue must be"),
-    ("account", "proj$(touch /tmp/simdask-injected)", "account must be"),
-    ("directives", ["--exclusive\ntouch /tmp/simdask-injected"], "one scheduler option on one line"),
-    ("directives", ["touch /tmp/simdask-injected"], "starting with '-'"),
-    ("env", {"A;B": "1"}, "'A;B' is not an environment variable name"),
-    ("env", {"A": "nul\0"}, "NUL"),
-])
+@pytest.mark.parametrize(
+    "setting, value, message",
+    [
+        ("walltime", "01:00:00\ntouch /tmp/simdask-injected", "walltime must be"),
+        ("queue", "debug\ntouch /tmp/simdask-injected", "queue must be"),
+        ("account", "proj$(touch /tmp/simdask-injected)", "account must be"),
+        ("directives", ["--exclusive\ntouch /tmp/simdask-injected"], "one scheduler option on one line"),
+        ("directives", ["touch /tmp/simdask-injected"], "starting with '-'"),
+        ("env", {"A;B": "1"}, "'A;B' is not an environment variable name"),
+        ("env", {"A": "nul\0"}, "NUL"),
+    ],
+)
 def test_hostile_model_settings_are_refused(tmp_path, setting, value, message):
     exp = Experiment("e", exp_path=tmp_path, launcher="local")
     with pytest.raises(ValueError, match=message):
         exp.create_model("sim", "true", **{setting: value})
 
 
-@pytest.mark.parametrize("setting, value, message", [
-    ("walltime", "1:00:00;touch /tmp/simdask-injected", "walltime must be"),
-    ("queue", "gpu\n#SBATCH --uid=0", "queue must be"),
-    ("interface", "ib0 $(touch /tmp/simdask-injected)", "interface must be"),
-    ("job_extra_directives", ["--gres=gpu:1\ntouch /tmp/simdask-injected"], "job_extra_directives"),
-])
+@pytest.mark.parametrize(
+    "setting, value, message",
+    [
+        ("walltime", "1:00:00;touch /tmp/simdask-injected", "walltime must be"),
+        ("queue", "gpu\n#SBATCH --uid=0", "queue must be"),
+        ("interface", "ib0 $(touch /tmp/simdask-injected)", "interface must be"),
+        ("job_extra_directives", ["--gres=gpu:1\ntouch /tmp/simdask-injected"], "job_extra_directives"),
+    ],
+)
 def test_hostile_dask_and_store_settings_are_refused(tmp_path, setting, value, message):
     exp = Experiment("e", exp_path=tmp_path, launcher="local")
     with pytest.raises(ValueError, match=message):
@@ -154,7 +160,7 @@ def test_batch_directives_name_the_setting(tmp_path, launcher):
         launcher.render(spaced)
     if isinstance(launcher, PBSLauncher):
         unbalanced = JobScript("sim", "model", tmp_path, ["true"], {}, BatchSettings(directives=("-l 'x",)))
-        with pytest.raises(ValueError, match="directive \"-l 'x\""):
+        with pytest.raises(ValueError, match='directive "-l \'x"'):
             launcher.render(unbalanced)
     with pytest.raises(ValueError, match="not an environment variable name"):
         LocalLauncher().render(JobScript("sim", "model", tmp_path, ["true"], {"X=1;touch y;A": "1"}))

@@ -23,8 +23,16 @@ def _read(name: str) -> str:
 
 @pytest.mark.parametrize(
     "module",
-    ["launchers", "launchers.base", "launchers.local", "launchers.slurm", "launchers.pbs", "ensemble", "generate",
-     "dask_cluster"],
+    [
+        "launchers",
+        "launchers.base",
+        "launchers.local",
+        "launchers.slurm",
+        "launchers.pbs",
+        "ensemble",
+        "generate",
+        "dask_cluster",
+    ],
 )
 def test_docstring_examples(module):
     result = doctest.testmod(importlib.import_module(f"simdask.experiment.{module}"))
@@ -41,10 +49,15 @@ def test_sbatch_job_ids():
 
 def test_squeue_states_captured_from_slurm_22():
     jobs = parse_squeue(_read("squeue_slurm22.txt"))
-    states = {job_id: slurm_state(state, reason, None, start, end)
-              for job_id, (state, reason, start, end) in jobs.items()}
+    states = {
+        job_id: slurm_state(state, reason, None, start, end) for job_id, (state, reason, start, end) in jobs.items()
+    }
     assert {k: v.status for k, v in states.items()} == {
-        "23": Status.RUNNING, "24": Status.FAILED, "25": Status.CANCELLED, "26": Status.COMPLETED, "27": Status.QUEUED,
+        "23": Status.RUNNING,
+        "24": Status.FAILED,
+        "25": Status.CANCELLED,
+        "26": Status.COMPLETED,
+        "27": Status.QUEUED,
     }
     assert states["24"].reason == "FAILED (NonZeroExitCode)"
     assert states["26"].returncode == 0
@@ -68,8 +81,14 @@ def test_sacct_documented_format():
     assert jobs["1202"] == ("FAILED", 3)
     assert jobs["1203"] == ("CANCELLED", -15)  # "CANCELLED by 1000", killed by signal 15
     states = {k: slurm_state(state, "", code).status for k, (state, code) in jobs.items()}
-    assert states == {"1201": Status.COMPLETED, "1202": Status.FAILED, "1203": Status.CANCELLED,
-                      "1204": Status.FAILED, "1205": Status.FAILED, "1206": Status.FAILED}
+    assert states == {
+        "1201": Status.COMPLETED,
+        "1202": Status.FAILED,
+        "1203": Status.CANCELLED,
+        "1204": Status.FAILED,
+        "1205": Status.FAILED,
+        "1206": Status.FAILED,
+    }
 
 
 def test_qsub_job_ids():
@@ -90,7 +109,11 @@ def test_qstat_full_pbs_professional():
     assert jobs["4811.pbs01"]["comment"].endswith("and terminated")
     states = {k: pbs_state(v) for k, v in jobs.items()}
     assert [s.status for s in states.values()] == [
-        Status.QUEUED, Status.RUNNING, Status.COMPLETED, Status.FAILED, Status.CANCELLED,
+        Status.QUEUED,
+        Status.RUNNING,
+        Status.COMPLETED,
+        Status.FAILED,
+        Status.CANCELLED,
     ]
     assert states["4810.pbs01"].returncode == 2
     assert states["4808.pbs01"].started is not None
@@ -120,8 +143,11 @@ def test_qstat_json_openpbs():
     jobs = parse_qstat_json(_read("qstat_xf_openpbs.json"))
     states = {k: pbs_state(v) for k, v in jobs.items()}
     assert {k: s.status for k, s in states.items()} == {
-        "4808.pbs01": Status.RUNNING, "4809.pbs01": Status.COMPLETED, "4810.pbs01": Status.FAILED,
-        "4811.pbs01": Status.CANCELLED, "4812.pbs01": Status.CANCELLED,
+        "4808.pbs01": Status.RUNNING,
+        "4809.pbs01": Status.COMPLETED,
+        "4810.pbs01": Status.FAILED,
+        "4811.pbs01": Status.CANCELLED,
+        "4812.pbs01": Status.CANCELLED,
     }
     assert states["4810.pbs01"].returncode == 2 and states["4811.pbs01"].returncode == 271
     with pytest.raises(ValueError):

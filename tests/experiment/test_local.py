@@ -36,7 +36,9 @@ def test_store_and_model_exchange_tensors(exp):
     assert f"export SIMDASK_ADDRESS={store.address}" in script
     summary = exp.summary()
     assert [(r.entity, r.kind, r.status, r.returncode) for r in summary] == [
-        ("store", "store", Status.RUNNING, None), ("sim", "model", Status.COMPLETED, 0)]
+        ("store", "store", Status.RUNNING, None),
+        ("sim", "model", Status.COMPLETED, 0),
+    ]
     assert summary.row("sim").started <= summary.row("sim").ended
     exp.stop()
     assert exp.get_status(store, sim) == [Status.CANCELLED, Status.COMPLETED]
@@ -165,8 +167,17 @@ def test_summary_renders_as_text_and_html(exp):
     exp.start(block=True, timeout=30)
     summary = exp.summary()
     text = str(summary)
-    assert text.splitlines()[1].split() == ["entity", "kind", "job", "id", "status", "return", "code", "started",
-                                            "ended"]
+    assert text.splitlines()[1].split() == [
+        "entity",
+        "kind",
+        "job",
+        "id",
+        "status",
+        "return",
+        "code",
+        "started",
+        "ended",
+    ]
     assert "Completed" in text
     html = exp._repr_html_()
     assert html.startswith('<table class="simdask-summary">') and "<td>echo</td><td>model</td>" in html

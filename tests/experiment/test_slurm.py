@@ -88,8 +88,15 @@ def test_slurm_cluster_of_two_workers_computes_on_store_data(exp):
 
 
 def test_store_off_loopback_gets_a_password_its_jobs_read_from_a_file(exp, monkeypatch):
-    host = next((a.address for addrs in psutil.net_if_addrs().values() for a in addrs
-                 if a.family == socket.AF_INET and not ipaddress.ip_address(a.address).is_loopback), None)
+    host = next(
+        (
+            a.address
+            for addrs in psutil.net_if_addrs().values()
+            for a in addrs
+            if a.family == socket.AF_INET and not ipaddress.ip_address(a.address).is_loopback
+        ),
+        None,
+    )
     if host is None:
         pytest.skip("this machine has no non-loopback IPv4 address to bind a store to")
     monkeypatch.delenv("SIMDASK_PASSWORD", raising=False)
@@ -168,7 +175,7 @@ def test_inside_an_allocation_entities_are_job_steps(tmp_path):
 import sys
 import numpy as np
 import simdask
-exp = simdask.Experiment("steps", exp_path={str(tmp_path / 'exp')!r}, launcher="auto")
+exp = simdask.Experiment("steps", exp_path={str(tmp_path / "exp")!r}, launcher="auto")
 store = exp.create_store(interface="lo")
 sim = exp.create_model("sim", sys.executable, [{str(APP)!r}, "exchange", "y"])
 with exp:
@@ -179,8 +186,12 @@ with exp:
     print(type(exp._launcher).__name__, client.get_tensor("y").tolist())
 """)
     out = tmp_path / "driver.out"
-    job = subprocess.run(["sbatch", "--parsable", "--ntasks=3", f"--output={out}", "--wrap",
-                          f"{sys.executable} {driver}"], capture_output=True, text=True, check=True).stdout.strip()
+    job = subprocess.run(
+        ["sbatch", "--parsable", "--ntasks=3", f"--output={out}", "--wrap", f"{sys.executable} {driver}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     deadline = time.monotonic() + 120
     while subprocess.run(["squeue", "-h", "-j", job], capture_output=True, text=True).stdout.strip():
         assert time.monotonic() < deadline, out.read_text() if out.exists() else "no output"

@@ -15,10 +15,14 @@ import simdask
 @pytest.fixture
 def own_store(monkeypatch):
     """A standalone store of this test's own (it gets frozen, restarted, stopped)."""
-    for name in ("SIMDASK_KEY_PREFIX", "SIMDASK_KEY_PREFIXES_IN", "SIMDASK_PASSWORD", "SIMDASK_CONNECT_TIMEOUT",
-                 "SIMDASK_IO_TIMEOUT", "SIMDASK_RUN_TIMEOUT"):
+    for name in (
+        "SIMDASK_KEY_PREFIX",
+        "SIMDASK_KEY_PREFIXES_IN",
+        "SIMDASK_PASSWORD",
+        "SIMDASK_CONNECT_TIMEOUT",
+        "SIMDASK_IO_TIMEOUT",
+        "SIMDASK_RUN_TIMEOUT",
+    ):
         monkeypatch.delenv(name, raising=False)
     with simdask.Store() as store:
         yield store
-
-

@@ -48,8 +48,16 @@ def within(seconds: float) -> Iterator[None]:
             raise AssertionError(f"took {took:.2f} s, the limit was {seconds} s (+ {MARGIN_S} s)")
 
 
-def tensor_blob(array, *, attrs_json: bytes = b"", flags: int = 0, shape=None, dtype_code: int | None = None,
-                order: bytes = b"C", tail: bytes | None = None) -> bytes:
+def tensor_blob(
+    array,
+    *,
+    attrs_json: bytes = b"",
+    flags: int = 0,
+    shape=None,
+    dtype_code: int | None = None,
+    order: bytes = b"C",
+    tail: bytes | None = None,
+) -> bytes:
     """A tensor value laid out by hand as DESIGN.md's wire format says (so tests can write what simdask never
     would): fixed header, shape, attrs JSON, zero padding to a multiple of 64, then the data (or ``tail``)."""
     import struct

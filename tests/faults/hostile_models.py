@@ -71,14 +71,16 @@ def torchscript_bytes(module: torch.nn.Module) -> bytes:
 
 def torchscript_with_pickle(marker: str, member: str) -> bytes:
     """A real TorchScript archive whose ``member`` (``data.pkl``, ``constants.pkl``) is a hostile pickle."""
-    return _rewrite(torchscript_bytes(Tiny()),
-                    lambda name, data: evil_pickle(marker) if name.endswith("/" + member) else data)
+    return _rewrite(
+        torchscript_bytes(Tiny()), lambda name, data: evil_pickle(marker) if name.endswith("/" + member) else data
+    )
 
 
 def torchscript_writing_on_load(marker: str) -> bytes:
     """A TorchScript archive whose ``__setstate__`` writes ``marker`` when loaded."""
-    return _rewrite(torchscript_bytes(WritesOnLoad()),
-                    lambda name, data: data.replace(PLACEHOLDER.encode(), marker.encode()))
+    return _rewrite(
+        torchscript_bytes(WritesOnLoad()), lambda name, data: data.replace(PLACEHOLDER.encode(), marker.encode())
+    )
 
 
 def pt2_with_pickle(marker: str) -> bytes:
@@ -87,5 +89,4 @@ def pt2_with_pickle(marker: str) -> bytes:
     program = torch.export.export(Tiny(), (torch.zeros(2),))
     buffer = io.BytesIO()
     torch.export.save(program, buffer)
-    return _rewrite(buffer.getvalue(),
-                    lambda name, data: evil_pickle(marker) if "sample_inputs" in name else data)
+    return _rewrite(buffer.getvalue(), lambda name, data: evil_pickle(marker) if "sample_inputs" in name else data)

@@ -104,7 +104,7 @@ def mutated(draw):
     for _ in range(draw(st.integers(1, 4))):
         kind = draw(st.sampled_from(["flip", "set", "truncate", "extend", "word"]))
         if kind == "truncate" and value:
-            del value[draw(st.integers(0, len(value) - 1)):]
+            del value[draw(st.integers(0, len(value) - 1)) :]
         elif kind == "extend":
             value += draw(st.binary(min_size=1, max_size=80))
         elif kind == "word" and len(value) >= 16:  # a header field set to any value

@@ -69,12 +69,15 @@ HOSTILE: dict[str, bytes] = {
     "chunked, chunks over 512 MiB": tensor_blob(np.zeros(0), shape=(2**30,), flags=1, tail=chunk_ref(1, 2**30)),
     "chunked, one chunk too many": tensor_blob(F8, flags=1, tail=chunk_ref(3, 16)),
     "chunked, one chunk too few": tensor_blob(F8, flags=1, tail=chunk_ref(1, 16)),
-    "chunked, 2**22 absent chunks": tensor_blob(np.zeros(0, np.uint8), shape=(2**22,), flags=1,
-                                                tail=chunk_ref(2**22, 1)),
-    "chunked, 2**20 absent chunks": tensor_blob(np.zeros(0, np.uint8), shape=(2**20,), flags=1,
-                                                tail=chunk_ref(2**20, 1)),
-    "chunked, 3 GiB in absent chunks": tensor_blob(np.zeros(0), shape=(3 * 2**27,), flags=1,
-                                                   tail=chunk_ref(768, 4 * 2**20)),
+    "chunked, 2**22 absent chunks": tensor_blob(
+        np.zeros(0, np.uint8), shape=(2**22,), flags=1, tail=chunk_ref(2**22, 1)
+    ),
+    "chunked, 2**20 absent chunks": tensor_blob(
+        np.zeros(0, np.uint8), shape=(2**20,), flags=1, tail=chunk_ref(2**20, 1)
+    ),
+    "chunked, 3 GiB in absent chunks": tensor_blob(
+        np.zeros(0), shape=(3 * 2**27,), flags=1, tail=chunk_ref(768, 4 * 2**20)
+    ),
     "chunked, short reference": tensor_blob(F8, flags=1, tail=chunk_ref(1, 32)[:20]),
     "chunked, long reference": tensor_blob(F8, flags=1, tail=chunk_ref(1, 32) + b"\0"),
     "chunked, plain length": tensor_blob(F8, flags=1),
@@ -84,8 +87,12 @@ HOSTILE: dict[str, bytes] = {
 #: Cases that only the data or the chunks show: reads of headers pass them (the data reads refuse them).
 NEED_DATA = {"bool holding 2", "chunked, 2**20 absent chunks", "chunked, 3 GiB in absent chunks"}
 #: ... and those that only the value's length shows, which open_dataset's header reads do not ask for.
-NEED_LENGTH = {"data_offset far beyond", "one byte short", "one byte long",
-               *(case for case in HOSTILE if case.startswith("chunked"))}
+NEED_LENGTH = {
+    "data_offset far beyond",
+    "one byte short",
+    "one byte long",
+    *(case for case in HOSTILE if case.startswith("chunked")),
+}
 
 
 @pytest.fixture
@@ -109,12 +116,19 @@ def test_hostile_values_are_refused_naming_the_key(client, case):
     raw = client.redis()
     raw.set("hostile", HOSTILE[case])
     for reader, read in readers(client, "hostile").items():
-        if reader in ("tensor_info", "headers only") and case in NEED_DATA or \
-                reader == "headers only" and case in NEED_LENGTH:
+        if (
+            reader in ("tensor_info", "headers only")
+            and case in NEED_DATA
+            or reader == "headers only"
+            and case in NEED_LENGTH
+        ):
             read()  # checked when the data are read
             continue
-        refusals = (simdask.TensorFormatError, simdask.TensorMismatchError) if reader == "unpack_tensor" else \
-            simdask.TensorFormatError  # unpack: a destination that does not fit is refused first
+        refusals = (
+            (simdask.TensorFormatError, simdask.TensorMismatchError)
+            if reader == "unpack_tensor"
+            else simdask.TensorFormatError
+        )  # unpack: a destination that does not fit is refused first
         with pytest.raises(refusals, match="'hostile'") as info:
             read()
         assert "Error" not in str(info.value).split("'hostile'")[0], info.value  # a message, not a traceback
@@ -172,8 +186,10 @@ META: dict[str, tuple[dict[bytes, bytes], str]] = {
     "field name not UTF-8": ({b".tensor_names": b"[]", b"\xff": b'["m"]'}, "not UTF-8"),
     "strings not strings": ({b".tensor_names": b"[]", b"units": b"[1]"}, "'units'"),
     "strings not UTF-8": ({b".tensor_names": b"[]", b"units": b'["\xff"]'}, "'units'"),
-    "scalar chunked": ({b".tensor_names": b"[]", b"time": tensor_blob(F8, flags=1, tail=chunk_ref(1, 32))},
-                       "never chunked"),
+    "scalar chunked": (
+        {b".tensor_names": b"[]", b"time": tensor_blob(F8, flags=1, tail=chunk_ref(1, 32))},
+        "never chunked",
+    ),
     "scalar 2-D": ({b".tensor_names": b"[]", b"time": tensor_blob(np.zeros((2, 2)))}, "1-D numeric"),
     "scalar bool": ({b".tensor_names": b"[]", b"time": tensor_blob(np.zeros(2, bool))}, "1-D numeric"),
     "scalar truncated": ({b".tensor_names": b"[]", b"time": tensor_blob(F8)[:-3]}, "time"),

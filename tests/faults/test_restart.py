@@ -117,8 +117,11 @@ def test_restarts_under_running_writers_and_readers(persistent_store):
     assert not unexpected, unexpected
     client = simdask.Client(address)
     for w, outcomes in appends.items():
-        stored = [int(entry.rsplit("step", 1)[1].rstrip("}")) for entry in client.redis().lrange(f"list{w}", 0, -1)
-                  for entry in [entry.decode()]]
+        stored = [
+            int(entry.rsplit("step", 1)[1].rstrip("}"))
+            for entry in client.redis().lrange(f"list{w}", 0, -1)
+            for entry in [entry.decode()]
+        ]
         assert len(stored) == len(set(stored)), "an append was applied twice"
         assert stored == sorted(stored)
         unknown = {i for i, how in outcomes if how == "unknown"}

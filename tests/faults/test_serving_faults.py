@@ -60,8 +60,9 @@ def still_serving(client: simdask.Client, server: simdask.InferenceServer) -> No
 def store_record(client: simdask.Client, name: str, blob: bytes, attrs: dict) -> None:
     """A model record as any account that can write to the store could leave it."""
     session = client.session
-    tensors.put_tensors(session, [tensors.encode_tensor(session, stored_key("model", name),
-                                                        np.frombuffer(blob, np.uint8), attrs=attrs)])
+    tensors.put_tensors(
+        session, [tensors.encode_tensor(session, stored_key("model", name), np.frombuffer(blob, np.uint8), attrs=attrs)]
+    )
 
 
 def spec(name: str, fmt: str, backend: str = "TORCH") -> ModelSpec:
@@ -90,19 +91,37 @@ def test_hostile_models_are_refused_and_run_nothing(serving, tmp_path):
     cases = {
         "data_pkl": lambda: client.set_model("data_pkl", hostile.torchscript_with_pickle(marker, "data.pkl"), "TORCH"),
         "constants_pkl": lambda: client.set_model(
-            "constants_pkl", hostile.torchscript_with_pickle(marker, "constants.pkl"), "TORCH"),
+            "constants_pkl", hostile.torchscript_with_pickle(marker, "constants.pkl"), "TORCH"
+        ),
         "setstate": lambda: client.set_model("setstate", hostile.torchscript_writing_on_load(marker), "TORCH"),
-        "pt2_as_export": lambda: write_stored(client.session, "model", "pt2_as_export",
-                                              hostile.pt2_with_pickle(marker), spec("pt2_as_export", "torch.export")),
-        "pt2_as_torchscript": lambda: write_stored(client.session, "model", "pt2_as_torchscript",
-                                                   hostile.pt2_with_pickle(marker),
-                                                   spec("pt2_as_torchscript", "torchscript")),
-        "pickle_as_torchscript": lambda: write_stored(client.session, "model", "pickle_as_torchscript",
-                                                      hostile.evil_pickle(marker),
-                                                      spec("pickle_as_torchscript", "torchscript")),
-        "onnx_garbage": lambda: write_stored(client.session, "model", "onnx_garbage",
-                                             b"\x08\x07\x12\x04evil" + hostile.evil_pickle(marker),
-                                             spec("onnx_garbage", "onnx", "ONNX")),
+        "pt2_as_export": lambda: write_stored(
+            client.session,
+            "model",
+            "pt2_as_export",
+            hostile.pt2_with_pickle(marker),
+            spec("pt2_as_export", "torch.export"),
+        ),
+        "pt2_as_torchscript": lambda: write_stored(
+            client.session,
+            "model",
+            "pt2_as_torchscript",
+            hostile.pt2_with_pickle(marker),
+            spec("pt2_as_torchscript", "torchscript"),
+        ),
+        "pickle_as_torchscript": lambda: write_stored(
+            client.session,
+            "model",
+            "pickle_as_torchscript",
+            hostile.evil_pickle(marker),
+            spec("pickle_as_torchscript", "torchscript"),
+        ),
+        "onnx_garbage": lambda: write_stored(
+            client.session,
+            "model",
+            "onnx_garbage",
+            b"\x08\x07\x12\x04evil" + hostile.evil_pickle(marker),
+            spec("onnx_garbage", "onnx", "ONNX"),
+        ),
     }
     for name, store_it in cases.items():
         store_it()
@@ -134,8 +153,7 @@ def test_onnx_external_data_is_never_read(tmp_path, monkeypatch):
     for key, value in (("location", "secret.bin"), ("length", "8")):
         weight.external_data.add(key=key, value=value)
     io_ = [helper.make_tensor_value_info(n, TensorProto.UINT8, [8]) for n in ("x", "y")]
-    graph = helper.make_graph([helper.make_node("Add", ["x", "W"], ["y"])], "g", io_[:1], io_[1:],
-                              initializer=[weight])
+    graph = helper.make_graph([helper.make_node("Add", ["x", "W"], ["y"])], "g", io_[:1], io_[1:], initializer=[weight])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
     with pytest.raises(simdask.ModelError, match="model 'leak' cannot be loaded.*(external|secret)"):
         load_runner(spec("leak", "onnx", "ONNX"), model.SerializeToString(), "leak")
@@ -211,8 +229,10 @@ def test_poisoned_records_and_inputs_are_answered_err(serving):
 def consumers(raw) -> set[str]:
     names = set()
     for stream in ("simdask:requests", "simdask:gpu-requests:{simdask:requests}"):
-        names |= {c["name"].decode() if isinstance(c["name"], bytes) else c["name"]
-                  for c in raw.xinfo_consumers(stream, "simdask")}
+        names |= {
+            c["name"].decode() if isinstance(c["name"], bytes) else c["name"]
+            for c in raw.xinfo_consumers(stream, "simdask")
+        }
     return names
 
 
@@ -283,7 +303,8 @@ def test_stop_cancels_busy_loops_and_hands_their_requests_over(own_store, dask_c
 def test_run_model_payload_json_is_plain(serving):
     client, _, raw = serving
     reply = "simdask:reply:{simdask:requests}:plain"
-    raw.xadd("simdask:requests", {"model": "tiny", "inputs": json.dumps(["x"]), "outputs": json.dumps(["z"]),
-                                  "reply": reply})
+    raw.xadd(
+        "simdask:requests", {"model": "tiny", "inputs": json.dumps(["x"]), "outputs": json.dumps(["z"]), "reply": reply}
+    )
     assert raw.blpop(reply, timeout=30)[1] == b"OK"
     np.testing.assert_array_equal(client.get_tensor("z"), np.ones(3, np.float32))

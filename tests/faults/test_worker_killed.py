@@ -22,8 +22,10 @@ def test_a_worker_killed_mid_computation(own_store):
     client = simdask.Client(own_store.address)
     data = np.random.default_rng(7).random((STEPS, 32, 32))
     client.put_tensors({f"u.{step}": data[step] for step in range(STEPS)})
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-            DaskClient(cluster) as dask_client:
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        DaskClient(cluster) as dask_client,
+    ):
         dask_client.wait_for_workers(2)
         ds = simdask.open_dataset("u.{step:d}", client)
         assert ds.u.data.npartitions == STEPS  # one task per stored step

@@ -35,8 +35,13 @@ def onnx_bytes(model: torch.nn.Module) -> bytes:
 
     buffer = io.BytesIO()
     torch.onnx.export(
-        model, (torch.zeros(2, 64),), buffer, input_names=["x"], output_names=["y"],
-        dynamic_shapes={"x": {0: torch.export.Dim("batch")}}, external_data=False,
+        model,
+        (torch.zeros(2, 64),),
+        buffer,
+        input_names=["x"],
+        output_names=["y"],
+        dynamic_shapes={"x": {0: torch.export.Dim("batch")}},
+        external_data=False,
     )
     return buffer.getvalue()
 

@@ -24,8 +24,15 @@ def test_requests_fill_batches_up_to_batch_size_in_order():
 
 
 def test_incompatible_requests_do_not_share_a_batch():
-    inputs = [[rows(1, 0)], [rows(1, 0, width=4)], [rows(1, 0).astype(np.float64)], [np.float32(1.0) * np.ones(())],
-              [rows(9, 0)], [], [rows(1, 0), rows(2, 0)]]
+    inputs = [
+        [rows(1, 0)],
+        [rows(1, 0, width=4)],
+        [rows(1, 0).astype(np.float64)],
+        [np.float32(1.0) * np.ones(())],
+        [rows(9, 0)],
+        [],
+        [rows(1, 0), rows(2, 0)],
+    ]
     batches = plan_batches(inputs, batch_size=4)
     assert sorted(len(b.members) for b in batches) == [1] * 7
 

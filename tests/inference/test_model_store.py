@@ -16,7 +16,14 @@ def test_torchscript_module_and_bytes(client, mlp):
     assert client.set_model("mlp", scripted, "TORCH", batch_size=8, tag="v1", inputs=["x"], outputs=["y"]) == 1
     spec = client.get_model_spec("mlp")
     assert (spec.backend, spec.format, spec.device, spec.batch_size, spec.tag, spec.inputs, spec.version) == (
-        "TORCH", "torchscript", "CPU", 8, "v1", ("x",), 1)
+        "TORCH",
+        "torchscript",
+        "CPU",
+        8,
+        "v1",
+        ("x",),
+        1,
+    )
     blob = client.get_model("mlp")
     assert blob[:2] == b"PK"  # a TorchScript zip archive
     assert client.set_model("mlp", blob, "torch") == 2  # bytes, lower-case backend; the version goes up
@@ -88,8 +95,11 @@ def test_model_names_can_carry_the_ensemble_prefix(store, monkeypatch, mlp):
         (lambda c, m: c.set_model("m", b"", "TORCH"), ValueError, "empty"),
         (lambda c, m: c.set_model("m", b"not a zip", "TORCH"), ValueError, "not"),
         (lambda c, m: c.set_model("m", m, "ONNX"), TypeError, "onnx.ModelProto"),
-        (lambda c, m: c.set_model("m", torch.jit.script(m), "TORCH", batch_size=2, min_batch_size=4), ValueError,
-         "exceeds batch_size"),
+        (
+            lambda c, m: c.set_model("m", torch.jit.script(m), "TORCH", batch_size=2, min_batch_size=4),
+            ValueError,
+            "exceeds batch_size",
+        ),
         (lambda c, m: c.set_model("m", torch.jit.script(m), "TORCH", batch_size=-1), ValueError, "batch_size"),
         (lambda c, m: c.set_script("s", "   "), ValueError, "non-empty"),
         (lambda c, m: c.set_model_from_file("m", "/no/such/file.pt", "TORCH"), FileNotFoundError, "does not exist"),

@@ -83,8 +83,9 @@ def test_every_failure_comes_back_naming_the_model(serving, mlp):
 
 def test_concurrent_callers_are_batched_and_each_gets_its_own_rows(serving, standalone_store):
     model = MLP(seed=3).eval()
-    serving.set_model("batched", torch.jit.script(model), "TORCH", batch_size=64, min_batch_size=16,
-                      min_batch_timeout=200)
+    serving.set_model(
+        "batched", torch.jit.script(model), "TORCH", batch_size=64, min_batch_size=16, min_batch_timeout=200
+    )
     callers = 16
     results: dict[int, np.ndarray] = {}
     inputs = {i: np.full((2, 64), i / callers, dtype=np.float32) for i in range(callers)}
@@ -154,8 +155,9 @@ def test_predict_over_dask_chunks(serving, dask_client, mlp):
     lazy = simdask.predict(da.from_array(x, chunks=(10, 64)), "mlp", serving.address)
     assert lazy.chunks == ((10, 10, 10, 10), (64,))
     np.testing.assert_allclose(lazy.compute(), reference(mlp, x), rtol=1e-5, atol=1e-6)
-    field = xr.DataArray(da.from_array(x, chunks=(20, 64)), dims=("sample", "feature"),
-                         coords={"sample": np.arange(40)})
+    field = xr.DataArray(
+        da.from_array(x, chunks=(20, 64)), dims=("sample", "feature"), coords={"sample": np.arange(40)}
+    )
     predicted = simdask.predict(field, "mlp", serving.address)
     assert predicted.dims == ("sample", "mlp_dim_0") and predicted.sample.values[-1] == 39
     np.testing.assert_allclose(predicted.values, reference(mlp, x), rtol=1e-5, atol=1e-6)

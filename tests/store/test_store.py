@@ -179,10 +179,7 @@ def test_stores_are_stopped_when_python_exits(tmp_path):
     import subprocess
     import sys
 
-    code = (
-        "import simdask, sys; s = simdask.Store().start(); "
-        "print(s.servers[0].pid, flush=True)"
-    )
+    code = "import simdask, sys; s = simdask.Store().start(); print(s.servers[0].pid, flush=True)"
     pid = int(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:

@@ -156,8 +156,10 @@ def test_second_start_in_a_live_run_dir_is_refused(tmp_path):
 
 def _child_store(env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], int, int, Path]:
     """A Python process that starts a store and sleeps: (process, server pid, watchdog pid, run dir)."""
-    code = ("import simdask, time; s = simdask.Store().start(); "
-            "print(s.servers[0].pid, s._watchdog.pid, s.run_dir, flush=True); time.sleep(600)")
+    code = (
+        "import simdask, time; s = simdask.Store().start(); "
+        "print(s.servers[0].pid, s._watchdog.pid, s.run_dir, flush=True); time.sleep(600)"
+    )
     child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env)
     server, watchdog, run_dir = child.stdout.readline().split()
     return child, int(server), int(watchdog), Path(run_dir)
@@ -187,8 +189,12 @@ def test_next_store_command_cleans_up_after_owner_and_watchdog(tmp_path, monkeyp
         child.wait(10)
         time.sleep(0.5)
         assert not gone(server) and run_dir.is_dir()  # ...so the server is an orphan
-        status = subprocess.run([sys.executable, "-m", "simdask", "store", "status", "--run-dir", str(tmp_path / "x")],
-                                capture_output=True, text=True, timeout=60)
+        status = subprocess.run(
+            [sys.executable, "-m", "simdask", "store", "status", "--run-dir", str(tmp_path / "x")],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert "no store state" in status.stderr
         wait_until(lambda: gone(server) and not run_dir.exists(), ORPHAN_BOUND)
         assert mine.is_running() and mine.run_dir.is_dir() and mine.run_dir.parent == tmp_path
@@ -212,10 +218,13 @@ def test_store_started_in_a_thread_outlives_the_thread():
 
 def test_stores_of_other_nodes_are_never_touched(tmp_path):
     """A TMPDIR or run directory on a shared file system: pids of another node mean nothing here."""
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
-                          text=True, check=True)
-    state = ('{"state": "ready", "kind": "standalone", "temporary": true, "node": "%s", '
-             '"owner": {"pid": %s, "started": 1.0}, "servers": []}')
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    )
+    state = (
+        '{"state": "ready", "kind": "standalone", "temporary": true, "node": "%s", '
+        '"owner": {"pid": %s, "started": 1.0}, "servers": []}'
+    )
     for name, node in (("simdask-store-other", "some-other-node"), ("simdask-store-here", socket.gethostname())):
         (tmp_path / name).mkdir(mode=0o700)
         (tmp_path / name / "store.json").write_text(state % (node, dead.stdout.strip()))

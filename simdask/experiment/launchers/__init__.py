@@ -27,9 +27,7 @@ __all__ = [
 LAUNCHERS = ("local", "slurm", "pbs", "auto")
 
 
-def detect_launcher(
-    environ: Mapping[str, str] | None = None, which: Callable[[str], str | None] = shutil.which
-) -> str:
+def detect_launcher(environ: Mapping[str, str] | None = None, which: Callable[[str], str | None] = shutil.which) -> str:
     """``"slurm"`` in a Slurm job or where ``sbatch`` is, ``"pbs"`` likewise (``PBS_JOBID``, ``qsub``), else local.
 
     >>> detect_launcher({"PBS_JOBID": "12.pbs"}, which=lambda name: None)

@@ -60,8 +60,12 @@ def parallel_command(
         return [*run_args, *argv]
     name = Path(run_command).name
     if name == "srun":
-        layout = [f"--nodes={batch.nodes}", f"--ntasks={batch.ntasks}", f"--ntasks-per-node={batch.tasks_per_node}",
-                  f"--cpus-per-task={batch.cpus_per_task}"]
+        layout = [
+            f"--nodes={batch.nodes}",
+            f"--ntasks={batch.ntasks}",
+            f"--ntasks-per-node={batch.tasks_per_node}",
+            f"--cpus-per-task={batch.cpus_per_task}",
+        ]
         return [run_command, *layout, *run_args, *argv]
     if name.startswith(("mpiexec", "mpirun")):
         return [run_command, "-n", str(batch.ntasks), *run_args, *argv]
@@ -101,7 +105,10 @@ class Launcher(ABC):
         log.info("%s launcher: %s", self.name, text)
         try:
             done = subprocess.run(
-                cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                cmd,
+                capture_output=True,
+                text=True,
+                stdin=subprocess.DEVNULL,
                 timeout=float(config.get("experiment.command-timeout")),
             )
         except FileNotFoundError:
@@ -142,8 +149,9 @@ class Launcher(ABC):
     def render(self, job: JobScript) -> str:
         """The job script's text: directives checked to be one line each, values quoted, secrets read from files."""
         lines = ["#!/bin/bash"]
-        lines += [f"{self.directive_prefix} {check_directive(f'{job.name} directives', d)}"
-                  for d in self.directives(job)]
+        lines += [
+            f"{self.directive_prefix} {check_directive(f'{job.name} directives', d)}" for d in self.directives(job)
+        ]
         lines.append(f"# {job.kind} {job.name}: job script written by simdask ({self.name} launcher)")
         lines += self.prologue(job)
         lines.append(f"cd {shlex.quote(str(job.run_dir))} || exit 1")

@@ -125,8 +125,15 @@ class _SlurmSteps:
     """Co-located stores as one task per node of a job: a job step, stopped with SIGTERM through ``scancel``."""
 
     def per_node_command(self, argv: Sequence[str], nodes: int, step_name: str) -> list[str]:
-        return ["srun", f"--nodes={nodes}", f"--ntasks={nodes}", "--ntasks-per-node=1", "--overlap",
-                f"--job-name={step_name}", *argv]
+        return [
+            "srun",
+            f"--nodes={nodes}",
+            f"--ntasks={nodes}",
+            "--ntasks-per-node=1",
+            "--overlap",
+            f"--job-name={step_name}",
+            *argv,
+        ]
 
     def stop_per_node(self, step_name: str, pid_var: str) -> list[str]:
         return [
@@ -145,8 +152,14 @@ class SlurmLauncher(_SlurmSteps, Launcher):
     def directives(self, job: JobScript) -> list[str]:
         b = job.batch
         out, err = (check_plain_path(f"the run directory of {job.name}", p) for p in (job.out_path, job.err_path))
-        lines = [f"--job-name={job.name}", f"--output={out}", f"--error={err}",
-                 f"--nodes={b.nodes}", f"--ntasks-per-node={b.tasks_per_node}", f"--cpus-per-task={b.cpus_per_task}"]
+        lines = [
+            f"--job-name={job.name}",
+            f"--output={out}",
+            f"--error={err}",
+            f"--nodes={b.nodes}",
+            f"--ntasks-per-node={b.tasks_per_node}",
+            f"--cpus-per-task={b.cpus_per_task}",
+        ]
         if b.walltime:
             lines.append(f"--time={b.walltime}")
         if b.queue:
@@ -163,15 +176,18 @@ class SlurmLauncher(_SlurmSteps, Launcher):
         if not jobs:
             return {}
         ids = ",".join(jobs)
-        found = parse_squeue(self._call(["squeue", "-h", "-t", "all", "-j", ids, "-o", SQUEUE_FORMAT],
-                                        ok_errors=_NO_SUCH_JOB).stdout)
+        found = parse_squeue(
+            self._call(["squeue", "-h", "-t", "all", "-j", ids, "-o", SQUEUE_FORMAT], ok_errors=_NO_SUCH_JOB).stdout
+        )
         missing = [j for j in jobs if j not in found]
         accounted: dict[str, tuple[str, int | None]] = {}
         if missing:  # purged from slurmctld's memory (MinJobAge): ask the accounting database, if there is one
-            accounted = parse_sacct(self._call(
-                ["sacct", "-n", "-P", "-X", "-j", ",".join(missing), "-o", SACCT_FIELDS],
-                ok_errors=("accounting storage is disabled", "not running", "Connection refused", *_NO_SUCH_JOB),
-            ).stdout)
+            accounted = parse_sacct(
+                self._call(
+                    ["sacct", "-n", "-P", "-X", "-j", ",".join(missing), "-o", SACCT_FIELDS],
+                    ok_errors=("accounting storage is disabled", "not running", "Connection refused", *_NO_SUCH_JOB),
+                ).stdout
+            )
         states = {}
         for job_id, exitcode_path in jobs.items():
             returncode = read_exitcode(exitcode_path)

@@ -50,8 +50,9 @@ class OnnxRunner:
                 providers.insert(0, ("CUDAExecutionProvider", {"device_id": spec.gpu_index}))
                 self.device = f"cuda:{spec.gpu_index}"
             else:
-                log.warning("ONNX model declared for %s but onnxruntime has no CUDA here: running on the CPU",
-                            spec.device)
+                log.warning(
+                    "ONNX model declared for %s but onnxruntime has no CUDA here: running on the CPU", spec.device
+                )
         options = ort.SessionOptions()
         options.add_session_config_entry("session.model_external_initializers_file_folder_path", _empty_folder())
         self._session = ort.InferenceSession(blob, sess_options=options, providers=providers)

@@ -55,8 +55,10 @@ class TorchRunner:
         if spec.format == "torch.export":
             raise ModelError(f"{label}: {TORCH_EXPORT_REFUSED}")
         if spec.format not in ("torchscript", "torchscript-source"):
-            raise ModelError(f"{label} has format {spec.format!r}, which the TORCH backend does not load "
-                             "(it loads torchscript and torchscript-source)")
+            raise ModelError(
+                f"{label} has format {spec.format!r}, which the TORCH backend does not load "
+                "(it loads torchscript and torchscript-source)"
+            )
         self._device = torch_device(spec)
         self.device = str(self._device)
         if spec.format == "torchscript-source":

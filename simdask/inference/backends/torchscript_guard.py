@@ -34,21 +34,58 @@ from ...errors import ModelError
 __all__ = ["ALLOWED_NAMESPACES", "DENIED_OPS", "DENIED_WORDS", "check_archive", "check_source", "check_graphs"]
 
 #: Operator namespaces a stored model may use: tensor computation.
-ALLOWED_NAMESPACES = frozenset({
-    "aten", "prim", "prims", "quantized", "_quantized", "mkldnn", "mkldnn_prepacked", "mkl", "onednn",
-    "sparse", "quantization", "rngprims", "profiler",
-})
+ALLOWED_NAMESPACES = frozenset(
+    {
+        "aten",
+        "prim",
+        "prims",
+        "quantized",
+        "_quantized",
+        "mkldnn",
+        "mkldnn_prepacked",
+        "mkl",
+        "onednn",
+        "sparse",
+        "quantization",
+        "rngprims",
+        "profiler",
+    }
+)
 #: Operators of those namespaces that reach outside the model: files, other processes, Python.
-DENIED_OPS = frozenset({
-    "aten::save", "aten::from_file", "prim::rpc_sync", "prim::rpc_async", "prim::rpc_remote", "prim::PythonOp",
-})
+DENIED_OPS = frozenset(
+    {
+        "aten::save",
+        "aten::from_file",
+        "prim::rpc_sync",
+        "prim::rpc_async",
+        "prim::rpc_remote",
+        "prim::PythonOp",
+    }
+)
 #: Names that never appear in TorchScript source that only computes: the denied operators' Python
 #: names and the namespaces outside :data:`ALLOWED_NAMESPACES` (torch 2.13).
-DENIED_WORDS = frozenset({
-    "save", "from_file", "load_tensor", "rpc_sync", "rpc_async", "rpc_remote",
-    "c10d", "_c10d_functional", "_c10d_functional_autograd", "symm_mem", "debugprims", "debug_mode_ops",
-    "_dtensor", "_native", "_test", "inductor", "inductor_prims", "static_runtime",
-})
+DENIED_WORDS = frozenset(
+    {
+        "save",
+        "from_file",
+        "load_tensor",
+        "rpc_sync",
+        "rpc_async",
+        "rpc_remote",
+        "c10d",
+        "_c10d_functional",
+        "_c10d_functional_autograd",
+        "symm_mem",
+        "debugprims",
+        "debug_mode_ops",
+        "_dtensor",
+        "_native",
+        "_test",
+        "inductor",
+        "inductor_prims",
+        "static_runtime",
+    }
+)
 _ALTERNATIVES = "|".join(sorted(DENIED_WORDS, key=len, reverse=True))
 _WORDS = re.compile(r"(?<![A-Za-z0-9_])(" + _ALTERNATIVES + r")(?![A-Za-z0-9_])")
 #: Largest TorchScript source checked (bytes): a model's code is kilobytes, a script's text too.
