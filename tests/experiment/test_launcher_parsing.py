@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
-import importlib
 from pathlib import Path
 
 import pytest
@@ -19,24 +17,6 @@ CAPTURED = Path(__file__).with_name("captured")
 
 def _read(name: str) -> str:
     return (CAPTURED / name).read_text()
-
-
-@pytest.mark.parametrize(
-    "module",
-    [
-        "launchers",
-        "launchers.base",
-        "launchers.local",
-        "launchers.slurm",
-        "launchers.pbs",
-        "ensemble",
-        "generate",
-        "dask_cluster",
-    ],
-)
-def test_docstring_examples(module):
-    result = doctest.testmod(importlib.import_module(f"simdask.experiment.{module}"))
-    assert result.failed == 0
 
 
 def test_sbatch_job_ids():
