@@ -7,6 +7,10 @@ store, once per store kind.
 
 from __future__ import annotations
 
+import ipaddress
+import socket
+
+import psutil
 import pytest
 
 import simdask
@@ -84,3 +88,13 @@ def dask_client():
     with SpecCluster(workers=workers, scheduler=scheduler) as cluster, Client(cluster) as client:
         client.wait_for_workers(2)
         yield client
+
+
+@pytest.fixture
+def non_loopback_ipv4() -> str:
+    """An IPv4 address of this machine that is not loopback (tests connect to it from this machine only)."""
+    for addrs in psutil.net_if_addrs().values():
+        for addr in addrs:
+            if addr.family == socket.AF_INET and not ipaddress.ip_address(addr.address).is_loopback:
+                return str(addr.address)
+    pytest.skip("this machine has no non-loopback IPv4 address to bind a store to")

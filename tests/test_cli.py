@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
-import socket
 import subprocess
 import sys
 
 import numpy as np
 import psutil
-import pytest
 
 import simdask
 
@@ -59,18 +56,8 @@ def test_second_start_in_the_same_run_dir_is_refused(tmp_path):
         assert simdask_cli("store", "stop", "--run-dir", str(tmp_path)).returncode == 0
 
 
-def test_store_off_loopback_keeps_its_password_off_the_output(tmp_path):
-    host = next(
-        (
-            a.address
-            for addrs in psutil.net_if_addrs().values()
-            for a in addrs
-            if a.family == socket.AF_INET and not ipaddress.ip_address(a.address).is_loopback
-        ),
-        None,
-    )
-    if host is None:
-        pytest.skip("this machine has no non-loopback IPv4 address to bind a store to")
+def test_store_off_loopback_keeps_its_password_off_the_output(tmp_path, non_loopback_ipv4):
+    host = non_loopback_ipv4
     env = {k: v for k, v in os.environ.items() if k != "SIMDASK_PASSWORD"}
     started = simdask_cli("store", "start", "--host", host, "--run-dir", str(tmp_path), env=env)
     assert started.returncode == 0, started.stderr

@@ -341,6 +341,29 @@ def timings(lines: Sequence[str]) -> dict[str, tuple[str, int]]:
     }
 
 
+def lines_while_frozen(argv: Sequence[str], env: dict[str, str], store) -> list[str]:
+    """Run a test program that prints ``FREEZE``, does its calls while ``store`` is frozen until it
+    prints ``THAW``, then works again after SIGCONT; its output lines of the frozen part."""
+    prog = Interactive(list(argv), env)
+    prog.expect("FREEZE")
+    with frozen(store):
+        prog.go()
+        lines = prog.until("THAW", timeout=60)
+    prog.go()
+    prog.finish()
+    return lines
+
+
+def assert_timed_out(lines: Sequence[str], deadlines: dict[str, int], status: str, margin_ms: int) -> None:
+    """Each call of ``deadlines`` (ms) reported ``status`` no sooner than 0.9 s and within its deadline + margin."""
+    got = timings(lines)
+    assert set(got) == set(deadlines), lines
+    for name, deadline in deadlines.items():
+        reported, ms = got[name]
+        assert reported == status, (name, reported)
+        assert 900 <= ms <= deadline + margin_ms, f"{name} took {ms} ms (deadline {deadline} ms)"
+
+
 # -- a stand-in for the inference service -------------------------------------------
 
 

@@ -26,25 +26,10 @@ from simdask_tests_native import (
     store_keys,
 )
 
-from simdask import Client, Dataset, Store
+from simdask import Client, Dataset, Store, wire
 from simdask.protocol.scripts import CLEANUP_CHUNKS
 
-DTYPES = [
-    "int8",
-    "int16",
-    "int32",
-    "int64",
-    "uint8",
-    "uint16",
-    "uint32",
-    "uint64",
-    "float16",
-    "float32",
-    "float64",
-    "complex64",
-    "complex128",
-    "bool",
-]
+DTYPES = [str(dtype) for dtype in wire.DTYPES.values()]  # the wire format's dtype table, in code order
 
 
 def run_case(native, address, case, *args, **env):

@@ -8,7 +8,7 @@ import threading
 import time
 
 import numpy as np
-from simdask_tests_native import Interactive, Responder, frozen, native_env, run_program, timings
+from simdask_tests_native import Responder, assert_timed_out, lines_while_frozen, native_env, run_program
 
 
 def run_case(native, address, case, **env):
@@ -122,19 +122,8 @@ def test_calls_return_by_their_deadlines_when_the_store_stops_answering(native_f
 
     deadlines = {"put_tensor": 1000, "initialize": 2000}
     with Store() as store:
-        prog = Interactive([native_fortran.f_tests, "frozen"], native_env(store.address))
-        prog.expect("FREEZE")
-        with frozen(store):
-            prog.go()
-            lines = prog.until("THAW", timeout=60)
-        prog.go()
-        prog.finish()
-    got = timings(lines)
-    assert set(got) == set(deadlines), lines
-    for name, deadline in deadlines.items():
-        status, ms = got[name]
-        assert status == "7", (name, status)  # SD_ERR_TIMEOUT
-        assert 900 <= ms <= deadline + 1500, f"{name} took {ms} ms (deadline {deadline} ms)"
+        lines = lines_while_frozen([native_fortran.f_tests, "frozen"], native_env(store.address), store)
+    assert_timed_out(lines, deadlines, "7", 1500)  # 7: SD_ERR_TIMEOUT
 
 
 def test_fortran_status_codes_are_the_c_clients(native_fortran):

@@ -3,8 +3,6 @@ script, log, command line and summary; Dask only over TLS; hostile settings refu
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 import stat
 import subprocess
 
@@ -19,14 +17,6 @@ from simdask.errors import AuthenticationError
 from simdask.experiment import BatchSettings, Experiment, Status
 from simdask.experiment.jobs import JobScript
 from simdask.experiment.launchers import LocalLauncher, PBSLauncher, SlurmLauncher
-
-
-def non_loopback_ipv4() -> str:
-    for addrs in psutil.net_if_addrs().values():
-        for addr in addrs:
-            if addr.family == socket.AF_INET and not ipaddress.ip_address(addr.address).is_loopback:
-                return str(addr.address)
-    pytest.skip("this machine has no non-loopback IPv4 address to bind a store to")
 
 
 @pytest.fixture
@@ -55,9 +45,11 @@ def assert_nowhere(password: str, exp: Experiment, pids: list[int]) -> None:
 
 
 @pytest.mark.parametrize("where", ["off loopback", "given"])
-def test_password_reaches_jobs_through_a_file_only(exp, where):
+def test_password_reaches_jobs_through_a_file_only(exp, where, request):
     if where == "off loopback":
-        store = exp.create_store(interface=non_loopback_ipv4())  # no password given: the store makes one
+        store = exp.create_store(
+            interface=request.getfixturevalue("non_loopback_ipv4")
+        )  # no password given: the store makes one
     else:
         store = exp.create_store(password="given-s3cret-0123456789")
     sim = exp.create_model("sim", *app("exchange", "y"))

@@ -7,7 +7,6 @@ test ends with Slurm's queue empty.
 from __future__ import annotations
 
 import _thread
-import ipaddress
 import os
 import socket
 import subprocess
@@ -16,7 +15,6 @@ import threading
 import time
 
 import numpy as np
-import psutil
 import pytest
 from distributed import Client as DaskClient
 from experiment_helpers import APP, app, needs_jobqueue, squeue_left
@@ -87,18 +85,8 @@ def test_slurm_cluster_of_two_workers_computes_on_store_data(exp):
     assert exp.get_status(dask) == [Status.CANCELLED]
 
 
-def test_store_off_loopback_gets_a_password_its_jobs_read_from_a_file(exp, monkeypatch):
-    host = next(
-        (
-            a.address
-            for addrs in psutil.net_if_addrs().values()
-            for a in addrs
-            if a.family == socket.AF_INET and not ipaddress.ip_address(a.address).is_loopback
-        ),
-        None,
-    )
-    if host is None:
-        pytest.skip("this machine has no non-loopback IPv4 address to bind a store to")
+def test_store_off_loopback_gets_a_password_its_jobs_read_from_a_file(exp, monkeypatch, non_loopback_ipv4):
+    host = non_loopback_ipv4
     monkeypatch.delenv("SIMDASK_PASSWORD", raising=False)
     store = exp.create_store(interface=host)
     sim = exp.create_model("sim", *app("exchange", "y"))

@@ -7,7 +7,6 @@ SIGKILL); in practice well under a second.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import signal
 import socket
@@ -27,15 +26,6 @@ import simdask
 from simdask.errors import AuthenticationError, StoreError
 
 ORPHAN_BOUND = 15.0  # seconds: store.shutdown-timeout (10) + the watchdog's SIGKILL wait (5)
-
-
-def non_loopback_ipv4() -> str:
-    """An IPv4 address of this machine that is not loopback (connected to from this machine only)."""
-    for addrs in psutil.net_if_addrs().values():
-        for addr in addrs:
-            if addr.family == socket.AF_INET and not ipaddress.ip_address(addr.address).is_loopback:
-                return str(addr.address)
-    pytest.skip("this machine has no non-loopback IPv4 address to bind a store to")
 
 
 def mode(path: Path) -> int:
@@ -63,8 +53,8 @@ def no_password_env(monkeypatch):
     monkeypatch.delenv("SIMDASK_PASSWORD", raising=False)
 
 
-def test_store_off_loopback_gets_a_password_and_starts(tmp_path, no_password_env):
-    host = non_loopback_ipv4()
+def test_store_off_loopback_gets_a_password_and_starts(tmp_path, no_password_env, non_loopback_ipv4):
+    host = non_loopback_ipv4
     run_dir = tmp_path / "run"
     start = time.monotonic()
     store = simdask.Store(host=host, run_dir=run_dir).start()
