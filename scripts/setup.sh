@@ -6,9 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VENV=${VENV:-.venv}
-# Compilers and hiredis build the C and Fortran clients; redis-tools gives redis-benchmark; Slurm (+ munge, and
+# Compilers and hiredis build the C and Fortran clients, OpenMPI their MPI tests; redis-tools gives redis-benchmark; Slurm (+ munge, and
 # its qsub/qstat/qdel wrappers) is the single-node batch system the experiment tests run on (scripts/slurm-up.sh).
-SYSTEM_PACKAGES=(gcc gfortran make cmake pkg-config libhiredis-dev redis-tools valgrind
+SYSTEM_PACKAGES=(gcc gfortran make cmake pkg-config libhiredis-dev redis-tools valgrind openmpi-bin libopenmpi-dev
                  slurmctld slurmd slurm-client munge slurm-wlm-torque)
 PIP_EXTRAS="test,onnx,jobqueue"
 # Exactly this torch: its CPU wheel is on the CI machine's disk (a newer or unpinned one pulls a multi-GB CUDA build).
