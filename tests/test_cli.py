@@ -10,6 +10,12 @@ import numpy as np
 import psutil
 
 import simdask
+from simdask.transport import credentials_file, parse_addresses
+
+
+def exported_address(started: subprocess.CompletedProcess) -> str:
+    """The address of ``simdask store start``'s first export line."""
+    return started.stdout.splitlines()[0].removeprefix("export SIMDASK_ADDRESS=")
 
 
 def simdask_cli(*args: str, cwd=None, env=None) -> subprocess.CompletedProcess:
@@ -27,10 +33,15 @@ def test_store_start_status_stop(tmp_path):
     run_dir = tmp_path / "store"
     started = simdask_cli("store", "start", "--run-dir", str(run_dir))
     assert started.returncode == 0, started.stderr
-    assert started.stdout.count("\n") == 1 and started.stdout.startswith("export SIMDASK_ADDRESS=")  # eval-able
-    address = started.stdout.split("export SIMDASK_ADDRESS=")[1].strip()
+    lines = started.stdout.splitlines()  # eval-able; the password itself stays in its file
+    assert lines[0].startswith("export SIMDASK_ADDRESS=")
+    assert lines[1:] == [f'export SIMDASK_PASSWORD="$(cat {run_dir}/password)"']
+    address = exported_address(started)
+    credentials = credentials_file(parse_addresses(address)[0])
     try:
-        client = simdask.Client(address)  # the store outlived the command that started it
+        # the store outlived the command that started it; this user's clients find its password
+        assert credentials.read_text() == (run_dir / "password").read_text() + "\n"
+        client = simdask.Client(address)
         client.put_tensor("u", np.ones(3))
         status = simdask_cli("store", "status", "--run-dir", str(run_dir))
         assert status.returncode == 0 and "running" in status.stdout and address in status.stdout
@@ -38,6 +49,7 @@ def test_store_start_status_stop(tmp_path):
         stopped = simdask_cli("store", "stop", "--run-dir", str(run_dir))
     assert stopped.returncode == 0, stopped.stderr
     assert f"simdask store at {address} stopped" in stopped.stdout
+    assert not credentials.exists()
     status = simdask_cli("store", "status", "--run-dir", str(run_dir))
     assert status.returncode == 1 and "no store state" in status.stderr
 
@@ -45,7 +57,7 @@ def test_store_start_status_stop(tmp_path):
 def test_second_start_in_the_same_run_dir_is_refused(tmp_path):
     first = simdask_cli("store", "start", "--run-dir", str(tmp_path))
     assert first.returncode == 0, first.stderr
-    address = first.stdout.split("export SIMDASK_ADDRESS=")[1].strip()
+    address = exported_address(first)
     try:
         second = simdask_cli("store", "start", "--run-dir", str(tmp_path))
         assert second.returncode == 1 and f"a store already runs in {tmp_path}" in second.stderr
@@ -87,10 +99,23 @@ def test_cluster_from_the_command_line(tmp_path):
     started = simdask_cli("store", "start", "--kind", "cluster", "--run-dir", str(tmp_path))
     assert started.returncode == 0, started.stderr
     try:
-        address = started.stdout.split("export SIMDASK_ADDRESS=")[1].strip()
+        address = exported_address(started)
         assert simdask.Client(address).is_cluster
     finally:
         assert simdask_cli("store", "stop", "--run-dir", str(tmp_path)).returncode == 0
+
+
+def test_store_without_password(tmp_path, non_loopback_ipv4):
+    env = dict(os.environ, SIMDASK_PASSWORD="ignored")
+    started = simdask_cli("store", "start", "--no-password", "--run-dir", str(tmp_path), env=env)
+    assert started.returncode == 0, started.stderr
+    try:
+        assert started.stdout.count("\n") == 1 and not (tmp_path / "password").exists()
+        simdask.Client(exported_address(started), password="").put_tensor("u", np.ones(1))
+    finally:
+        assert simdask_cli("store", "stop", "--run-dir", str(tmp_path)).returncode == 0
+    refused = simdask_cli("store", "start", "--no-password", "--host", non_loopback_ipv4, "--run-dir", str(tmp_path))
+    assert refused.returncode == 1 and "needs a password" in refused.stderr
 
 
 def test_start_errors_are_reported_not_raised(tmp_path):

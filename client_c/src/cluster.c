@@ -167,9 +167,14 @@ static int ask_node(sd_client *c, sd_node *n, int argc, const char *const *argv,
 static int first_reply_error(sd_client *c, const sd_node *n, const redisReply *r)
 {
     int code = sd__reply_status(r->str);
+    if (code == SD_ERR_AUTH && !*c->password)
+        return sd__fail(c, code, "the store at %s needs a password and this client has none: set "
+                        "sd_options.password or SIMDASK_PASSWORD, or connect as the user who started the store, "
+                        "whose credentials file for this address is then found in SIMDASK_CREDENTIALS_DIR, else "
+                        "~/.simdask/credentials%s%s: %s", n->label, c->credentials_note ? "; " : "",
+                        c->credentials_note ? c->credentials_note : "", r->str);
     if (code == SD_ERR_AUTH)
-        return sd__fail(c, code, "the store at %s refused this client: it needs a password (SIMDASK_PASSWORD) or "
-                        "refused the one given: %s", n->label, r->str);
+        return sd__fail(c, code, "the store at %s refused this client's password: %s", n->label, r->str);
     if (code != SD_ERR_STORE) return sd__fail(c, code, "the store at %s is not ready: %s", n->label, r->str);
     return SD_OK;
 }

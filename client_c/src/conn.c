@@ -112,8 +112,16 @@ static int arm_recv(sd_client *c, sd_node *n)
     return SD_OK;
 }
 
+/* Whether an error reply to AUTH says the server has no password (Valkey, Redis >= 6, older Redis). */
+static int no_password_set(const char *reply)
+{
+    return strstr(reply, "without any password configured") || strstr(reply, "no password is set");
+}
+
 /* Any error reply to AUTH means the store refused the password: SD_ERR_AUTH,
- * whatever its wording (WRONGPASS, or "ERR invalid password" from old servers). */
+ * whatever its wording (WRONGPASS, or "ERR invalid password" from old
+ * servers). Except for a password from a credentials file, which is
+ * optional: a server that has none (the file is stale) is used without. */
 static int conn_auth(sd_client *c, sd_node *n)
 {
     sd_pipe p = {0};
@@ -124,8 +132,12 @@ static int conn_auth(sd_client *c, sd_node *n)
     sd__pipe_free(&p);
     if (rc == SD_OK) rc = sd__conn_read_reply(c, n, &r);
     if (rc != SD_OK) return rc;
-    if (r->type == REDIS_REPLY_ERROR) {
-        rc = sd__fail(c, SD_ERR_AUTH, "authentication failed at %s (SIMDASK_PASSWORD): %s", n->label, r->str);
+    if (r->type == REDIS_REPLY_ERROR && !(c->password_file && no_password_set(r->str))) {
+        if (c->password_file)
+            rc = sd__fail(c, SD_ERR_AUTH, "authentication failed at %s with the password of the credentials file %s "
+                          "(an earlier store's?): %s", n->label, c->password_file, r->str);
+        else
+            rc = sd__fail(c, SD_ERR_AUTH, "authentication failed at %s (SIMDASK_PASSWORD): %s", n->label, r->str);
         sd__conn_close(&n->conn);
     }
     freeReplyObject(r);

@@ -1,9 +1,10 @@
 """``simdask store start|stop|status``: a store that outlives the command, found again by its run directory.
 
 Every command first cleans up the temporary run directories of stores whose
-owner died (:func:`~simdask.store.reap_stale_stores`). The password of a
-store that has one is in its run directory's ``password`` file (0600); it is
-never printed.
+owner died (:func:`~simdask.store.reap_stale_stores`). A store's password
+(``SIMDASK_PASSWORD``, else a generated one; none with ``--no-password``) is
+in its run directory's ``password`` file and this user's credentials files
+(0600); it is never printed.
 """
 
 from __future__ import annotations
@@ -36,6 +37,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     start.add_argument("--socket", help="Unix socket path (--kind unix)")
     start.add_argument("--maxmemory", help="memory limit per server, e.g. 4gb (writes beyond it fail)")
     start.add_argument("--persist", action="store_true", help="keep an append-only file in the run directory")
+    start.add_argument(
+        "--no-password",
+        action="store_true",
+        help=f"no password, even if {env.PASSWORD} is set (loopback or Unix socket only: every local "
+        "account can then use the store)",
+    )
     start.add_argument("--foreground", action="store_true", help="run until interrupted, then stop the store")
     _add_run_dir(start)
     start.set_defaults(run=_start)
@@ -69,7 +76,7 @@ def _start(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         socket_path=args.socket,
-        password=os.environ.get(env.PASSWORD) or None,
+        password="" if args.no_password else os.environ.get(env.PASSWORD) or None,
         maxmemory=args.maxmemory,
         persist=args.persist,
         run_dir=args.run_dir.resolve(),

@@ -33,6 +33,8 @@ def store_argv(python: str, store: StoreEntity, kind: str, *, socket: str | None
         argv += ["--socket", socket]
     if store.maxmemory is not None:
         argv += ["--maxmemory", str(store.maxmemory)]
+    if store.password == "":
+        argv.append("--no-password")
     return argv
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import config, env, wire
-from ..transport import Transport, address_from_env, deadline
+from ..transport import Transport, address_from_env, deadline, find_password
 
 __all__ = ["Session", "SessionOptions", "seconds_setting"]
 
@@ -64,6 +64,8 @@ class SessionOptions:
     chunk_bytes: int
     run_timeout: float | None = 60.0
     retry_window: float = 2.0
+    #: The credentials file the password was read from (``None``: given, or ``SIMDASK_PASSWORD``).
+    password_file: str | None = None
 
     @classmethod
     def resolve(
@@ -80,8 +82,10 @@ class SessionOptions:
     ) -> SessionOptions:
         """Options from the arguments; each ``None`` is read from the environment or the config.
 
-        ``address`` falls back on ``SIMDASK_ADDRESS``, ``password`` on
-        ``SIMDASK_PASSWORD``. The time limits take the argument, else
+        ``address`` falls back on ``SIMDASK_ADDRESS``. ``password`` falls
+        back on ``SIMDASK_PASSWORD``, else on the credentials file a store of
+        this user wrote for (one of) the address(es) (:mod:`simdask.transport.credentials`),
+        else none; ``password=""`` sends none. The time limits take the argument, else
         ``SIMDASK_CONNECT_TIMEOUT`` / ``SIMDASK_IO_TIMEOUT`` (0: no limit) /
         ``SIMDASK_RUN_TIMEOUT``, else the ``simdask.client.connect-timeout`` /
         ``simdask.client.socket-timeout`` / ``simdask.inference.run-timeout``
@@ -91,9 +95,16 @@ class SessionOptions:
         window = float(config.get("client.retry-window", retry_window))
         if not window >= 0:
             raise ValueError(f"retry_window must be >= 0 seconds, got {window}")
+        address = address_from_env(address)
+        password_file = None
+        if password is None:
+            password = os.environ.get(env.PASSWORD) or None
+        if password is None and (found := find_password(address)) is not None:
+            password, password_file = found[0], str(found[1])
         options = cls(
-            address=address_from_env(address),
-            password=password if password is not None else os.environ.get(env.PASSWORD) or None,
+            address=address,
+            password=password,
+            password_file=password_file,
             connect_timeout=seconds_setting(
                 connect_timeout, env.CONNECT_TIMEOUT, "client.connect-timeout", zero_means_forever=False
             ),
@@ -133,6 +144,7 @@ class Session:
         self._transport = Transport(
             options.address,
             password=options.password,
+            password_file=options.password_file,
             connect_timeout=options.connect_timeout,
             socket_timeout=options.socket_timeout,
             retry_window=options.retry_window,

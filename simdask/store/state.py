@@ -25,7 +25,11 @@ from typing import Any
 
 import psutil
 
-from .files import write_private
+from .. import env
+from ..errors import StoreStartError
+from ..transport import Address, credentials_dir, credentials_file
+from ..transport.credentials import read_password
+from .files import private_dir, write_private
 from .server import ServerConfig, ServerProcess
 
 __all__ = [
@@ -38,8 +42,10 @@ __all__ = [
     "in_use",
     "read_state",
     "reap_stale_stores",
+    "remove_credentials",
     "server_processes",
     "this_node",
+    "write_credentials",
     "write_state",
 ]
 
@@ -98,6 +104,46 @@ def clear_state(run_dir: Path) -> None:
         (run_dir / name).unlink(missing_ok=True)
 
 
+def write_credentials(addresses: list[Address], password: str) -> list[Path]:
+    """Write ``password`` to the credentials file of each address (folders 0700, files 0600); their paths.
+
+    Clients of this user find it there (:mod:`simdask.transport.credentials`).
+    """
+    try:
+        private_dir(credentials_dir())
+        paths = [credentials_file(address) for address in addresses]
+        for path in paths:
+            write_private(path, password + "\n")
+    except (OSError, RuntimeError) as exc:
+        raise StoreStartError(
+            f"cannot write the store's credentials files ({exc}); set {env.CREDENTIALS_DIR} to a folder of yours"
+        ) from None
+    return paths
+
+
+def remove_credentials(addresses: list[Address], password: str) -> None:
+    """Remove the credentials files of ``addresses`` that hold ``password``.
+
+    A file holding another password is a newer store's at the same address: it stays.
+    """
+    try:
+        paths = [credentials_file(address) for address in addresses]
+    except RuntimeError:
+        return  # no home folder: none were written
+    for path in paths:
+        if read_password(path) == password:
+            path.unlink(missing_ok=True)
+
+
+def _state_addresses(state: dict[str, Any]) -> list[Address]:
+    """The addresses of the servers a state lists."""
+    return [
+        Address(path=s["unix_socket"]) if s.get("unix_socket") else Address(host=s["host"], port=s["port"])
+        for s in state.get("servers", [])
+        if s.get("unix_socket") or (s.get("host") and s.get("port"))
+    ]
+
+
 def server_processes(state: dict[str, Any], password: str | None = None) -> list[ServerProcess]:
     """The servers a state lists, managed by their pids."""
     binary = Path(state.get("binary", ""))
@@ -134,9 +180,17 @@ def in_use(state: dict[str, Any]) -> bool:
 
 
 def clean_orphan(run_dir: Path, state: dict[str, Any], timeout: float) -> None:
-    """Stop the servers a store no one owns left running; remove its socket folder, state and password."""
+    """Stop the servers a store no one owns left running; remove its socket folder, state, password and
+    credentials files (those that still hold its password)."""
     for server in server_processes(state):
         server.stop(timeout=timeout)
+    if state.get("password_required"):
+        try:
+            password = (run_dir / PASSWORD_FILE).read_text().strip()
+        except OSError:
+            password = ""
+        if password:
+            remove_credentials(_state_addresses(state), password)
     if state.get("socket_dir"):
         shutil.rmtree(state["socket_dir"], ignore_errors=True)
     clear_state(run_dir)

@@ -7,13 +7,19 @@ directory (0700 when simdask creates it), binds to loopback unless told an
 interface, never evicts data (``noeviction``: a full store refuses writes),
 and persists nothing unless asked.
 
-A store bound to anything but loopback has a password: the one given, else
-one generated for it. It is kept in the run directory's ``password`` file
-(0600) and handed to launched processes as ``SIMDASK_PASSWORD``, never on a
-command line. A store that is not detached dies with the process that
-started it (see :mod:`simdask.store.watchdog`), and the temporary run
-directory of an owner that died is removed by the next store start or
-``simdask store`` command at the latest.
+Every store has a password, so that other accounts of the node cannot use
+it (they can connect to any TCP port, loopback included): the one given,
+else one generated for it; ``password=""`` opts out, on loopback or a Unix
+socket only. It is kept in the run directory's ``password`` file (0600),
+handed to launched processes as ``SIMDASK_PASSWORD``, never on a command
+line, and written to this user's credentials file of each server address
+(:mod:`simdask.transport.credentials`), where clients of the same user find
+it without being told; the files go when the store stops.
+
+A store that is not detached dies with the process that started it (see
+:mod:`simdask.store.watchdog`), and the temporary run directory of an owner
+that died is removed by the next store start or ``simdask store`` command at
+the latest.
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ import psutil
 
 from .. import config, env
 from ..errors import StoreError, StoreStartError
-from ..transport import format_addresses
+from ..transport import credentials_file, format_addresses
 from .binary import find_server_binary
 from .cluster import form_cluster
 from .files import private_dir, write_private
@@ -49,7 +55,9 @@ from .state import (
     in_use,
     read_state,
     reap_stale_stores,
+    remove_credentials,
     server_processes,
+    write_credentials,
     write_state,
 )
 from .watchdog import Watchdog, start_watchdog
@@ -85,7 +93,8 @@ def resolve_host(host: str) -> str:
 
 
 def needs_password(kind: str, host: str) -> bool:
-    """Whether a store is reachable from other machines: anything but a Unix socket or a loopback address.
+    """Whether a store is reachable from other machines (anything but a Unix socket or a loopback address):
+    it cannot do without a password.
 
     >>> needs_password("standalone", "127.0.0.1"), needs_password("standalone", "10.0.0.5")
     (False, True)
@@ -140,9 +149,12 @@ class Store:
     socket_path
         Unix socket path for ``kind="unix"`` (default: ``<run_dir>/store.sock``).
     password
-        Clients must send it (``SIMDASK_PASSWORD``). A store bound to anything
-        but loopback gets a generated one (``secrets.token_urlsafe``) when none
-        is given; it is in the run directory's ``password`` file (0600).
+        Clients must send it. ``None``: one generated for this store
+        (``secrets.token_urlsafe(32)``). It is in the run directory's
+        ``password`` file and this user's credentials files (0600), where
+        this user's clients find it. ``""``: no password, for a store on
+        loopback or a Unix socket only; every local account can then read,
+        write and delete its data.
     maxmemory
         Memory limit per server (``"4gb"``, bytes); writes beyond it fail with
         :class:`~simdask.errors.StoreFullError` instead of evicting data.
@@ -191,8 +203,13 @@ class Store:
         self.shards = shards if kind == "cluster" else 1
         self.host = resolve_host(host)
         self.port = port
-        if not password and needs_password(kind, self.host):
-            password = secrets.token_urlsafe(32)  # protected mode refuses a reachable store without one
+        if password is None:
+            password = secrets.token_urlsafe(32)
+        elif not password and needs_password(kind, self.host):  # protected mode would refuse it anyway
+            raise ValueError(
+                f"a store bound to {self.host} is reachable from other machines and needs a password "
+                "(password='' is for stores on loopback or a Unix socket)"
+            )
         self.password = password or None
         self.maxmemory = maxmemory
         self.persist = persist
@@ -214,6 +231,11 @@ class Store:
             return None
         return self.run_dir / PASSWORD_FILE
 
+    @property
+    def credentials_files(self) -> list[Path]:
+        """This user's credentials files of the store's servers (0600), where its clients find the password."""
+        return [credentials_file(s.address) for s in self.servers] if self.password else []
+
     # -- starting ----------------------------------------------------------------
 
     def start(self, *, detach: bool = False) -> Store:
@@ -233,6 +255,8 @@ class Store:
         owner = None if detach else starter
         try:
             self._start_servers(binary, starter, detach)
+            if self.password:
+                write_credentials([s.address for s in self.servers], self.password)
             if not detach:
                 self._start_watchdog()
             self._write_state(binary, owner, "ready")
@@ -288,7 +312,8 @@ class Store:
         """What stops the servers and removes the leftovers if this process dies without :meth:`stop`."""
         servers = [(s.pid, s.run_dir) for s in self.servers if s.pid]
         try:
-            self._watchdog = start_watchdog(servers, self._leftovers(), float(config.get("store.shutdown-timeout")))
+            remove = self._leftovers() + self.credentials_files
+            self._watchdog = start_watchdog(servers, remove, float(config.get("store.shutdown-timeout")))
         except OSError as exc:
             raise StoreStartError(f"cannot start the watchdog of the store at {self.address}: {exc}") from None
 
@@ -309,6 +334,8 @@ class Store:
         self._remove_leftovers()
 
     def _remove_leftovers(self) -> None:
+        if self.password:
+            remove_credentials([s.address for s in self.servers], self.password)
         for path in self._leftovers():
             if path.is_dir():
                 shutil.rmtree(path, ignore_errors=True)
@@ -396,6 +423,8 @@ class Store:
                     f"the store in {run_dir} needs a password and its password file is "
                     f"unreadable ({exc}); set {env.PASSWORD}"
                 ) from None
+        elif not state.get("password_required"):
+            password = ""
         store = cls(state["kind"], shards=max(3, len(state["servers"])), run_dir=run_dir, password=password)
         store.shards = len(state["servers"])
         store.servers = server_processes(state, password)

@@ -1,7 +1,8 @@
-"""Talking to the store: addresses, connections, reply readers, cluster routing, deadlines and retries."""
+"""Talking to the store: addresses, credentials, connections, reply readers, cluster routing, deadlines, retries."""
 
 from .address import Address, address_from_env, format_addresses, parse_addresses
 from .connection import Connection, ErrorReply
+from .credentials import credentials_dir, credentials_file, find_password
 from .deadlines import current_deadline, deadline, time_left
 from .replies import (
     PLACED,
@@ -31,8 +32,11 @@ __all__ = [
     "ValueReader",
     "address_from_env",
     "check_transaction",
+    "credentials_dir",
+    "credentials_file",
     "current_deadline",
     "deadline",
+    "find_password",
     "format_addresses",
     "key_slot",
     "parse_addresses",

@@ -49,6 +49,11 @@ def _peer_kind(sock: socket.socket) -> str:
         return "tcp"
 
 
+def _no_password_set(reply: str) -> bool:
+    """Whether an error reply to ``AUTH`` says that the server has no password (Valkey, Redis >= 6, older Redis)."""
+    return "without any password configured" in reply or "no password is set" in reply
+
+
 class ErrorReply(str):
     """A server error reply (the text after ``-``), returned rather than raised in pipelines."""
 
@@ -121,6 +126,10 @@ class Connection:
     of it. Connecting, ``AUTH`` included, takes at most ``connect_timeout``
     (and what is left of ``deadline``).
 
+    A ``password`` read from a credentials file (``password_file``) is
+    optional: a server that has no password (a stale file) is used without
+    it. Any other refused password is an :class:`AuthenticationError`.
+
     Not thread-safe: a :class:`~simdask.transport.Transport` hands each
     connection to one thread at a time.
     """
@@ -133,6 +142,7 @@ class Connection:
         address: Address,
         *,
         password: str | None = None,
+        password_file: str | None = None,
         connect_timeout: float | None = 10.0,
         socket_timeout: float | None = None,
         deadline: float | None = None,
@@ -162,9 +172,10 @@ class Connection:
                 reply = self.call("AUTH", password)
             finally:
                 self._deadline, self._connecting = None, False
-            if isinstance(reply, ErrorReply):
+            if isinstance(reply, ErrorReply) and not (password_file and _no_password_set(reply)):
                 self.close()
-                raise AuthenticationError(f"the store at {address} refused the password: {reply}")
+                source = f" of the credentials file {password_file} (an earlier store's?)" if password_file else ""
+                raise AuthenticationError(f"the store at {address} refused the password{source}: {reply}")
 
     def _connect(self, deadline: float | None) -> socket.socket:
         address = self.address

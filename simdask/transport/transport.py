@@ -174,6 +174,9 @@ class Transport:
         ``host:port``, ``unix:///path`` or comma-separated cluster nodes.
     password
         Sent with ``AUTH`` on every new connection.
+    password_file
+        The credentials file ``password`` was read from, if it was: then a
+        server without a password is used without it (see :class:`Connection`).
     connect_timeout, socket_timeout
         Seconds; ``None`` waits forever.
     retry_window
@@ -186,6 +189,7 @@ class Transport:
         address: str,
         *,
         password: str | None = None,
+        password_file: str | None = None,
         connect_timeout: float | None = 10.0,
         socket_timeout: float | None = None,
         retry_window: float = 2.0,
@@ -193,6 +197,7 @@ class Transport:
         self.seeds = parse_addresses(address)
         self.address = format_addresses(self.seeds)
         self._password = password
+        self._password_file = password_file
         self._connect_timeout = connect_timeout
         self._socket_timeout = socket_timeout
         self._retry_window = retry_window
@@ -303,6 +308,7 @@ class Transport:
             return Connection(
                 node,
                 password=self._password,
+                password_file=self._password_file,
                 connect_timeout=self._connect_timeout,
                 socket_timeout=self._socket_timeout,
                 deadline=current_deadline(),
@@ -530,6 +536,7 @@ class Transport:
         return {
             "address": self.address,
             "password": self._password,
+            "password_file": self._password_file,
             "connect_timeout": self._connect_timeout,
             "socket_timeout": self._socket_timeout,
             "retry_window": self._retry_window,

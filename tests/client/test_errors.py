@@ -178,7 +178,7 @@ def test_password_is_required_and_used(monkeypatch):
         assert store.env["SIMDASK_PASSWORD"] == "s3cret-pw"
         monkeypatch.delenv("SIMDASK_PASSWORD", raising=False)
         with pytest.raises(simdask.AuthenticationError, match=store.address):
-            simdask.Client(store.address)
+            simdask.Client(store.address, password="")  # none (the credentials file would give it)
         with pytest.raises(simdask.AuthenticationError):
             simdask.Client(store.address, password="wrong")
         monkeypatch.setenv("SIMDASK_PASSWORD", "s3cret-pw")

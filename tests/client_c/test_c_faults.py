@@ -160,7 +160,8 @@ def test_a_connection_dropped_after_the_store_answered(native_c, store_client, c
     proxy = DroppingProxy(c_store.address)
     r = store_client.redis()
     try:
-        prog = Interactive([native_c.c_faults, "dropped"], native_env(proxy.address))
+        # the proxy's address has no credentials file: the password is given
+        prog = Interactive([native_c.c_faults, "dropped"], native_env(proxy.address, SIMDASK_PASSWORD=c_store.password))
         lines: list[str] = []
         steps = (
             ("get", b"", 0),

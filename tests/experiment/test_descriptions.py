@@ -211,6 +211,13 @@ def test_job_scripts_are_valid_bash(tmp_path, launcher):
     assert '--host "$(hostname)"' in text  # the store binds to the name of the node it runs on
 
 
+def test_a_store_without_password_only_when_asked(tmp_path):
+    for password, flag in ((None, False), ("given-s3cret", False), ("", True)):
+        store = Experiment("e", exp_path=tmp_path).create_store(password=password)
+        command = store_command(LocalLauncher(), sys.executable, store, "127.0.0.1")
+        assert ("--no-password" in command) is flag and "s3cret" not in command
+
+
 @needs_jobqueue
 def test_importing_dask_jobqueue_leaves_ctrl_c_alone():
     handler = signal.getsignal(signal.SIGINT)

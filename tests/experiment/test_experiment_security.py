@@ -44,12 +44,12 @@ def assert_nowhere(password: str, exp: Experiment, pids: list[int]) -> None:
     assert password not in str(exp.summary()) and password not in exp._repr_html_()
 
 
-@pytest.mark.parametrize("where", ["off loopback", "given"])
+@pytest.mark.parametrize("where", ["loopback", "off loopback", "given"])
 def test_password_reaches_jobs_through_a_file_only(exp, where, request):
-    if where == "off loopback":
-        store = exp.create_store(
-            interface=request.getfixturevalue("non_loopback_ipv4")
-        )  # no password given: the store makes one
+    if where == "loopback":
+        store = exp.create_store()  # no password given: the store makes one
+    elif where == "off loopback":
+        store = exp.create_store(interface=request.getfixturevalue("non_loopback_ipv4"))
     else:
         store = exp.create_store(password="given-s3cret-0123456789")
     sim = exp.create_model("sim", *app("exchange", "y"))
@@ -58,8 +58,8 @@ def test_password_reaches_jobs_through_a_file_only(exp, where, request):
     exp.start(store, dask)
     password = store.password
     assert password and (where == "given" or len(password) >= 40)
-    with pytest.raises(AuthenticationError):
-        simdask.Client(store.address)
+    with pytest.raises(AuthenticationError):  # a client without it: another account
+        simdask.Client(store.address, password="")
     with simdask.Client(store.address, password=password) as client:
         client.put_tensor("x", np.arange(4.0))
         exp.start(sim)

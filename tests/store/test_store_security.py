@@ -1,4 +1,4 @@
-"""A store's secrets and its life, on real servers: a password off loopback, owner-only files, no orphans.
+"""A store's secrets and its life, on real servers: a password (off loopback too), owner-only files, no orphans.
 
 Bounds used below: a store whose owner died is gone within
 ``store.shutdown-timeout`` (10 s) + 5 s (the watchdog's SIGTERM, then
@@ -62,8 +62,8 @@ def test_store_off_loopback_gets_a_password_and_starts(tmp_path, no_password_env
         assert time.monotonic() - start < 10  # it used to wait out the 30 s deadline, refused by protected mode
         password = store.password
         assert password and len(password) >= 40 and store.address.startswith(f"{host}:")
-        with pytest.raises(AuthenticationError):
-            simdask.Client(store.address)
+        with pytest.raises(AuthenticationError):  # a client without it (another machine, another account)
+            simdask.Client(store.address, password="")
         with pytest.raises(AuthenticationError):
             simdask.Client(store.address, password="guess")
         with simdask.Client(store.address, password=password) as client:
@@ -85,8 +85,8 @@ def test_store_off_loopback_gets_a_password_and_starts(tmp_path, no_password_env
     assert not (run_dir / "password").exists() and not (run_dir / "store.json").exists()
 
 
-def test_loopback_store_keeps_no_password(no_password_env):
-    with simdask.Store() as store:
+def test_loopback_store_has_no_password_only_when_asked(no_password_env):
+    with simdask.Store(password="") as store:
         assert store.password is None and store.password_file is None
         assert not (store.run_dir / "password").exists()
         simdask.Client(store.address).put_tensor("u", np.ones(1))  # no password needed

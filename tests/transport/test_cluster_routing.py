@@ -29,7 +29,7 @@ def test_stale_slot_map_follows_moved(cluster_store):
 
 
 def test_ask_redirection_during_slot_migration():
-    with simdask.Store("cluster") as store:
+    with simdask.Store("cluster", password="") as store:  # no password: redis-py and MIGRATE without AUTH
         client = simdask.Client(store.address)
         key = "migrating"
         slot = key_slot(key)

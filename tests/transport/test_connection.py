@@ -25,7 +25,7 @@ def test_large_arguments_are_sent_from_their_own_memory():
 
 
 def test_replies_of_every_kind(standalone_store):
-    conn = Connection(parse_addresses(standalone_store.address)[0])
+    conn = Connection(parse_addresses(standalone_store.address)[0], password=standalone_store.password)
     try:
         assert conn.call("SET", "conn:k", "v") == "OK"
         assert conn.call("GET", "conn:k") == b"v"

@@ -32,7 +32,7 @@ def test_classification():
 
 
 def test_a_request_that_may_have_run_is_never_sent_twice(standalone_store):
-    transport = Transport(standalone_store.address)
+    transport = Transport(standalone_store.address, password=standalone_store.password)
     transport.execute("l", "UNLINK", "l")
     killer = kill_other_clients_soon(standalone_store.address)
     with pytest.raises(simdask.StoreConnectionError, match="may or may not have been applied") as info:
@@ -43,7 +43,7 @@ def test_a_request_that_may_have_run_is_never_sent_twice(standalone_store):
 
 
 def test_an_idempotent_request_is_sent_again_on_a_fresh_connection(standalone_store):
-    transport = Transport(standalone_store.address)
+    transport = Transport(standalone_store.address, password=standalone_store.password)
     killer = kill_other_clients_soon(standalone_store.address)
     request = Request("k", [("SET", "k", "v"), ("BLPOP", "nothing", 1)], idempotent=True)
     assert transport.run([request], timeout=10)[0] == ["OK", None]
@@ -51,7 +51,7 @@ def test_an_idempotent_request_is_sent_again_on_a_fresh_connection(standalone_st
 
 
 def test_no_retry_window_no_retry(standalone_store):
-    transport = Transport(standalone_store.address, retry_window=0)
+    transport = Transport(standalone_store.address, password=standalone_store.password, retry_window=0)
     killer = kill_other_clients_soon(standalone_store.address)
     with pytest.raises(simdask.StoreConnectionError):
         transport.run([Request("k", [("SET", "k", "v"), ("BLPOP", "nothing", 1)], idempotent=True)], timeout=10)
