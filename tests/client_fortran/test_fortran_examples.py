@@ -1,5 +1,6 @@
 """examples/fortran: build the 2-D diffusion example against the installed Fortran client
-(find_package), run it against a store, steer it from a Python thread, check its field."""
+(find_package, -std=f2008), run it against a store, steer it from a Python thread, check its field; without
+a store it fails with a message and a non-zero exit status."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import sys
 
 import numpy as np
 import pytest
-from simdask_tests_native import ROOT, load_steer, run_steered
+from simdask_tests_native import ROOT, load_steer, native_env, run_program, run_steered
 
 EXAMPLE = ROOT / "examples" / "fortran"
 STEER = ROOT / "examples" / "c" / "steer.py"
@@ -37,3 +38,12 @@ def test_fortran_example_with_the_steering_script(diffusion_f):
     proc = subprocess.run([sys.executable, STEER, diffusion_f], capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "matches numpy: True" in proc.stdout
+
+
+def test_fortran_example_fails_loudly_without_a_store(diffusion_f):
+    """No store at the address: the program stops with the message on stderr and a non-zero exit status, so a
+    batch system sees the failure."""
+    proc = run_program([diffusion_f], native_env("127.0.0.1:1"), expect_ok=False)
+    assert proc.returncode == 2, proc.stdout + proc.stderr  # SD_ERR_CONNECTION
+    assert "simdask: initialize failed (SD_ERR_CONNECTION)" in proc.stderr and "127.0.0.1:1" in proc.stderr
+    assert "done:" not in proc.stdout

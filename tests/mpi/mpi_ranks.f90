@@ -2,20 +2,22 @@
 !! reads its neighbour's block, gets SD_ERR_TIMEOUT from a put while the test
 !! freezes the store (timeouts given to initialize), and puts again after.
 program mpi_ranks
+  use, intrinsic :: iso_fortran_env, only: real64, int64
   use mpi
   use simdask
   implicit none
   integer, parameter :: nx = 32, ny = 16
   type(simdask_client) :: client
-  real(8) :: u(nx, ny), back(nx, ny)
+  real(real64) :: u(nx, ny), back(nx, ny)
   integer :: rank, nranks, ierr, step, i, j, rc, other
-  integer(8) :: t0, t1, rate
+  integer(int64) :: t0, t1, rate
   character(len=64) :: name
 
   call MPI_Init(ierr)
   call MPI_Comm_rank(MPI_COMM_WORLD, rank, ierr)
   call MPI_Comm_size(MPI_COMM_WORLD, nranks, ierr)
-  if (client%initialize(connect_timeout_ms=1000, io_timeout_ms=1000) /= SD_OK) call fail("initialize")
+  call client%initialize(connect_timeout_ms=1000, io_timeout_ms=1000, status=rc)
+  if (rc /= SD_OK) call fail("initialize")
   do step = 0, 2
     do j = 1, ny
       do i = 1, nx
@@ -23,18 +25,20 @@ program mpi_ranks
       end do
     end do
     write (name, '(a,i0,a,i0)') "f.rank", rank, ".step", step
-    if (client%put_tensor(trim(name), u) /= SD_OK) call fail(trim(name))
+    call client%put_tensor(trim(name), u, status=rc)
+    if (rc /= SD_OK) call fail(trim(name))
   end do
   call MPI_Barrier(MPI_COMM_WORLD, ierr)
   other = mod(rank + 1, nranks)
   write (name, '(a,i0,a)') "f.rank", other, ".step2"
-  if (client%unpack_tensor(trim(name), back) /= SD_OK) call fail(trim(name))
+  call client%unpack_tensor(trim(name), back, status=rc)
+  if (rc /= SD_OK) call fail(trim(name))
   if (back(nx, ny) /= other * 1000 + 200 + nx * ny - 1) call fail("neighbour's block")
 
   call touch("ready")
   call wait_for("frozen")
   call system_clock(t0, rate)
-  rc = client%put_tensor("f.frozen", u)
+  call client%put_tensor("f.frozen", u, status=rc)
   call system_clock(t1)
   print '(a,i0,a,i0,a,i0,a)', "rank ", rank, ": frozen put status ", rc, " after ", (t1 - t0) * 1000 / rate, " ms"
   flush (6)
@@ -42,8 +46,9 @@ program mpi_ranks
   call touch("done")
   call wait_for("thawed")
   write (name, '(a,i0,a)') "f.rank", rank, ".after"
-  if (client%put_tensor(trim(name), u) /= SD_OK) call fail(trim(name))
-  rc = client%destroy()
+  call client%put_tensor(trim(name), u, status=rc)
+  if (rc /= SD_OK) call fail(trim(name))
+  call client%destroy()
   call MPI_Finalize(ierr)
 
 contains

@@ -81,3 +81,7 @@ def test_mpi_ranks_write_read_and_time_out_on_a_frozen_store(mpi_programs, langu
                 flat = block.ravel(order="C" if language == "c" else "F")
                 np.testing.assert_array_equal(flat, rank * 1000 + 100 + np.arange(32 * 16))
                 assert client.tensor_exists(f"{prefix}.rank{rank}.after")
+            # under mpirun both ranks wrote in one run (docs/protocol.md, "Runs", rule 2), ended when they freed
+            [run] = client.runs("")
+            assert run.run_id.startswith("ompi:") and run.writers == RANKS and run.state == "ended"
+            assert client.tensor_key(f"{prefix}.rank0.step1").startswith(f"@{run.number}.")
