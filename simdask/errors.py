@@ -30,6 +30,8 @@ __all__ = [
     "RequestFormatError",
     "ServiceStateError",
     "WatchTimeoutError",
+    "RunFailedError",
+    "RunNotFoundError",
     "ExperimentError",
     "EntityStateError",
     "LaunchError",
@@ -135,6 +137,14 @@ class WatchTimeoutError(SimdaskError, TimeoutError):
     """No new step of a watched run became complete within the watch's timeout."""
 
 
+class RunFailedError(SimdaskError, RuntimeError):
+    """A run cannot go on as asked: a writer died without ending it, or it is still running."""
+
+
+class RunNotFoundError(SimdaskError, LookupError):
+    """The writer group has no such run (or no runs at all)."""
+
+
 class ExperimentError(SimdaskError):
     """Describing, launching or watching an experiment's entities failed."""
 
@@ -172,8 +182,14 @@ REPLY_ERRORS: tuple[tuple[str, type[SimdaskError]], ...] = (
     ("TRYAGAIN", StoreConnectionError),
 )
 
-_HINTS: dict[type[SimdaskError], str] = {
-    StoreFullError: " (the store is full: raise its maxmemory or delete data; nothing was written)",
+#: What to do about a reply, by its prefix in :data:`REPLY_ERRORS` (variable names spelled as in ``simdask/env.py``).
+_HINTS: dict[str, str] = {
+    "OOM": " (the store is full: raise its maxmemory or delete data; nothing was written)",
+    "NOAUTH": (
+        " (the store needs a password and this client sent none: pass password=..., set SIMDASK_PASSWORD, or "
+        "connect as the user who started the store, whose credentials file for this address is then found in "
+        "SIMDASK_CREDENTIALS_DIR, else ~/.simdask/credentials)"
+    ),
 }
 
 
@@ -193,8 +209,9 @@ def error_from_reply(message: str, context: str) -> SimdaskError:
     WrongTypeError("get_tensor 'u': WRONGTYPE Operation against a key holding the wrong kind of value")
     """
     cls: type[SimdaskError] = ResponseError
+    hint = ""
     for prefix, candidate in REPLY_ERRORS:
         if message == prefix or message.startswith(prefix + " "):
-            cls = candidate
+            cls, hint = candidate, _HINTS.get(prefix, "")
             break
-    return cls(f"{context}: {message}{_HINTS.get(cls, '')}")
+    return cls(f"{context}: {message}{hint}")

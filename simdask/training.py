@@ -46,6 +46,9 @@ class StoreDataset(IterableDataset):
         Seconds between looks at the list's length while waiting.
     batch
         Datasets fetched per round trip.
+    run
+        Which run of the writer group to read (``docs/protocol.md``, "Runs"):
+        ``None`` for its current run, or a run number.
 
     With several DataLoader workers, each reads every ``num_workers``-th entry.
     """
@@ -61,11 +64,13 @@ class StoreDataset(IterableDataset):
         timeout: float = 30.0,
         poll_interval: float = 0.05,
         batch: int = 16,
+        run: int | str | None = None,
     ) -> None:
         super().__init__()
         if not tensors:
             raise ValueError("name at least one dataset tensor per sample")
         self.client = Client(address)
+        self.client.set_data_source(self.client.data_source, run)
         self.list_name = list_name
         self.tensors = tuple(tensors)
         self.rows = rows
@@ -81,6 +86,15 @@ class StoreDataset(IterableDataset):
             return
         for row in range(arrays[0].shape[0]):
             yield tuple(torch.from_numpy(a[row]) for a in arrays)
+
+    def _ended(self) -> bool:
+        """Whether the run writing the list is over (a run whose writer died raises :class:`RunFailedError`)."""
+        run = self.client.reading_run()
+        if run is None:
+            return run_ended(self.client.session, self.client.tensor_key(END_OF_RUN))
+        info = self.client.run_info(run)
+        info.check()
+        return info.state == "ended"
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
         worker = get_worker_info()
@@ -100,7 +114,7 @@ class StoreDataset(IterableDataset):
                 position = end
                 last_new = time.monotonic()
                 continue
-            if not self.follow or run_ended(self.client.session, self.client.tensor_key(END_OF_RUN)):
+            if not self.follow or self._ended():
                 return
             if time.monotonic() - last_new > self.timeout:
                 return

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import operator
 import re
 import struct
 from collections.abc import Mapping, Sequence
@@ -36,10 +37,12 @@ __all__ = [
     "MAX_CHUNKS",
     "MAX_CHUNK_BYTES",
     "MAX_JSON_DEPTH",
+    "MAX_COORDS",
     "Order",
     "BytesLike",
     "DTYPES",
     "TensorInfo",
+    "Placement",
     "ChunkRef",
     "dtype_code",
     "encode_header",
@@ -81,6 +84,10 @@ MAX_CHUNK_BYTES = 512 * 2**20
 #: attrs, dataset metadata, run requests); the C client has the same limit. Checked before parsing,
 #: so a hostile value cannot make the parser recurse.
 MAX_JSON_DEPTH = 64
+#: Most coordinates one tensor's description may give (``coords`` members); the C client has the same limit.
+MAX_COORDS = 256
+#: Block shapes and starts are integers below this (they fit the int64 of every client).
+_MAX_INDEX = 2**63
 #: Largest ``prod(non-zero dims) * itemsize`` a shape may claim: numpy cannot hold more, even for an
 #: array with a zero dimension.
 _MAX_EXTENT = 2**62
@@ -109,6 +116,22 @@ _CHUNK_REF = struct.Struct("<IIQ16s")
 
 
 @dataclass(frozen=True)
+class Placement:
+    """Where a tensor sits in a global array (its ``block``), in the tensor's own index order.
+
+    Attributes
+    ----------
+    shape
+        The global array's shape.
+    start
+        The 0-based index of the tensor's first element in the global array.
+    """
+
+    shape: tuple[int, ...]
+    start: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class TensorInfo:
     """What the header of a stored tensor says, without its data.
 
@@ -121,6 +144,12 @@ class TensorInfo:
         Dimension names, or ``None`` when the writer gave none.
     attrs
         Free-form metadata stored with the tensor (e.g. units).
+    coords
+        Coordinates: name -> a number or string (a coordinate of the key, such
+        as the model time of a step), or a list of numbers along the dimension
+        of that name.
+    block
+        Where the tensor sits in a global array, or ``None``.
     data_offset
         Where the data (or the chunk reference) starts in the value.
     chunked
@@ -134,6 +163,8 @@ class TensorInfo:
     attrs: Mapping[str, Any] = field(default_factory=dict)
     data_offset: int = 0
     chunked: bool = False
+    coords: Mapping[str, Any] = field(default_factory=dict)
+    block: Placement | None = None
 
     @property
     def ndim(self) -> int:
@@ -180,7 +211,14 @@ def dtype_code(dtype: np.dtype) -> int:
     return code
 
 
-def _attrs_json(dims: Sequence[str] | None, attrs: Mapping[str, Any] | None, ndim: int) -> bytes:
+def _attrs_json(
+    dims: Sequence[str] | None,
+    attrs: Mapping[str, Any] | None,
+    shape: tuple[int, ...],
+    coords: Mapping[str, Any] | None,
+    block: Placement | Mapping[str, Sequence[int]] | None,
+) -> bytes:
+    ndim = len(shape)
     doc: dict[str, Any] = {}
     if dims is not None:
         dims = [str(d) for d in dims]
@@ -189,12 +227,100 @@ def _attrs_json(dims: Sequence[str] | None, attrs: Mapping[str, Any] | None, ndi
         doc["dims"] = dims
     if attrs:
         doc["attrs"] = dict(attrs)
+    if coords:
+        doc["coords"] = {_coord_name(name): _coord_value(name, value) for name, value in coords.items()}
+        _check_coords(doc["coords"], doc.get("dims"), shape, len(doc["coords"]))
+    if block is not None:
+        doc["block"] = _block_doc(block)
+        _check_block(doc["block"], shape)
     if not doc:
         return b""
     try:
         return json.dumps(doc, default=_json_default, separators=(",", ":")).encode()
     except TypeError as exc:
         raise TypeError(f"tensor attrs must be JSON-serialisable: {exc}") from None
+
+
+def _coord_name(name: Any) -> str:
+    if not isinstance(name, str):
+        raise ValueError(f"coordinate names are strings, got {name!r}")
+    return name
+
+
+def _coord_value(name: str, value: Any) -> Any:
+    """A coordinate as JSON holds it: a number, a string, or a list of numbers."""
+    if isinstance(value, str):
+        return value
+    array = np.asarray(value)
+    if array.dtype.kind in "iuf" and array.ndim <= 1:
+        return array.tolist()  # Python int/float (a 0-d array) or a list of them
+    if array.dtype.kind == "U" and array.ndim == 0:
+        return str(array)
+    raise ValueError(
+        f"coordinate {name!r} must be a number, a string or a 1-D sequence of numbers, "
+        f"got {type(value).__name__} of dtype {array.dtype} and shape {array.shape}"
+    )
+
+
+def _block_doc(block: Placement | Mapping[str, Sequence[int]]) -> dict[str, list[int]]:
+    shape: Sequence[int]
+    start: Sequence[int]
+    if isinstance(block, Placement):
+        shape, start = block.shape, block.start
+    elif isinstance(block, Mapping) and "shape" in block and "start" in block:
+        shape, start = block["shape"], block["start"]
+    else:
+        raise ValueError(f"block must be {{'shape': global shape, 'start': offset}} or a Placement, got {block!r}")
+    try:
+        return {"shape": [operator.index(n) for n in shape], "start": [operator.index(n) for n in start]}
+    except TypeError:
+        raise ValueError(f"block shape and start must be sequences of integers, got {block!r}") from None
+
+
+def _is_number(value: Any) -> bool:
+    return type(value) in (int, float)  # JSON gives no subclasses; not bool
+
+
+def _check_coords(coords: Any, dims: Sequence[str] | None, shape: tuple[int, ...], members: int | None) -> None:
+    """What a description's ``coords`` must be (docs/protocol.md, "Describing a tensor"); ``members``: how
+    many the JSON object names (repeated names included)."""
+    if not isinstance(coords, dict):
+        raise ValueError('"coords" is not a JSON object')
+    if members is not None and members > MAX_COORDS:
+        raise ValueError(f"{members} coordinates (at most {MAX_COORDS})")
+    if members is not None and members != len(coords):
+        raise ValueError('"coords" names a coordinate twice')
+    for name, value in coords.items():
+        axis = list(dims).index(name) if dims is not None and name in dims else None
+        if isinstance(value, list) and all(type(v) in (int, float) for v in value):
+            if axis is None:
+                raise ValueError(f"coordinate {name!r} is a list but the tensor has no dimension {name!r}")
+            if len(value) != shape[axis]:
+                raise ValueError(f"coordinate {name!r} has {len(value)} values; dimension {name!r} has {shape[axis]}")
+        elif isinstance(value, str) or _is_number(value):
+            if axis is not None:
+                raise ValueError(f"coordinate {name!r} is a scalar but {name!r} is a dimension of the tensor")
+        else:
+            raise ValueError(f"coordinate {name!r} is not a number, a string or a list of numbers: {value!r}")
+
+
+def _is_index(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < _MAX_INDEX
+
+
+def _check_block(block: Any, shape: tuple[int, ...]) -> Placement:
+    """What a description's ``block`` must be (docs/protocol.md, "Describing a tensor")."""
+    ndim = len(shape)
+    parts = [block.get("shape"), block.get("start")] if isinstance(block, dict) else [None, None]
+    if not all(isinstance(p, list) and len(p) == ndim and all(_is_index(v) for v in p) for p in parts):
+        raise ValueError(
+            f'"block" must be {{"shape": [...], "start": [...]}} with one integer in [0, 2**63) per dimension '
+            f"({ndim}), got {block!r}"
+        )
+    global_shape, start = tuple(block["shape"]), tuple(block["start"])
+    if any(s + n > g for s, n, g in zip(start, shape, global_shape)):
+        raise ValueError(f"a block of shape {shape} at {start} does not fit in the global shape {global_shape}")
+    return Placement(shape=global_shape, start=start)
 
 
 def _json_default(value: Any) -> Any:
@@ -213,19 +339,25 @@ def encode_header(
     dims: Sequence[str] | None = None,
     attrs: Mapping[str, Any] | None = None,
     chunked: bool = False,
+    coords: Mapping[str, Any] | None = None,
+    block: Placement | Mapping[str, Sequence[int]] | None = None,
 ) -> bytes:
     """Encode everything before the data: fixed header, shape, attrs and padding.
 
-    The result's length is the tensor's ``data_offset``.
+    The result's length is the tensor's ``data_offset``. ``dims``, ``attrs``,
+    ``coords`` and ``block`` describe the tensor (``docs/protocol.md``,
+    "Describing a tensor"); a description that does not fit the shape is a
+    :class:`ValueError`.
     """
     ndim = len(shape)
     if ndim > MAX_NDIM:
         raise ValueError(f"a tensor has at most {MAX_NDIM} dimensions, got {ndim}")
     if order not in ("C", "F"):
         raise ValueError(f"order must be 'C' or 'F', got {order!r}")
-    if dims is None and not attrs:  # a time loop writes the same header every step
+    if dims is None and not attrs and not coords and block is None:  # a time loop writes the same header every step
         return _bare_header(dtype_code(dtype), order, tuple(shape), chunked)
-    return _header(dtype_code(dtype), order, tuple(shape), chunked, _attrs_json(dims, attrs, ndim))
+    shape = tuple(shape)
+    return _header(dtype_code(dtype), order, shape, chunked, _attrs_json(dims, attrs, shape, coords, block))
 
 
 @functools.lru_cache(maxsize=256)
@@ -294,7 +426,7 @@ def decode_header(buffer: BytesLike, key: str) -> TensorInfo:
         raise TensorFormatError(
             f"tensor at key {key!r} claims shape {shape} of {dtype}: more elements than any array can hold"
         )
-    dims, attrs = _decode_attrs(bytes(view[FIXED_HEADER + 8 * ndim : attrs_end]), ndim, key)
+    dims, attrs, coords, block = _decode_attrs(bytes(view[FIXED_HEADER + 8 * ndim : attrs_end]), shape, key)
     return TensorInfo(
         dtype=dtype,
         shape=tuple(shape),
@@ -303,6 +435,8 @@ def decode_header(buffer: BytesLike, key: str) -> TensorInfo:
         attrs=attrs,
         data_offset=data_offset,
         chunked=bool(flags & FLAG_CHUNKED),
+        coords=coords,
+        block=block,
     )
 
 
@@ -364,11 +498,13 @@ def _json_depth_exceeds(raw: bytes, limit: int) -> bool:
     return False
 
 
-def parse_json(raw: bytes | str, limit: int = MAX_JSON_DEPTH) -> Any:
+def parse_json(raw: bytes | str, limit: int = MAX_JSON_DEPTH, *, members: dict[int, int] | None = None) -> Any:
     """Parse UTF-8 JSON read from the store, refusing nesting deeper than ``limit`` before parsing.
 
     Raises :class:`ValueError` (the caller names the key) for anything that is
-    not such JSON: invalid UTF-8, invalid JSON, too deep.
+    not such JSON: invalid UTF-8, invalid JSON, too deep. ``members``, when
+    given, gets ``id(obj) -> number of members`` of every object parsed,
+    repeated names included (the parsed dict keeps the last of them).
 
     >>> parse_json(b'{"dims": ["y", "x"]}')
     {'dims': ['y', 'x']}
@@ -380,23 +516,35 @@ def parse_json(raw: bytes | str, limit: int = MAX_JSON_DEPTH) -> Any:
     data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else bytes(raw)
     if _json_depth_exceeds(data, limit):
         raise ValueError(f"JSON nested deeper than {limit} levels")
+    hook = None if members is None else functools.partial(_counted_object, members)
     try:
-        return json.loads(data.decode("utf-8"))
+        return json.loads(data.decode("utf-8"), object_pairs_hook=hook)
     except UnicodeDecodeError as exc:
         raise ValueError(f"not UTF-8: {exc}") from None
     except RecursionError:  # unreachable after the depth check; kept as the last line of defence
         raise ValueError(f"JSON nested deeper than {limit} levels") from None
 
 
-def _decode_attrs(raw: bytes, ndim: int, key: str) -> tuple[tuple[str, ...] | None, dict[str, Any]]:
+def _counted_object(members: dict[int, int], pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    members[id(obj)] = len(pairs)
+    return obj
+
+
+def _decode_attrs(
+    raw: bytes, shape: tuple[int, ...], key: str
+) -> tuple[tuple[str, ...] | None, dict[str, Any], dict[str, Any], Placement | None]:
     if not raw:
-        return None, {}
+        return None, {}, {}, None
+    # the members of "coords" are counted (repeated names included); any other JSON goes without the hook
+    members: dict[int, int] | None = {} if b"coords" in raw or b"\\u" in raw else None
     try:
-        doc = parse_json(raw)
+        doc = parse_json(raw, members=members)
     except ValueError as exc:
         raise TensorFormatError(f"tensor at key {key!r} has invalid attrs JSON: {exc}") from None
     if not isinstance(doc, dict):
         raise TensorFormatError(f"tensor at key {key!r} has attrs that are not a JSON object")
+    ndim = len(shape)
     dims = doc.get("dims")
     if dims is not None:
         if not (isinstance(dims, list) and len(dims) == ndim and all(isinstance(d, str) for d in dims)):
@@ -405,7 +553,17 @@ def _decode_attrs(raw: bytes, ndim: int, key: str) -> tuple[tuple[str, ...] | No
     attrs = doc.get("attrs", {})
     if not isinstance(attrs, dict):
         raise TensorFormatError(f"tensor at key {key!r} has attrs that are not a JSON object")
-    return dims, attrs
+    coords: dict[str, Any] = {}
+    block = None
+    try:
+        if "coords" in doc:
+            coords = doc["coords"]
+            _check_coords(coords, dims, shape, None if members is None else members.get(id(coords)))
+        if "block" in doc:
+            block = _check_block(doc["block"], shape)
+    except ValueError as exc:
+        raise TensorFormatError(f"tensor at key {key!r} has an invalid description: {exc}") from None
+    return dims, attrs, coords, block
 
 
 def check_value_length(info: TensorInfo, length: int, key: str) -> None:

@@ -44,6 +44,7 @@ def test_c_defaults_are_simdask_yaml_defaults():
         "client.connect-timeout",
         "client.socket-timeout",
         "inference.run-timeout",
+        "runs.lease",
     }
     for milliseconds, name in documented:
         assert int(milliseconds) == round(float(config.get(name)) * 1000), name
@@ -55,5 +56,6 @@ def test_protocol_doc_states_the_same_defaults():
         ("client.connect-timeout", config.get("client.connect-timeout")),
         ("client.socket-timeout", config.get("client.socket-timeout")),
         ("inference.run-timeout", config.get("inference.run-timeout")),
+        ("runs.lease", config.get("runs.lease")),
     ):
         assert re.search(rf"\| {seconds:g} s \| `{re.escape(name)}` \|", text), name

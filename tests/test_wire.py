@@ -177,3 +177,41 @@ def test_attrs_with_wrong_dims_are_refused():
 def test_hash_tag_and_chunk_prefix(key, tag):
     assert wire.hash_tag(key) == tag
     assert wire.chunk_prefix(key) == (None if tag is None else f"simdask:chunk:{{{tag}}}:")
+
+
+def test_a_description_round_trips():
+    header = wire.encode_header(
+        np.dtype("f4"),
+        (3, 2),
+        "F",
+        dims=("x", "z"),
+        attrs={"units": "K"},
+        coords={"time": np.float64(12.5), "member": "ctl", "x": np.array([0.0, 0.5, 1.0])},
+        block={"shape": (10, 2), "start": np.array([4, 0])},
+    )
+    info = wire.decode_header(header, "k")
+    assert info.coords == {"time": 12.5, "member": "ctl", "x": [0.0, 0.5, 1.0]}
+    assert info.block == wire.Placement(shape=(10, 2), start=(4, 0))
+    assert wire.decode_header(wire.encode_header(np.dtype("f4"), (3,), "C"), "k").block is None
+
+
+@pytest.mark.parametrize(
+    "description, message",
+    [
+        ({"coords": {"x": [1, 2]}}, "no dimension 'x'"),
+        ({"dims": ("y", "x"), "coords": {"x": [1, 2, 3]}}, "'x' has 3 values; dimension 'x' has 2"),
+        ({"dims": ("y", "x"), "coords": {"y": 1.0}}, "'y' is a scalar but 'y' is a dimension"),
+        ({"coords": {"t": True}}, "a number, a string or a 1-D sequence"),
+        ({"coords": {"t": np.zeros((2, 2))}}, "a number, a string or a 1-D sequence"),
+        ({"coords": {1: 0.5}}, "coordinate names are strings"),
+        ({"coords": {f"c{i}": i for i in range(257)}}, "257 coordinates"),
+        ({"block": {"shape": (4, 2), "start": (3, 0)}}, r"shape \(2, 2\) at \(3, 0\) does not fit in .* \(4, 2\)"),
+        ({"block": {"shape": (4,), "start": (0,)}}, "one integer in"),
+        ({"block": {"shape": (4, 2), "start": (-1, 0)}}, "one integer in"),
+        ({"block": {"shape": (4, 2), "start": (0.5, 0)}}, "sequences of integers"),
+        ({"block": (4, 2)}, "block must be"),
+    ],
+)
+def test_a_description_that_does_not_fit_is_refused_on_write(description, message):
+    with pytest.raises(ValueError, match=message):
+        wire.encode_header(np.dtype("f8"), (2, 2), "C", **description)

@@ -16,6 +16,7 @@
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000 /* client.connect-timeout */
 #define DEFAULT_IO_TIMEOUT_MS 300000     /* client.socket-timeout */
 #define DEFAULT_RUN_TIMEOUT_MS 60000     /* inference.run-timeout */
+#define DEFAULT_RUN_LEASE_MS 60000       /* runs.lease */
 
 const char *sd_version(void)
 {
@@ -34,6 +35,7 @@ typedef struct timeout_var {
 static const timeout_var CONNECT_VAR = {"SIMDASK_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT_MS, 0};
 static const timeout_var IO_VAR = {"SIMDASK_IO_TIMEOUT", DEFAULT_IO_TIMEOUT_MS, 1};
 static const timeout_var RUN_VAR = {"SIMDASK_RUN_TIMEOUT", DEFAULT_RUN_TIMEOUT_MS, 0};
+static const timeout_var LEASE_VAR = {"SIMDASK_RUN_LEASE", DEFAULT_RUN_LEASE_MS, 0};
 
 /* The variable's value in ms (the default when unset or empty); -1 when it
  * is no number of seconds >= 0 (> 0 unless zero_ok) that fits an int of ms. */
@@ -63,6 +65,8 @@ void sd_options_init(sd_options *opt)
     opt->io_timeout_ms = ms < 0 ? SD_TIMEOUT_UNSET : ms;
     ms = timeout_from_env(&RUN_VAR);
     opt->run_timeout_ms = ms < 0 ? SD_TIMEOUT_UNSET : ms;
+    ms = timeout_from_env(&LEASE_VAR);
+    opt->run_lease_ms = ms < 0 ? SD_TIMEOUT_UNSET : ms;
 }
 
 /* One timeout option, as simdask.h says: SD_TIMEOUT_UNSET reads the
@@ -184,6 +188,25 @@ done:
     return rc;
 }
 
+/* No password given and SIMDASK_PASSWORD unset or empty: the one a store of
+ * this user left in its credentials file of one of the addresses, if any. */
+static int password_from_credentials(sd_client *c)
+{
+    for (size_t i = 0; i < c->n_nodes; i++) {
+        char *password, *path;
+        int found = sd__credentials_read(c->nodes[i]->host, c->nodes[i]->label, &password, &path,
+                                         &c->credentials_note);
+        if (found < 0) return sd__fail(c, SD_ERR_NOMEM, "out of memory reading a credentials file");
+        if (found) {
+            free(c->password);
+            c->password = password;
+            c->password_file = path;
+            return SD_OK;
+        }
+    }
+    return SD_OK;
+}
+
 int sd_client_new_with_options(sd_client **out, const sd_options *opt)
 {
     sd_options defaults;
@@ -199,26 +222,30 @@ int sd_client_new_with_options(sd_client **out, const sd_options *opt)
     int rc = resolve_timeout(c, opt->connect_timeout_ms, &CONNECT_VAR, &c->connect_timeout_ms);
     if (rc == SD_OK) rc = resolve_timeout(c, opt->io_timeout_ms, &IO_VAR, &c->io_timeout_ms);
     if (rc == SD_OK) rc = resolve_timeout(c, opt->run_timeout_ms, &RUN_VAR, &c->run_timeout_ms);
+    if (rc == SD_OK) rc = resolve_timeout(c, opt->run_lease_ms, &LEASE_VAR, &c->run_lease_ms);
     if (rc != SD_OK) return rc;
     c->reply_ms = c->io_timeout_ms;
     const char *address = option_or_env(opt->address, "SIMDASK_ADDRESS");
-    c->password = strdup(option_or_env(opt->password, "SIMDASK_PASSWORD"));
+    c->password = strdup(option_or_env(opt->password, "SIMDASK_PASSWORD")); /* "": none given */
     c->write_prefix = strdup(option_or_env(opt->key_prefix, "SIMDASK_KEY_PREFIX"));
     if (!c->password || !c->write_prefix ||
         split_prefixes(option_or_env(opt->key_prefixes_in, "SIMDASK_KEY_PREFIXES_IN"), &c->prefixes_in) != 0)
         return sd__fail(c, SD_ERR_NOMEM, "out of memory creating a client");
-    if (strpbrk(c->write_prefix, "{},"))
-        return sd__fail(c, SD_ERR_ARG, "key prefix '%s' must not contain braces or commas", c->write_prefix);
+    if (strpbrk(c->write_prefix, "{},@"))
+        return sd__fail(c, SD_ERR_ARG, "key prefix '%s' must not contain braces, commas or '@'", c->write_prefix);
     for (size_t i = 0; i < c->prefixes_in.n; i++)
-        if (strpbrk(c->prefixes_in.v[i], "{}"))
-            return sd__fail(c, SD_ERR_ARG, "key prefix '%s' must not contain braces or commas", c->prefixes_in.v[i]);
+        if (strpbrk(c->prefixes_in.v[i], "{}@"))
+            return sd__fail(c, SD_ERR_ARG, "key prefix '%s' must not contain braces, commas or '@'",
+                            c->prefixes_in.v[i]);
     c->read_prefix = strdup(c->prefixes_in.n ? c->prefixes_in.v[0] : c->write_prefix);
     if (!c->read_prefix) return sd__fail(c, SD_ERR_NOMEM, "out of memory creating a client");
+    if ((rc = sd__run_init(c)) != SD_OK) return rc;
     if (!*address)
         return sd__fail(c, SD_ERR_ARG,
                         "no store address given and SIMDASK_ADDRESS is not set; start a store (simdask.Store or "
                         "`simdask store start`) and pass its address");
     rc = parse_address(c, address);
+    if (rc == SD_OK && !opt->password && !*c->password) rc = password_from_credentials(c);
     if (rc != SD_OK) return rc;
     return sd__cluster_discover(c);
 }
@@ -234,9 +261,12 @@ int sd_client_new(sd_client **out, const char *address)
 void sd_client_free(sd_client *c)
 {
     if (!c) return;
+    sd__run_free(c); /* ends the run it began */
     sd__nodes_free(c);
     free(c->slots);
     free(c->password);
+    free(c->password_file);
+    free(c->credentials_note);
     free(c->write_prefix);
     free(c->read_prefix);
     sd__strv_free(&c->prefixes_in);
@@ -267,5 +297,6 @@ int sd_set_data_source(sd_client *c, const char *prefix)
     if (!copy) return sd__fail(c, SD_ERR_NOMEM, "out of memory");
     free(c->read_prefix);
     c->read_prefix = copy;
+    sd__run_forget_source(c);
     return SD_OK;
 }

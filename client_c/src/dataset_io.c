@@ -207,8 +207,8 @@ static int decode_scalars(sd_client *c, const char *key, const redisReply *v, sd
     char why[SD_ERRSTR_LEN], reason[600];
     const unsigned char *blob = (const unsigned char *)v->str;
     if (sd__decode_blob(blob, v->len, t, data, key, why, sizeof why) != 0) return sd__fail(c, SD_ERR_FORMAT, "%s", why);
-    if (t->attrs_len && sd__json_check_attrs((const char *)blob + SD_FIXED_HEADER + 8 * t->ndim, t->attrs_len,
-                                             t->ndim, reason, sizeof reason) != 0)
+    if (t->attrs_len && sd__json_check_description((const char *)blob + SD_FIXED_HEADER + 8 * t->ndim,
+                                                   t->attrs_len, t->ndim, t->shape, reason, sizeof reason) != 0)
         return sd__fail(c, SD_ERR_FORMAT, "tensor at key '%s' has %s", key, reason);
     return SD_OK;
 }
@@ -331,16 +331,22 @@ int sd__dataset_read(sd_client *c, const char *base, sd_dataset **out)
     return rc;
 }
 
+/* An sd_read_fn: the dataset at key base `base` (ctx: the sd_dataset ** out). */
+static int read_dataset(sd_client *c, const char *base, void *ctx)
+{
+    return sd__dataset_read(c, base, ctx);
+}
+
 int sd_get_dataset(sd_client *c, const char *name, sd_dataset **out)
 {
     SD_ENTER(c);
     if (!out) return sd__fail(c, SD_ERR_ARG, "out is NULL");
     *out = NULL;
-    char *base;
-    int rc = sd__dataset_base(c, 0, name, &base);
+    sd_rkey k;
+    int rc = sd__dataset_read_base(c, name, &k);
     if (rc != SD_OK) return rc;
-    rc = sd__dataset_read(c, base, out);
-    free(base);
+    rc = sd__read_fallback(c, &k, read_dataset, out);
+    sd__rkey_free(&k);
     return rc;
 }
 
@@ -367,7 +373,7 @@ int sd_delete_dataset(sd_client *c, const char *name)
 {
     SD_ENTER(c);
     char *base, *meta_key = NULL;
-    int rc = sd__dataset_base(c, 0, name, &base); /* as the Python client: the read prefix */
+    int rc = sd__dataset_base(c, 1, name, &base); /* the write prefix: its own keys only */
     if (rc != SD_OK) return rc;
     sd_strv names = {0};
     del_ctx d = {NULL, NULL};
@@ -410,21 +416,23 @@ int sd_dataset_exists(sd_client *c, const char *name, int *exists)
 {
     SD_ENTER(c);
     if (!exists) return sd__fail(c, SD_ERR_ARG, "exists is NULL");
-    char *base;
-    int rc = sd__dataset_base(c, 0, name, &base);
+    sd_rkey k;
+    int rc = sd__dataset_read_base(c, name, &k);
     if (rc != SD_OK) return rc;
-    rc = dataset_complete(c, base, exists);
-    free(base);
+    sd_fallback_check f = {dataset_complete, &k};
+    rc = sd__check_fallback(c, &f, exists);
+    sd__rkey_free(&k);
     return rc;
 }
 
 int sd_poll_dataset(sd_client *c, const char *name, int interval_ms, int tries, int *exists)
 {
     SD_ENTER(c);
-    char *base;
-    int rc = sd__dataset_base(c, 0, name, &base);
+    sd_rkey k;
+    int rc = sd__dataset_read_base(c, name, &k);
     if (rc != SD_OK) return rc;
-    rc = sd__poll(c, interval_ms, tries, dataset_complete, base, exists);
-    free(base);
+    sd_fallback_check f = {dataset_complete, &k};
+    rc = sd__poll(c, interval_ms, tries, sd__check_fallback, &f, exists);
+    sd__rkey_free(&k);
     return rc;
 }

@@ -95,7 +95,7 @@ int sd__fail_reply(sd_client *c, const char *doing, const char *name, const char
 
 const char *sd_last_error(const sd_client *c)
 {
-    if (!c) return "no client (sd_client_new ran out of memory or got a NULL output pointer)";
+    if (!c) return "no client (NULL): sd_client_new was not called, or failed out of memory";
     return c->errstr;
 }
 

@@ -3,8 +3,10 @@
  * (a dataset's tensor names, metadata strings, the key lists of run
  * requests). Writes UTF-8 as is and escapes what JSON requires; reads the
  * full string escape syntax (\uXXXX with surrogate pairs, as Python's json
- * module writes by default). And a validator for a tensor's attrs, which C
- * does not use but must not pass on when malformed.
+ * module writes by default). A growing text and JSON strings for writers
+ * (meta.c's descriptions). And a validator for a tensor's attrs and its
+ * description (docs/protocol.md, "Describing a tensor"), which C does not
+ * use but must not pass on when malformed: the same checks as Python's.
  */
 #include "sd_internal.h"
 
@@ -40,13 +42,7 @@ void sd__strv_free(sd_strv *sv)
     sv->n = sv->cap = 0;
 }
 
-typedef struct {
-    char *p;
-    size_t len, cap;
-    int oom;
-} sbuf;
-
-static void sb_put(sbuf *b, const char *s, size_t n)
+void sd__text_put(sd_text *b, const char *s, size_t n)
 {
     if (b->oom) return;
     if (b->len + n + 1 > b->cap) {
@@ -65,38 +61,43 @@ static void sb_put(sbuf *b, const char *s, size_t n)
     b->p[b->len] = '\0';
 }
 
-int sd__json_encode_strings(char *const *v, size_t n, char **out, size_t *outlen)
+void sd__json_put_string(sd_text *b, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
-    sbuf b = {0};
-    sb_put(&b, "[", 1);
-    for (size_t i = 0; i < n; i++) {
-        if (i) sb_put(&b, ",", 1);
-        sb_put(&b, "\"", 1);
-        for (const unsigned char *s = (const unsigned char *)v[i]; *s; s++) {
-            char esc[7];
-            switch (*s) {
-            case '"': sb_put(&b, "\\\"", 2); break;
-            case '\\': sb_put(&b, "\\\\", 2); break;
-            case '\n': sb_put(&b, "\\n", 2); break;
-            case '\r': sb_put(&b, "\\r", 2); break;
-            case '\t': sb_put(&b, "\\t", 2); break;
-            case '\b': sb_put(&b, "\\b", 2); break;
-            case '\f': sb_put(&b, "\\f", 2); break;
-            default:
-                if (*s < 0x20) {
-                    memcpy(esc, "\\u00", 4);
-                    esc[4] = hex[*s >> 4];
-                    esc[5] = hex[*s & 15];
-                    sb_put(&b, esc, 6);
-                } else {
-                    sb_put(&b, (const char *)s, 1);
-                }
+    sd__text_put(b, "\"", 1);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        char esc[7];
+        switch (*p) {
+        case '"': sd__text_put(b, "\\\"", 2); break;
+        case '\\': sd__text_put(b, "\\\\", 2); break;
+        case '\n': sd__text_put(b, "\\n", 2); break;
+        case '\r': sd__text_put(b, "\\r", 2); break;
+        case '\t': sd__text_put(b, "\\t", 2); break;
+        case '\b': sd__text_put(b, "\\b", 2); break;
+        case '\f': sd__text_put(b, "\\f", 2); break;
+        default:
+            if (*p < 0x20) {
+                memcpy(esc, "\\u00", 4);
+                esc[4] = hex[*p >> 4];
+                esc[5] = hex[*p & 15];
+                sd__text_put(b, esc, 6);
+            } else {
+                sd__text_put(b, (const char *)p, 1);
             }
         }
-        sb_put(&b, "\"", 1);
     }
-    sb_put(&b, "]", 1);
+    sd__text_put(b, "\"", 1);
+}
+
+int sd__json_encode_strings(char *const *v, size_t n, char **out, size_t *outlen)
+{
+    sd_text b = {0};
+    sd__text_put(&b, "[", 1);
+    for (size_t i = 0; i < n; i++) {
+        if (i) sd__text_put(&b, ",", 1);
+        sd__json_put_string(&b, v[i]);
+    }
+    sd__text_put(&b, "]", 1);
     if (b.oom) {
         free(b.p);
         return -2;
@@ -132,55 +133,55 @@ static int hex4(const char *p, const char *end, unsigned *out)
     return 0;
 }
 
-static void put_utf8(sbuf *b, unsigned cp)
+static void put_utf8(sd_text *b, unsigned cp)
 {
     char u[4];
     if (cp < 0x80) {
         u[0] = (char)cp;
-        sb_put(b, u, 1);
+        sd__text_put(b, u, 1);
     } else if (cp < 0x800) {
         u[0] = (char)(0xC0 | (cp >> 6));
         u[1] = (char)(0x80 | (cp & 0x3F));
-        sb_put(b, u, 2);
+        sd__text_put(b, u, 2);
     } else if (cp < 0x10000) {
         u[0] = (char)(0xE0 | (cp >> 12));
         u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
         u[2] = (char)(0x80 | (cp & 0x3F));
-        sb_put(b, u, 3);
+        sd__text_put(b, u, 3);
     } else {
         u[0] = (char)(0xF0 | (cp >> 18));
         u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
         u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
         u[3] = (char)(0x80 | (cp & 0x3F));
-        sb_put(b, u, 4);
+        sd__text_put(b, u, 4);
     }
 }
 
 /* Parses one string starting at the opening quote; *pp moves past it. */
-static int parse_string(const char **pp, const char *end, sbuf *b)
+static int parse_string(const char **pp, const char *end, sd_text *b)
 {
     const char *p = *pp + 1;
     b->len = 0;
-    sb_put(b, "", 0);
+    sd__text_put(b, "", 0);
     while (p < end && *p != '"') {
         if ((unsigned char)*p < 0x20) return -1;
         if (*p != '\\') {
             const char *q = p;
             while (q < end && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20) q++;
-            sb_put(b, p, (size_t)(q - p));
+            sd__text_put(b, p, (size_t)(q - p));
             p = q;
             continue;
         }
         if (++p >= end) return -1;
         switch (*p) {
-        case '"': sb_put(b, "\"", 1); break;
-        case '\\': sb_put(b, "\\", 1); break;
-        case '/': sb_put(b, "/", 1); break;
-        case 'b': sb_put(b, "\b", 1); break;
-        case 'f': sb_put(b, "\f", 1); break;
-        case 'n': sb_put(b, "\n", 1); break;
-        case 'r': sb_put(b, "\r", 1); break;
-        case 't': sb_put(b, "\t", 1); break;
+        case '"': sd__text_put(b, "\"", 1); break;
+        case '\\': sd__text_put(b, "\\", 1); break;
+        case '/': sd__text_put(b, "/", 1); break;
+        case 'b': sd__text_put(b, "\b", 1); break;
+        case 'f': sd__text_put(b, "\f", 1); break;
+        case 'n': sd__text_put(b, "\n", 1); break;
+        case 'r': sd__text_put(b, "\r", 1); break;
+        case 't': sd__text_put(b, "\t", 1); break;
         case 'u': {
             unsigned cp, lo;
             if (hex4(p + 1, end, &cp) != 0) return -1;
@@ -212,7 +213,7 @@ static int parse_string(const char **pp, const char *end, sbuf *b)
 int sd__json_decode_strings(const char *s, size_t len, sd_strv *out)
 {
     const char *p = s, *end = s + len;
-    sbuf b = {0};
+    sd_text b = {0};
     int rc = -1;
     p = skip_ws(p, end);
     if (p >= end || *p != '[') goto done;
@@ -261,18 +262,25 @@ typedef struct jcur {
     const char *why; /* the first problem found */
 } jcur;
 
-/* A value's type ('o'bject, 'a'rray, 's'tring, 'n'ull, 'v' any other), and for
- * an array its length and whether all its elements are strings. */
+/* A value's type ('o'bject, 'a'rray, 's'tring, 'n'ull, 'b'oolean, 'd' a number,
+ * NaN and Infinity included), for an array or object its count of elements
+ * or members, and for an array whether they are all strings or all numbers. */
 typedef struct jsum {
     char type;
     size_t count;
-    int all_strings;
+    int all_strings, all_numbers;
 } jsum;
 
-/* The members of the top-level object that Python's reader looks at (the last one of a name counts, as there). */
+/* A member of the top-level object that Python's reader looks at (the last one of a name counts, as there):
+ * its value's summary and where its text starts. */
+typedef struct jmember {
+    int present;
+    jsum sum;
+    const unsigned char *at;
+} jmember;
+
 typedef struct jtop {
-    int has_dims, has_attrs;
-    jsum dims, attrs;
+    jmember dims, attrs, coords, block;
 } jtop;
 
 static int jvalue(jcur *j, jsum *sum);
@@ -393,7 +401,7 @@ static int jnumber(jcur *j)
 static int jarray(jcur *j, jsum *sum)
 {
     jsum elem;
-    sum->all_strings = 1;
+    sum->all_strings = sum->all_numbers = 1;
     jws(j);
     if (j->p < j->end && *j->p == ']') {
         j->p++;
@@ -403,6 +411,7 @@ static int jarray(jcur *j, jsum *sum)
         if (jvalue(j, &elem) != 0) return -1;
         sum->count++;
         sum->all_strings = sum->all_strings && elem.type == 's';
+        sum->all_numbers = sum->all_numbers && elem.type == 'd';
         jws(j);
         if (j->p < j->end && *j->p == ',') {
             j->p++;
@@ -416,9 +425,10 @@ static int jarray(jcur *j, jsum *sum)
     }
 }
 
-/* Members up to the closing brace (the opening one is read); top: note dims and attrs. */
-static int jobject(jcur *j, jtop *top)
+/* Members up to the closing brace (the opening one is read), counted in sum; top: note the members it names. */
+static int jobject(jcur *j, jsum *sum, jtop *top)
 {
+    static const char *const NAMES[] = {"dims", "attrs", "coords", "block"};
     char name[8];
     jsum member;
     jws(j);
@@ -432,9 +442,15 @@ static int jobject(jcur *j, jtop *top)
         jws(j);
         if (j->p >= j->end || *j->p != ':') return jfail(j, "expected ':' after a member name");
         j->p++;
+        jws(j);
+        const unsigned char *at = j->p;
         if (jvalue(j, &member) != 0) return -1;
-        if (top && strcmp(name, "dims") == 0) top->has_dims = 1, top->dims = member;
-        if (top && strcmp(name, "attrs") == 0) top->has_attrs = 1, top->attrs = member;
+        sum->count++;
+        for (size_t k = 0; top && k < sizeof NAMES / sizeof *NAMES; k++) {
+            if (strcmp(name, NAMES[k]) != 0) continue;
+            jmember *m = k == 0 ? &top->dims : k == 1 ? &top->attrs : k == 2 ? &top->coords : &top->block;
+            *m = (jmember){1, member, at};
+        }
         jws(j);
         if (j->p < j->end && *j->p == ',') {
             j->p++;
@@ -455,7 +471,7 @@ static int jnested(jcur *j, jsum *sum, jtop *top)
     int rc;
     if (++j->depth > SD_MAX_JSON_DEPTH) return jfail(j, "nested deeper than " SD_STR(SD_MAX_JSON_DEPTH) " levels");
     sum->type = *j->p++ == '{' ? 'o' : 'a';
-    rc = sum->type == 'o' ? jobject(j, top) : jarray(j, sum);
+    rc = sum->type == 'o' ? jobject(j, sum, top) : jarray(j, sum);
     j->depth--;
     return rc;
 }
@@ -471,26 +487,203 @@ static int jvalue(jcur *j, jsum *sum)
     case '[': return jnested(j, sum, NULL);
     case '"': sum->type = 's'; return jstring(j, NULL, 0);
     case 'n': sum->type = 'n'; return jliteral(j, "null");
-    case 't': return jliteral(j, "true");
-    case 'f': return jliteral(j, "false");
-    case 'N': return jliteral(j, "NaN");
-    case 'I': return jliteral(j, "Infinity");
-    default: return (*j->p == '-' || (*j->p >= '0' && *j->p <= '9')) ? jnumber(j) : jfail(j, "invalid JSON");
+    case 't': sum->type = 'b'; return jliteral(j, "true");
+    case 'f': sum->type = 'b'; return jliteral(j, "false");
+    case 'N': sum->type = 'd'; return jliteral(j, "NaN");
+    case 'I': sum->type = 'd'; return jliteral(j, "Infinity");
+    default:
+        sum->type = 'd';
+        return (*j->p == '-' || (*j->p >= '0' && *j->p <= '9')) ? jnumber(j) : jfail(j, "invalid JSON");
     }
 }
 
-/* The checks of Python's wire._decode_attrs on a parsed document. */
-static const char *check_members(const jtop *top, size_t ndim)
+/* ---- the second look: members whose content matters ---------------------------------- */
+
+/* What follows reads text that jvalue has validated (strings end, brackets
+ * close, before `end`), so it checks no syntax. */
+
+/* The next code point of a string being read (at a character inside it), or
+ * -1 at its closing quote: a surrogate pair escaped as two \u escapes is one
+ * code point, a lone escaped surrogate itself, as Python's json reads them. */
+static long jcode_point(const unsigned char **pp, const unsigned char *end)
 {
-    /* "dims": null counts as absent there (dict.get); "attrs": null does not */
-    if (top->has_dims && top->dims.type != 'n' &&
-        !(top->dims.type == 'a' && top->dims.count == ndim && top->dims.all_strings))
-        return "attrs whose \"dims\" is not a list of one string per dimension";
-    if (top->has_attrs && top->attrs.type != 'o') return "attrs whose \"attrs\" is not a JSON object";
+    static const char SIMPLE[] = "\"\\/bfnrt", MEANS[] = "\"\\/\b\f\n\r\t";
+    const unsigned char *p = *pp;
+    unsigned cp, lo;
+    if (*p == '"') return -1;
+    if (*p != '\\') {
+        size_t n = *p < 0x80 ? 1 : *p < 0xE0 ? 2 : *p < 0xF0 ? 3 : 4;
+        cp = n == 1 ? *p : n == 2 ? *p & 0x1Fu : n == 3 ? *p & 0x0Fu : *p & 0x07u;
+        for (size_t i = 1; i < n; i++) cp = cp << 6 | (p[i] & 0x3Fu);
+        *pp = p + n;
+        return (long)cp;
+    }
+    if (p[1] != 'u') {
+        *pp = p + 2;
+        return (unsigned char)MEANS[(const char *)memchr(SIMPLE, p[1], sizeof SIMPLE - 1) - SIMPLE];
+    }
+    hex4((const char *)p + 2, (const char *)end, &cp);
+    p += 6;
+    if (cp >= 0xD800 && cp < 0xDC00 && end - p >= 6 && p[0] == '\\' && p[1] == 'u' &&
+        hex4((const char *)p + 2, (const char *)end, &lo) == 0 && lo >= 0xDC00 && lo < 0xE000) {
+        cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+        p += 6;
+    }
+    *pp = p;
+    return (long)cp;
+}
+
+/* Whether the strings at a and b (their opening quotes) hold the same text. */
+static int jsame(const unsigned char *a, const unsigned char *b, const unsigned char *end)
+{
+    a++, b++;
+    for (;;) {
+        long x = jcode_point(&a, end), y = jcode_point(&b, end);
+        if (x != y) return 0;
+        if (x < 0) return 1;
+    }
+}
+
+/* Moves past a member's name and its colon to the value. */
+static void jname(jcur *j, char *name, size_t namecap)
+{
+    jstring(j, name, namecap);
+    jws(j);
+    j->p++;
+    jws(j);
+}
+
+/* After a value: past the comma to the next member or element; 0 at the closing bracket. */
+static int jnext(jcur *j)
+{
+    jws(j);
+    if (*j->p != ',') return 0;
+    j->p++;
+    jws(j);
+    return 1;
+}
+
+/* The index of the string at name among the strings of the array at dims, or -1. */
+static long jdim_index(const unsigned char *dims, const unsigned char *name, const unsigned char *end)
+{
+    jcur j = {dims + 1, dims, end, 0, NULL};
+    jws(&j);
+    if (*j.p == ']') return -1;
+    for (long i = 0;; i++) {
+        if (jsame(j.p, name, end)) return i;
+        jstring(&j, NULL, 0);
+        if (!jnext(&j)) return -1;
+    }
+}
+
+/* "coords": an object of at most SD_MAX_COORDS members, each named once: a
+ * number or a string (a coordinate of the key) not named like a dimension,
+ * or a list of numbers along the dimension of its name, as long as it. */
+static const char *check_coords(const jtop *top, const uint64_t *shape, const unsigned char *end)
+{
+    const unsigned char *names[SD_MAX_COORDS];
+    if (top->coords.sum.type != 'o') return "an invalid description: \"coords\" is not a JSON object";
+    if (top->coords.sum.count > SD_MAX_COORDS)
+        return "an invalid description: more than " SD_STR(SD_MAX_COORDS) " coordinates";
+    int named = top->dims.present && top->dims.sum.type == 'a';
+    jcur j = {top->coords.at + 1, top->coords.at, end, 0, NULL};
+    jws(&j);
+    if (*j.p == '}') return NULL;
+    for (size_t n = 0;; n++) {
+        jsum value;
+        const unsigned char *name = j.p;
+        for (size_t k = 0; k < n; k++)
+            if (jsame(names[k], name, end)) return "an invalid description: \"coords\" names a coordinate twice";
+        names[n] = name;
+        jname(&j, NULL, 0);
+        jvalue(&j, &value);
+        long axis = named ? jdim_index(top->dims.at, name, end) : -1;
+        if (value.type == 'a' && value.all_numbers) {
+            if (axis < 0) return "an invalid description: a coordinate list along no dimension of the tensor";
+            if (value.count != shape[axis])
+                return "an invalid description: a coordinate list whose length is not its dimension's";
+        } else if (value.type == 'd' || value.type == 's') {
+            if (axis >= 0) return "an invalid description: a scalar coordinate named like a dimension";
+        } else {
+            return "an invalid description: a coordinate that is not a number, a string or a list of numbers";
+        }
+        if (!jnext(&j)) return NULL;
+    }
+}
+
+/* An integer in [0, 2^63) as JSON writes one (no fraction, no exponent; -0 is 0). */
+static int jindex(jcur *j, uint64_t *out)
+{
+    const uint64_t max = (uint64_t)INT64_MAX;
+    uint64_t v = 0;
+    int negative = *j->p == '-';
+    j->p += negative;
+    if (*j->p < '0' || *j->p > '9') return -1;
+    for (; *j->p >= '0' && *j->p <= '9'; j->p++) {
+        unsigned digit = (unsigned)(*j->p - '0');
+        if (v > (max - digit) / 10) return -1;
+        v = v * 10 + digit;
+    }
+    if (*j->p == '.' || *j->p == 'e' || *j->p == 'E' || (negative && v)) return -1;
+    *out = v;
+    return 0;
+}
+
+/* The array at `at`: exactly ndim such integers. */
+static int jindices(const unsigned char *at, const unsigned char *end, size_t ndim, uint64_t *out)
+{
+    jcur j = {at + 1, at, end, 0, NULL};
+    if (*at != '[') return -1;
+    jws(&j);
+    if (*j.p == ']') return ndim == 0 ? 0 : -1;
+    for (size_t n = 0;; n++) {
+        if (n == ndim || jindex(&j, &out[n]) != 0) return -1;
+        if (!jnext(&j)) return n + 1 == ndim ? 0 : -1;
+    }
+}
+
+/* "block": {"shape": [...], "start": [...]} (other members ignored), one
+ * integer in [0, 2^63) per dimension each, the tensor inside the shape. */
+static const char *check_block(const jtop *top, size_t ndim, const uint64_t *shape, const unsigned char *end)
+{
+    const char *bad = "an invalid description: \"block\" is not {\"shape\": [...], \"start\": [...]} with one "
+                      "integer in [0, 2^63) per dimension";
+    const unsigned char *global_at = NULL, *start_at = NULL;
+    uint64_t global[SD_MAX_NDIM], start[SD_MAX_NDIM];
+    if (top->block.sum.type != 'o') return bad;
+    jcur j = {top->block.at + 1, top->block.at, end, 0, NULL};
+    jws(&j);
+    while (*j.p == '"') {
+        char name[8];
+        jsum value;
+        jname(&j, name, sizeof name);
+        if (strcmp(name, "shape") == 0) global_at = j.p;
+        if (strcmp(name, "start") == 0) start_at = j.p;
+        jvalue(&j, &value);
+        if (!jnext(&j)) break;
+    }
+    if (!global_at || !start_at || jindices(global_at, end, ndim, global) != 0 ||
+        jindices(start_at, end, ndim, start) != 0)
+        return bad;
+    for (size_t i = 0; i < ndim; i++)
+        if (start[i] + shape[i] > global[i]) return "an invalid description: a \"block\" outside its global shape";
     return NULL;
 }
 
-int sd__json_check_attrs(const char *s, size_t len, size_t ndim, char *why, size_t n)
+/* The checks of Python's wire._decode_attrs on a parsed document (shape NULL: those that need none). */
+static const char *check_members(const jtop *top, size_t ndim, const uint64_t *shape, const unsigned char *end)
+{
+    /* "dims": null counts as absent there (dict.get); "attrs": null does not */
+    const jsum *dims = &top->dims.sum;
+    if (top->dims.present && dims->type != 'n' && !(dims->type == 'a' && dims->count == ndim && dims->all_strings))
+        return "attrs whose \"dims\" is not a list of one string per dimension";
+    if (top->attrs.present && top->attrs.sum.type != 'o') return "attrs whose \"attrs\" is not a JSON object";
+    if (!shape) return NULL;
+    const char *bad = top->coords.present ? check_coords(top, shape, end) : NULL;
+    return bad ? bad : top->block.present ? check_block(top, ndim, shape, end) : NULL;
+}
+
+int sd__json_check_description(const char *s, size_t len, size_t ndim, const uint64_t *shape, char *why, size_t n)
 {
     jcur j = {(const unsigned char *)s, (const unsigned char *)s, (const unsigned char *)s + len, 0, NULL};
     jtop top;
@@ -505,7 +698,12 @@ int sd__json_check_attrs(const char *s, size_t len, size_t ndim, char *why, size
         snprintf(why, n, "invalid attrs JSON (%s at byte %zu)", j.why, (size_t)(j.p - j.start));
         return -1;
     }
-    const char *bad = doc.type == 'o' ? check_members(&top, ndim) : "attrs that are not a JSON object";
+    const char *bad = doc.type == 'o' ? check_members(&top, ndim, shape, j.end) : "attrs that are not a JSON object";
     if (bad) snprintf(why, n, "%s", bad);
     return bad ? -1 : 0;
+}
+
+int sd__json_check_attrs(const char *s, size_t len, size_t ndim, char *why, size_t n)
+{
+    return sd__json_check_description(s, len, ndim, NULL, why, n);
 }

@@ -149,7 +149,7 @@ int sd_delete_list(sd_client *c, const char *list)
 {
     SD_ENTER(c);
     char *key;
-    int rc = sd__key(c, "list name", 0, list, &key); /* as the Python client: the read prefix */
+    int rc = sd__key(c, "list name", 1, list, &key); /* the write prefix: its own keys only */
     if (rc != SD_OK) return rc;
     const char *argv[2] = {"UNLINK", key};
     rc = sd__exec_command(c, "deleting list", key, 2, argv, NULL, NULL);

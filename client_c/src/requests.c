@@ -7,7 +7,8 @@
  *
  * and the reply is "OK" or "ERR <message>". In a cluster the stream and the
  * reply key are each routed by their own slot. The run's deadline covers
- * both commands: the XADD's reply must come by then, BLPOP gets what is
+ * the whole call: looking up the runs of the keys' groups (runs.c), the
+ * XADD, whose reply must come by then, and BLPOP, which gets what is
  * left (the store answers nil then), and the socket waits RUN_REPLY_GRACE_MS
  * more for that answer, so a store that never answers ends the call then.
  * Neither command is sent again once it may have reached the store: a
@@ -106,12 +107,11 @@ static void pop_seconds(char *out, size_t n, int64_t deadline)
         snprintf(out, n, "%lld.%03d", (long long)(left > 0 ? left / 1000 : 0), left > 0 ? (int)(left % 1000) : 1);
 }
 
-/* Sends the request, then blocks on its reply key (BLPOP) until `wait` ms
- * after the start (< 0: no limit). */
-static int send_and_wait(sd_client *c, run_req *q, int wait)
+/* Sends the request, then blocks on its reply key (BLPOP) until the
+ * deadline, `wait` ms after the start (0: no limit). */
+static int send_and_wait(sd_client *c, run_req *q, int wait, int64_t deadline)
 {
     char secs[32];
-    int64_t deadline = wait < 0 ? 0 : sd__now_ms() + wait;
     sd_request xadd = {.doing = "sending the run request for", .name = q->name, .route_key = REQUEST_STREAM,
                        .n = 1, .build = build_xadd, .ctx = q, .resend = SD_RESEND_UNSENT, .deadline = deadline};
     int rc = sd__exec(c, &xadd);
@@ -134,10 +134,16 @@ static int run_request(sd_client *c, const char *kind, const char *name, const c
     char **in_keys = NULL, **out_keys = NULL;
     run_req q = {.kind = kind, .name = name, .function = function};
     unsigned char id[16];
+    int wait = timeout_ms == 0 ? c->run_timeout_ms : timeout_ms;
+    int64_t deadline = wait < 0 ? 0 : sd__now_ms() + wait, saved_until = c->until;
     int rc = sd__check_name(c, strcmp(kind, "model") == 0 ? "model name" : "script name", name);
     if (rc == SD_OK && function) rc = sd__check_name(c, "function name", function);
+    c->until = deadline; /* the run lookups of the keys keep to the deadline (runs.c) */
     if (rc == SD_OK) rc = make_keys(c, "input name", 0, n_inputs, inputs, &in_keys);
     if (rc == SD_OK) rc = make_keys(c, "output name", 1, n_outputs, outputs, &out_keys);
+    c->until = saved_until;
+    if (rc == SD_ERR_TIMEOUT || rc == SD_ERR_CONNECTION) /* a run lookup: say what the call was */
+        sd__fail_context(c, strcmp(kind, "model") == 0 ? "running model" : "running script", name);
     if (rc == SD_OK && (sd__json_encode_strings(in_keys, n_inputs, &q.in_json, &q.in_len) != 0 ||
                         sd__json_encode_strings(out_keys, n_outputs, &q.out_json, &q.out_len) != 0))
         rc = sd__fail(c, SD_ERR_NOMEM, "out of memory");
@@ -146,7 +152,7 @@ static int run_request(sd_client *c, const char *kind, const char *name, const c
     if (rc == SD_OK) {
         memcpy(q.reply_key, REPLY_PREFIX, sizeof REPLY_PREFIX - 1);
         sd__hex(q.reply_key + sizeof REPLY_PREFIX - 1, id, sizeof id);
-        rc = send_and_wait(c, &q, timeout_ms == 0 ? c->run_timeout_ms : timeout_ms);
+        rc = send_and_wait(c, &q, wait, deadline);
     }
     free_keys(in_keys, n_inputs);
     free_keys(out_keys, n_outputs);

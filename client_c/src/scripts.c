@@ -1,10 +1,12 @@
 /*
  * scripts.c: Lua scripts the client runs inside the store.
  *
- * sd__cleanup_script MUST stay byte-identical to CLEANUP_CHUNKS in
- * simdask/client/scripts.py (docs/protocol.md): every client sends the same
- * text, so the store caches one compiled copy. tests/client_c checks it
- * (by this source and by the script cache of a live store).
+ * Each script MUST stay byte-identical to its namesake in
+ * simdask/protocol/scripts.py (docs/protocol.md): sd__cleanup_script is
+ * CLEANUP_CHUNKS, sd__begin_run_script BEGIN_RUN, sd__end_run_script END_RUN.
+ * Every client sends the same text, so the store caches one compiled copy.
+ * tests/client_c checks it (by this source and by the script cache of a live
+ * store).
  */
 #include "sd_internal.h"
 
@@ -33,3 +35,52 @@ const char sd__cleanup_script[] =
 /* END CLEANUP_CHUNKS */
 
 const size_t sd__cleanup_script_len = sizeof sd__cleanup_script - 1;
+
+/* BEGIN BEGIN_RUN */
+const char sd__begin_run_script[] =
+    "local base = KEYS[1]\n"
+    "local token, w, nw = ARGV[1], ARGV[2], tonumber(ARGV[3])\n"
+    "local now = redis.call('TIME')\n"
+    "local t = now[1] .. '.' .. string.format('%06d', tonumber(now[2]))\n"
+    "local n = redis.call('HGET', base, 'tok:' .. token)\n"
+    "if n then\n"
+    "  local run = base .. ':' .. n\n"
+    "  if redis.call('HEXISTS', run, 'w:' .. w) == 1 then\n"
+    "    n = false\n"
+    "  elseif tonumber(redis.call('HGET', run, 'writers')) ~= nw then\n"
+    "    return redis.error_reply('ERR run ' .. n .. ' has ' .. redis.call('HGET', run, 'writers')\n"
+    "      .. ' writers, this writer says ' .. nw)\n"
+    "  end\n"
+    "end\n"
+    "if not n then\n"
+    "  n = redis.call('HINCRBY', base, 'seq', 1)\n"
+    "  redis.call('HSET', base, 'tok:' .. token, n, 'current', n)\n"
+    "  redis.call('HSET', base .. ':' .. n, 'token', token, 'writers', nw, 'began', t, 'ended', 0)\n"
+    "end\n"
+    "local run = base .. ':' .. n\n"
+    "redis.call('HSET', run, 'w:' .. w, cjson.encode({host = ARGV[4], pid = tonumber(ARGV[5]), began = t}))\n"
+    "redis.call('SET', run .. ':alive:' .. w, '1', 'PX', ARGV[6])\n"
+    "return tonumber(n)\n";
+/* END BEGIN_RUN */
+
+const size_t sd__begin_run_script_len = sizeof sd__begin_run_script - 1;
+
+/* BEGIN END_RUN */
+const char sd__end_run_script[] =
+    "local run = KEYS[1] .. ':' .. ARGV[1]\n"
+    "local rec = redis.call('HGET', run, 'w:' .. ARGV[2])\n"
+    "if not rec then\n"
+    "  return redis.error_reply('ERR writer ' .. ARGV[2] .. ' has not begun run ' .. ARGV[1])\n"
+    "end\n"
+    "local doc = cjson.decode(rec)\n"
+    "if doc.ended == nil then\n"
+    "  local now = redis.call('TIME')\n"
+    "  doc.ended = now[1] .. '.' .. string.format('%06d', tonumber(now[2]))\n"
+    "  redis.call('HSET', run, 'w:' .. ARGV[2], cjson.encode(doc))\n"
+    "  redis.call('HINCRBY', run, 'ended', 1)\n"
+    "end\n"
+    "redis.call('DEL', run .. ':alive:' .. ARGV[2])\n"
+    "return tonumber(redis.call('HGET', run, 'ended'))\n";
+/* END END_RUN */
+
+const size_t sd__end_run_script_len = sizeof sd__end_run_script - 1;

@@ -7,20 +7,25 @@
  * checks that with nm, so a call cycle between files cannot come back.
  *
  *   wire.c        the tensor blob: header, chunk reference, dtypes, C <-> F relayout
- *   json.c        JSON arrays of strings (tensor names, metadata strings, key lists), attrs validation
- *   scripts.c     the Lua cleanup script (byte-identical to the Python client's)
+ *   json.c        JSON arrays of strings (tensor names, metadata strings, key lists), JSON text, attrs validation
+ *   meta.c        the description of a tensor (sd_tensor_meta: dims, attrs, coords, block) as attrs JSON
+ *   scripts.c     the Lua scripts: chunk cleanup, begin and end of a run (byte-identical to the Python client's)
  *   command.c     pipelined RESP commands whose payload stays in the caller's memory
  *   error.c       per-context errors, status names, the one table of server error replies
  *   poll.c        sleeping, the monotonic clock, and the one poll loop of every sd_poll_*
- *   keys.c        names and key prefixes: the keys of tensors, lists and datasets
+ *   credentials.c the per-user credentials files: where a store of this user left its password
  *   conn.c        one connection: connect, AUTH, buffered reads, raw bulk reads, writev, reply deadlines
  *   cluster.c     CRC16 slots, the hash tag, nodes, the slot map, MOVED/ASK parsing
  *   exec.c        the one exec loop: route, send, read, redirects, TRYAGAIN, resends, error replies
- *   tensors.c     put/get/unpack/delete/exists/poll of tensors
+ *   runs.c        runs: the writer identity, begin, heartbeat, end, the current run of a group read
+ *   keys.c        names and key prefixes (with their runs): the keys of tensors, lists and datasets, the
+ *                 fallbacks of reads (plain key, a run begun since, "q.rest" in group q's run)
+ *   tensors.c     put/get/unpack/delete/copy/rename/exists/poll of tensors
  *   dataset.c     the in-memory dataset object
  *   dataset_io.c  datasets in the store
  *   lists.c       aggregation lists
  *   requests.c    run_model / run_script
+ *   models.c      stored models and scripts: set (from bytes or a file), exists, delete
  *   client.c      the context: options, environment, create/free, data source
  */
 #ifndef SD_INTERNAL_H
@@ -54,16 +59,20 @@
 #define SD_MAX_CHUNK_BYTES ((uint64_t)512 << 20)
 /* attrs JSON nests at most this deep (an object holding an array is 2). */
 #define SD_MAX_JSON_DEPTH 64
+/* A tensor's description gives at most this many coordinates (Python's wire.MAX_COORDS). */
+#define SD_MAX_COORDS 256
 /* Largest header before the data: fixed part, 32 dims, no attrs, padded. */
 #define SD_MAX_PLAIN_HEAD (((SD_FIXED_HEADER + 8 * SD_MAX_NDIM + SD_ALIGN - 1) / SD_ALIGN) * SD_ALIGN)
 
 /* The prologue of every public function that takes a client or a dataset
- * (both keep err and errstr): refuse NULL, forget the last error. */
-#define SD_ENTER(obj)                  \
-    do {                               \
-        if (!(obj)) return SD_ERR_ARG; \
-        (obj)->err = SD_OK;            \
-        (obj)->errstr[0] = '\0';       \
+ * (both keep err and errstr): refuse NULL, forget the last error, refuse a
+ * client that only holds the message of its failed creation (sd__usable). */
+#define SD_ENTER(obj)                                 \
+    do {                                              \
+        if (!(obj)) return SD_ERR_ARG;                \
+        (obj)->err = SD_OK;                           \
+        (obj)->errstr[0] = '\0';                      \
+        if (sd__usable(obj) != SD_OK) return SD_ERR_ARG; \
     } while (0)
 
 /* ---- wire.c --------------------------------------------------------------- */
@@ -97,6 +106,11 @@ SD_HIDDEN uint32_t sd__plain_data_offset(size_t ndim);
 /* Writes the header (fixed part, shape, zero padding) into out[data_offset]. */
 SD_HIDDEN void sd__encode_header(unsigned char *out, int dtype, int order, size_t ndim,
                                  const size_t *shape, int chunked);
+/* data_offset of a header with attrs_len bytes of attrs, and that header:
+ * fixed part, shape, the attrs JSON, zero padding, in out[0, data_offset). */
+SD_HIDDEN uint32_t sd__data_offset(size_t ndim, size_t attrs_len);
+SD_HIDDEN void sd__encode_header_attrs(unsigned char *out, int dtype, int order, size_t ndim, const size_t *shape,
+                                       int chunked, const char *attrs, uint32_t attrs_len);
 SD_HIDDEN void sd__encode_chunkref(unsigned char *out, const sd_chunkref *ref);
 /* Validates the fixed 16 bytes; fills dtype, order, ndim, flags, attrs_len,
  * data_offset. why gets a message naming `key` on failure (returns -1). */
@@ -141,11 +155,43 @@ SD_HIDDEN int sd__json_decode_strings(const char *s, size_t len, sd_strv *out);
  * ndim strings and "attrs" an object where present; nesting at most
  * SD_MAX_JSON_DEPTH. -1 with the reason in why (no key: the caller's). */
 SD_HIDDEN int sd__json_check_attrs(const char *s, size_t len, size_t ndim, char *why, size_t n);
+/* sd__json_check_attrs and the checks of a description that need the
+ * tensor's shape (docs/protocol.md, "Describing a tensor"): "coords" and
+ * "block" as wire._decode_attrs checks them. */
+SD_HIDDEN int sd__json_check_description(const char *s, size_t len, size_t ndim, const uint64_t *shape, char *why,
+                                         size_t n);
+
+/* A growing NUL-terminated text (JSON being written); oom: an allocation
+ * failed and the text is incomplete. Start from {0}; free(p). */
+typedef struct sd_text {
+    char *p;
+    size_t len, cap;
+    int oom;
+} sd_text;
+
+SD_HIDDEN void sd__text_put(sd_text *t, const char *s, size_t n);
+/* Appends s as a JSON string: quoted, with what JSON requires escaped. */
+SD_HIDDEN void sd__json_put_string(sd_text *t, const char *s);
+
+/* ---- meta.c --------------------------------------------------------------- */
+
+/* The description as attrs JSON (docs/protocol.md, "Describing a tensor"),
+ * after checking it against the tensor: dims one per dimension, each list
+ * coordinate along a dimension and as long, each scalar one not named like a
+ * dimension, the block ndim-d with the tensor inside it. -1: the reason in
+ * why; -2: out of memory. *json is malloc'ed (NULL with *len 0 when the
+ * description is empty). */
+SD_HIDDEN int sd__meta_json(const sd_tensor_meta *m, size_t ndim, const size_t *shape, char **json, size_t *len,
+                            char *why, size_t n);
 
 /* ---- scripts.c ------------------------------------------------------------ */
 
 SD_HIDDEN extern const char sd__cleanup_script[];
 SD_HIDDEN extern const size_t sd__cleanup_script_len;
+SD_HIDDEN extern const char sd__begin_run_script[];
+SD_HIDDEN extern const size_t sd__begin_run_script_len;
+SD_HIDDEN extern const char sd__end_run_script[];
+SD_HIDDEN extern const size_t sd__end_run_script_len;
 
 /* ---- command.c ------------------------------------------------------------ */
 
@@ -205,17 +251,15 @@ typedef int (*sd_check_fn)(sd_client *c, void *ctx, int *hit);
 /* Checks up to `tries` times, `interval_ms` apart; *reached: whether a check hit. */
 SD_HIDDEN int sd__poll(sd_client *c, int interval_ms, int tries, sd_check_fn check, void *ctx, int *reached);
 
-/* ---- keys.c --------------------------------------------------------------- */
+/* ---- credentials.c -------------------------------------------------------- */
 
-/* Checks a user-given name; `what` names it in the message ("tensor name"). */
-SD_HIDDEN int sd__check_name(sd_client *c, const char *what, const char *name);
-/* prefix "." name, malloc'ed, after checking the name (`what` names it in
- * messages); write = 1: the write prefix, 0: the read prefix. */
-SD_HIDDEN int sd__key(sd_client *c, const char *what, int write, const char *name, char **out);
-/* A dataset's key base "prefix.{name}" (the name checked, braces refused). */
-SD_HIDDEN int sd__dataset_base(sd_client *c, int write, const char *name, char **out);
-/* base "." part: a dataset's hash (part "meta") and its tensors' keys. */
-SD_HIDDEN int sd__dataset_key(sd_client *c, const char *base, const char *part, char **out);
+/* The password of the store server at label (host:port, [v6]:port or
+ * unix:///path, as sd_node labels are; host NULL for a Unix socket) from
+ * this user's credentials file of that address: 1 found (*password and *path
+ * malloc'ed), 0 none, -1 out of memory. A file skipped as untrustworthy (a
+ * symlink, another user's, readable or writable by others) leaves the reason
+ * in *note (malloc'ed) unless a note is there already. */
+SD_HIDDEN int sd__credentials_read(const char *host, const char *label, char **password, char **path, char **note);
 
 /* ---- conn.c --------------------------------------------------------------- */
 
@@ -343,6 +387,93 @@ SD_HIDDEN int sd__exec_command(sd_client *c, const char *doing, const char *key,
 SD_HIDDEN int sd__value_read(sd_client *c, sd_value *v, void *dst, size_t len);
 SD_HIDDEN int sd__value_skip(sd_client *c, sd_value *v, size_t len);
 
+/* ---- runs.c --------------------------------------------------------------- */
+
+/* The run this client writes in (docs/protocol.md, "Runs"). */
+typedef struct sd_run {
+    char *env_id;      /* the environment's run id (rules 1-3); NULL: none */
+    int env_writer, env_writers; /* the environment's writer and writers (also sd_begin_run's for < 0) */
+    char *id;          /* the run id of the run begun or pending; NULL: none */
+    int writer, writers;
+    int pending;       /* an environment run not begun yet: the first write (or sd_end_run) begins it */
+    long long number;  /* the run begun (0: none yet) */
+    int ended;         /* sd_end_run has ended this writer's part */
+    pid_t pid;         /* the process that began it: a forked child does not end it */
+    int64_t beat_ms;   /* sd__now_ms of the last heartbeat */
+    char *registry;    /* "simdask:{runs:P}" of the write prefix P */
+    char *prefix;      /* "P@n" once begun */
+    char *source;      /* the read prefix with its resolved run ("Q@m" or "Q"); NULL: not resolved yet */
+    char **groups;     /* the other groups read (keys.c's "q.rest" fallback), each resolved: "q@m" or "q" */
+    size_t n_groups;
+} sd_run;
+
+/* At creation, after the prefixes: the writer identity from the environment
+ * (no I/O; SD_ERR_ARG naming a variable that does not parse). */
+SD_HIDDEN int sd__run_init(sd_client *c);
+/* The prefix keys are built with: write = 1 the write prefix with its run
+ * (beginning a pending run, beating the heartbeat when due), 0 the read
+ * prefix with its run (the client's own run for its own group once begun,
+ * else the group's current run, resolved once; never beginning a run).
+ * *prefix lives in the client. */
+SD_HIDDEN int sd__run_prefix(sd_client *c, int write, const char **prefix);
+/* The prefix reads of `group` use (the client's own run for its own group
+ * once begun, else the group's run as resolved for reads, kept per group),
+ * looking up the group's current run again when it had none: a run begun
+ * since is then kept (for the read prefix: all its reads use it). Only a
+ * read that found nothing calls it (keys.c). *prefix lives in the client. */
+SD_HIDDEN int sd__run_refresh(sd_client *c, const char *group, const char **prefix);
+/* The read prefix changed (sd_set_data_source): resolve its run again. */
+SD_HIDDEN void sd__run_forget_source(sd_client *c);
+/* sd_client_free: ends the run this process began and has not ended; frees. */
+SD_HIDDEN void sd__run_free(sd_client *c);
+
+/* ---- keys.c --------------------------------------------------------------- */
+
+/* Checks a user-given name; `what` names it in the message ("tensor name"). */
+SD_HIDDEN int sd__check_name(sd_client *c, const char *what, const char *name);
+/* prefix "." name, malloc'ed, after checking the name (`what` names it in
+ * messages); write = 1: the write prefix with its run (writes and deletes:
+ * this may begin the run, and beats its heartbeat), 0: the read prefix with
+ * the run resolved for it (runs.c). */
+SD_HIDDEN int sd__key(sd_client *c, const char *what, int write, const char *name, char **out);
+/* A dataset's key base "prefix.{name}" (the name checked, braces refused). */
+SD_HIDDEN int sd__dataset_base(sd_client *c, int write, const char *name, char **out);
+/* base "." part: a dataset's hash (part "meta") and its tensors' keys. */
+SD_HIDDEN int sd__dataset_key(sd_client *c, const char *base, const char *part, char **out);
+
+/* What a read looks at (docs/protocol.md "Runs"): `key` (malloc'ed, freed
+ * with sd__rkey_free), the name with the read prefix and its run, and what
+ * it was built from. A read that finds nothing at `key` looks next, in
+ * order, at: the plain key (the name without the run) when `key` is
+ * run-scoped, so keys written outside any run show in every run; else the
+ * read group's run begun since it had none (kept from then on); and for a
+ * tensor name "q.rest" (q non-empty, without any of "{},@"), "q@m.rest" when
+ * writer group q has run m (SmartSim's name of another member's tensor).
+ * Each costs a round trip on a miss only. */
+typedef struct sd_rkey {
+    char *key;
+    const char *what, *name, *open, *close; /* the caller's name; open/close: "{" "}" for a dataset */
+    int scoped;                              /* key's prefix has a run */
+} sd_rkey;
+/* sd__key's read key (write = 0) with its fallback. */
+SD_HIDDEN int sd__read_key(sd_client *c, const char *what, const char *name, sd_rkey *k);
+/* sd__dataset_base's read key base with its fallback. */
+SD_HIDDEN int sd__dataset_read_base(sd_client *c, const char *name, sd_rkey *k);
+SD_HIDDEN void sd__rkey_free(sd_rkey *k);
+/* A read of one key (ctx: the call's); SD_ERR_NOT_FOUND when nothing is there. */
+typedef int (*sd_read_fn)(sd_client *c, const char *key, void *ctx);
+/* read(k->key), then the fallbacks in turn while they find nothing; a miss
+ * of all names every key ("... (nor at 'p.x', 'q@1.x')"). */
+SD_HIDDEN int sd__read_fallback(sd_client *c, const sd_rkey *k, sd_read_fn read, void *ctx);
+/* An sd_check_fn (ctx: an sd_fallback_check) for exists and poll: check at
+ * k->key, then at the fallbacks in turn; after a miss k->key is built again
+ * (a poll's next try starts from a run the fallbacks found). */
+typedef struct sd_fallback_check {
+    sd_check_fn check; /* ctx: the key */
+    sd_rkey *k;
+} sd_fallback_check;
+SD_HIDDEN int sd__check_fallback(sd_client *c, void *ctx, int *hit);
+
 /* ---- tensors.c ------------------------------------------------------------ */
 
 /* A tensor to write: the head (header, or header + chunk reference) and a
@@ -351,6 +482,7 @@ typedef struct sd_twrite {
     const char *key;
     size_t keylen;
     unsigned char head[SD_MAX_PLAIN_HEAD + SD_CHUNK_REF];
+    unsigned char *long_head; /* the head instead, when attrs make it longer (malloc'ed: sd__twrite_free) */
     size_t headlen; /* header up to data_offset, plus the chunk reference when chunked */
     const void *data;
     size_t nbytes;
@@ -364,6 +496,12 @@ typedef struct sd_twrite {
 
 SD_HIDDEN int sd__twrite_init(sd_client *c, sd_twrite *tw, const char *key, const void *data, int dtype,
                               size_t ndim, const size_t *shape, int order);
+/* sd__twrite_init with attrs JSON (attrs_len bytes, 0: none) in the header;
+ * free the result with sd__twrite_free, also after a failure. */
+SD_HIDDEN int sd__twrite_init_attrs(sd_client *c, sd_twrite *tw, const char *key, const void *data, int dtype,
+                                    size_t ndim, const size_t *shape, int order, const char *attrs,
+                                    size_t attrs_len);
+SD_HIDDEN void sd__twrite_free(sd_twrite *tw);
 /* Writes n tensors of one shard: the chunks of the chunked ones in one
  * pipeline (routed by head->route_key; removed again when the store refuses
  * one), then `head`, the request that writes their heads. Sets head->resend:
@@ -434,17 +572,40 @@ struct sd_client {
     char errstr[SD_ERRSTR_LEN];
     int conn_lost;     /* the last failure was a connection lost or refused (conn.c): a new one may cure it */
     int reply_ms;      /* what the request under way allows each reply (0: no limit) ... */
-    int64_t until;     /* ... and the point nothing of it waits past (0: none); exec.c sets both */
-    char *password;
+    int64_t until;     /* ... and the point nothing of it waits past (0: none); exec.c sets both (and a run
+                          request its deadline while it builds its keys, for the run lookups of runs.c) */
+    char *password;        /* "" when none */
+    char *password_file;   /* the credentials file password came from (NULL: given or SIMDASK_PASSWORD) */
+    char *credentials_note; /* why a credentials file was skipped, for an authentication error (NULL: none) */
     char *write_prefix; /* "" when none */
     char *read_prefix;
     sd_strv prefixes_in;
     int connect_timeout_ms, io_timeout_ms, run_timeout_ms;
+    int run_lease_ms;  /* a writer's heartbeat lasts this long (runs.c) */
+    sd_run run;
     int cluster;
     sd_node **nodes;
     size_t n_nodes, cap_nodes;
     int16_t *slots; /* SD_NSLOTS node indexes, -1 unknown (cluster only) */
     sd_pipe pipe;   /* scratch for the current request */
 };
+
+/* Whether SD_ENTER's client can be used: one whose sd_client_new failed on
+ * its options or address has no store node and fails every call saying so
+ * (one that could not connect has its nodes, and connects again). */
+static inline int sd__client_usable(sd_client *c)
+{
+    if (c->n_nodes) return SD_OK;
+    return sd__fail(c, SD_ERR_ARG, "this client has no store address: its sd_client_new failed (free it with "
+                    "sd_client_free, then create another)");
+}
+
+static inline int sd__always_usable(const void *obj)
+{
+    (void)obj;
+    return SD_OK;
+}
+
+#define sd__usable(obj) _Generic((obj), sd_client *: sd__client_usable, default: sd__always_usable)(obj)
 
 #endif /* SD_INTERNAL_H */

@@ -50,17 +50,40 @@ static int check_array(sd_client *c, const char *key, const void *data, int dtyp
 int sd__twrite_init(sd_client *c, sd_twrite *tw, const char *key, const void *data, int dtype, size_t ndim,
                     const size_t *shape, int order)
 {
+    return sd__twrite_init_attrs(c, tw, key, data, dtype, ndim, shape, order, "", 0);
+}
+
+void sd__twrite_free(sd_twrite *tw)
+{
+    free(tw->long_head);
+    tw->long_head = NULL;
+}
+
+static unsigned char *twrite_head(const sd_twrite *tw)
+{
+    return tw->long_head ? tw->long_head : (unsigned char *)tw->head;
+}
+
+int sd__twrite_init_attrs(sd_client *c, sd_twrite *tw, const char *key, const void *data, int dtype, size_t ndim,
+                          const size_t *shape, int order, const char *attrs, size_t attrs_len)
+{
     size_t nbytes;
+    tw->long_head = NULL;
     int rc = check_array(c, key, data, dtype, ndim, shape, order, &nbytes);
     if (rc != SD_OK) return rc;
+    if (attrs_len > (size_t)1 << 30)
+        return sd__fail(c, SD_ERR_ARG, "the description of tensor '%s' is %zu bytes of JSON (at most 1 GiB)", key,
+                        attrs_len);
     tw->key = key;
     tw->keylen = strlen(key);
     tw->data = data;
     tw->nbytes = nbytes;
     tw->has_tag = sd__hash_tag(key, tw->keylen, &tw->tag, &tw->taglen);
     tw->chunked = tw->has_tag && nbytes > SD_CHUNK_THRESHOLD;
-    sd__encode_header(tw->head, dtype, order, ndim, shape, tw->chunked);
-    tw->headlen = sd__plain_data_offset(ndim);
+    tw->headlen = sd__data_offset(ndim, attrs_len);
+    if (tw->headlen + SD_CHUNK_REF > sizeof tw->head && !(tw->long_head = malloc(tw->headlen + SD_CHUNK_REF)))
+        return sd__fail(c, SD_ERR_NOMEM, "out of memory for the %zu-byte header of tensor '%s'", tw->headlen, key);
+    sd__encode_header_attrs(twrite_head(tw), dtype, order, ndim, shape, tw->chunked, attrs, (uint32_t)attrs_len);
     if (tw->chunked) {
         size_t n = (nbytes + SD_CHUNK_BYTES - 1) / SD_CHUNK_BYTES;
         if (n > 1048576)
@@ -70,7 +93,7 @@ int sd__twrite_init(sd_client *c, sd_twrite *tw, const char *key, const void *da
         if (sd__random_bytes(tw->ref.generation, 16) != 0)
             return sd__fail(c, SD_ERR_STORE, "no random bytes for the chunk generation of '%s'", key);
         sd__hex(tw->genhex, tw->ref.generation, 16);
-        sd__encode_chunkref(tw->head + tw->headlen, &tw->ref);
+        sd__encode_chunkref(twrite_head(tw) + tw->headlen, &tw->ref);
         tw->headlen += SD_CHUNK_REF;
     }
     return SD_OK;
@@ -131,7 +154,7 @@ void sd__pipe_head(sd_pipe *p, const sd_twrite *tw)
     sd__pipe_arg(p, tw->key, tw->keylen);
     size_t datalen = tw->chunked ? 0 : tw->nbytes;
     sd__pipe_arg_begin(p, tw->headlen + datalen);
-    sd__pipe_part(p, tw->head, tw->headlen);
+    sd__pipe_part(p, twrite_head(tw), tw->headlen);
     if (datalen) sd__pipe_part_ext(p, tw->data, datalen);
     sd__pipe_arg_end(p);
 }
@@ -212,15 +235,22 @@ static void build_head(sd_pipe *p, const void *ctx, size_t i)
     if (tw->has_tag) sd__pipe_exec(p);
 }
 
-int sd_put_tensor(sd_client *c, const char *name, const void *data, sd_dtype dtype, size_t ndim,
-                  const size_t *shape, sd_order order)
+/* The one write path of sd_put_tensor and sd_put_tensor_meta (meta NULL: no description). */
+static int put_tensor(sd_client *c, const char *name, const void *data, int dtype, size_t ndim, const size_t *shape,
+                      int order, const sd_tensor_meta *meta)
 {
-    SD_ENTER(c);
-    char *key;
+    char *key, *attrs = NULL, why[SD_ERRSTR_LEN - 400];
+    size_t attrs_len = 0;
     int rc = sd__key(c, "tensor name", 1, name, &key);
     if (rc != SD_OK) return rc;
-    sd_twrite tw;
-    rc = sd__twrite_init(c, &tw, key, data, (int)dtype, ndim, shape, (int)order);
+    if (meta && ndim <= SD_MAX_NDIM && (ndim == 0 || shape)) { /* else check_array says what is wrong */
+        int bad = sd__meta_json(meta, ndim, shape, &attrs, &attrs_len, why, sizeof why);
+        if (bad == -1) rc = sd__fail(c, SD_ERR_ARG, "tensor '%s': %s", key, why);
+        if (bad == -2) rc = sd__fail(c, SD_ERR_NOMEM, "out of memory describing tensor '%s'", key);
+    }
+    sd_twrite tw = {.long_head = NULL};
+    if (rc == SD_OK)
+        rc = sd__twrite_init_attrs(c, &tw, key, data, dtype, ndim, shape, order, attrs ? attrs : "", attrs_len);
     /* chunks in one pipelined round trip, then (only if they all landed)
      * the head transaction, which also drops the previous chunks */
     if (rc == SD_OK) {
@@ -228,8 +258,24 @@ int sd_put_tensor(sd_client *c, const char *name, const void *data, sd_dtype dty
                          .ctx = &tw};
         rc = sd__write_tensors(c, &tw, 1, &rq);
     }
+    sd__twrite_free(&tw);
+    free(attrs);
     free(key);
     return rc;
+}
+
+int sd_put_tensor(sd_client *c, const char *name, const void *data, sd_dtype dtype, size_t ndim,
+                  const size_t *shape, sd_order order)
+{
+    SD_ENTER(c);
+    return put_tensor(c, name, data, (int)dtype, ndim, shape, (int)order, NULL);
+}
+
+int sd_put_tensor_meta(sd_client *c, const char *name, const void *data, sd_dtype dtype, size_t ndim,
+                       const size_t *shape, sd_order order, const sd_tensor_meta *meta)
+{
+    SD_ENTER(c);
+    return put_tensor(c, name, data, (int)dtype, ndim, shape, (int)order, meta);
 }
 
 /* ---- reading ---------------------------------------------------------------- */
@@ -243,6 +289,7 @@ typedef struct head_read {
     sd_chunkref ref;   /* the chunked form's reference ... */
     const char *tag;   /* ... and its chunk keys' hash tag (inside key) */
     size_t taglen;
+    char **attrs;      /* when not NULL: gets the attrs (malloc'ed, t->attrs_len bytes; copy_tensor's) */
 } head_read;
 
 static void build_get(sd_pipe *p, const void *ctx, size_t i)
@@ -259,23 +306,29 @@ static int format_error(sd_client *c, const char *why)
     return sd__fail(c, SD_ERR_FORMAT, "%s", why);
 }
 
-/* The attrs: C has no use for them, but a reader that passed malformed ones on would lie. */
-static int read_attrs(sd_client *c, sd_value *v, const char *key, const sd_tinfo *t)
+/* The attrs (the description): checked, since a reader that passed malformed ones on would lie, and kept
+ * in *keep when the caller asked (a copy writes them again). */
+static int read_attrs(sd_client *c, sd_value *v, const char *key, const sd_tinfo *t, char **keep)
 {
     char small[1024], why[SD_ERRSTR_LEN], reason[600];
-    char *buf = t->attrs_len <= sizeof small ? small : malloc(t->attrs_len);
+    char *buf = t->attrs_len <= sizeof small && !keep ? small : malloc(t->attrs_len);
     if (!buf) return sd__fail(c, SD_ERR_NOMEM, "out of memory for the %u bytes of attrs of '%s'", t->attrs_len, key);
     int rc = sd__value_read(c, v, buf, t->attrs_len);
-    if (rc == SD_OK && sd__json_check_attrs(buf, t->attrs_len, t->ndim, reason, sizeof reason) != 0) {
+    if (rc == SD_OK && sd__json_check_description(buf, t->attrs_len, t->ndim, t->shape, reason, sizeof reason) != 0) {
         snprintf(why, sizeof why, "tensor at key '%s' has %s", key, reason);
         rc = format_error(c, why);
     }
-    if (buf != small) free(buf);
+    if (keep && rc == SD_OK) {
+        free(*keep); /* a head read again */
+        *keep = buf;
+    } else if (buf != small) {
+        free(buf);
+    }
     return rc;
 }
 
 /* Reads and validates the header, attrs included; leaves the value at data_offset. */
-static int read_header(sd_client *c, sd_value *v, const char *key, sd_tinfo *t)
+static int read_header(sd_client *c, sd_value *v, const char *key, sd_tinfo *t, char **keep_attrs)
 {
     unsigned char h[SD_FIXED_HEADER + 8 * SD_MAX_NDIM];
     char why[SD_ERRSTR_LEN];
@@ -295,7 +348,7 @@ static int read_header(sd_client *c, sd_value *v, const char *key, sd_tinfo *t)
     if (sd__decode_shape(h + SD_FIXED_HEADER, t, key, why, sizeof why) != 0 ||
         sd__check_length(t, (uint64_t)v->len, key, why, sizeof why) != 0)
         return format_error(c, why);
-    if (t->attrs_len && (rc = read_attrs(c, v, key, t)) != SD_OK) return rc;
+    if (t->attrs_len && (rc = read_attrs(c, v, key, t, keep_attrs)) != SD_OK) return rc;
     return sd__value_skip(c, v, t->data_offset - need - t->attrs_len); /* the padding */
 }
 
@@ -328,7 +381,7 @@ static int on_head(sd_client *c, void *ctx, size_t i, sd_value *v)
     int rc;
     (void)i;
     if (v->len < 0) return sd__fail(c, SD_ERR_NOT_FOUND, "tensor '%s' not found", h->key);
-    if ((rc = read_header(c, v, h->key, h->t)) != SD_OK) return rc;
+    if ((rc = read_header(c, v, h->key, h->t, h->attrs)) != SD_OK) return rc;
     if (h->t->chunked) return read_chunkref(c, v, h);
     if ((rc = h->dest(c, h->dest_ctx, h->key, h->t, &dst)) != SD_OK) return rc;
     if ((rc = sd__value_read(c, v, dst, h->t->nbytes)) != SD_OK) return rc;
@@ -459,9 +512,10 @@ static int overwritten(sd_client *c, const char *key, const unsigned char *first
                     "read it again", key, a, b);
 }
 
-int sd__tensor_read(sd_client *c, const char *key, sd_dest_fn dest, void *ctx, sd_tinfo *t)
+/* sd__tensor_read; attrs, when not NULL, gets the attrs (NULL when there are none; free it either way). */
+static int tensor_read(sd_client *c, const char *key, sd_dest_fn dest, void *ctx, sd_tinfo *t, char **attrs)
 {
-    head_read h = {key, dest, ctx, t, {0}, NULL, 0};
+    head_read h = {key, dest, ctx, t, {0}, NULL, 0, attrs};
     sd_request rq = {.doing = "reading tensor", .name = key, .route_key = key, .n = 1, .build = build_get, .ctx = &h,
                      .value = on_head};
     unsigned char seen[16];
@@ -477,6 +531,11 @@ int sd__tensor_read(sd_client *c, const char *key, sd_dest_fn dest, void *ctx, s
         memcpy(seen, h.ref.generation, 16);
         seen_missing = r.first_missing;
     }
+}
+
+int sd__tensor_read(sd_client *c, const char *key, sd_dest_fn dest, void *ctx, sd_tinfo *t)
+{
+    return tensor_read(c, key, dest, ctx, t, NULL);
 }
 
 /* Large buffers get transparent huge pages where the kernel offers them on
@@ -545,6 +604,19 @@ static int dest_unpack(sd_client *c, void *ctx, const char *key, const sd_tinfo 
     return SD_OK;
 }
 
+/* What sd_get_tensor read: the buffer it allocated and the header. */
+typedef struct get_read {
+    sd_alloc_dest d;
+    sd_tinfo t;
+} get_read;
+
+/* An sd_read_fn: the tensor at key into a new buffer (ctx: a get_read). */
+static int read_get(sd_client *c, const char *key, void *ctx)
+{
+    get_read *g = ctx;
+    return sd__tensor_read(c, key, sd__dest_alloc, &g->d, &g->t);
+}
+
 int sd_get_tensor(sd_client *c, const char *name, void **data, sd_dtype *dtype, size_t *ndim,
                   size_t shape[SD_MAX_NDIM], sd_order *order)
 {
@@ -552,41 +624,51 @@ int sd_get_tensor(sd_client *c, const char *name, void **data, sd_dtype *dtype, 
     if (!data || !dtype || !ndim || !shape || !order)
         return sd__fail(c, SD_ERR_ARG, "sd_get_tensor: an output pointer is NULL");
     *data = NULL;
-    char *key;
-    int rc = sd__key(c, "tensor name", 0, name, &key);
+    sd_rkey k;
+    int rc = sd__read_key(c, "tensor name", name, &k);
     if (rc != SD_OK) return rc;
-    sd_alloc_dest d = {NULL};
-    sd_tinfo t;
-    rc = sd__tensor_read(c, key, sd__dest_alloc, &d, &t);
-    free(key);
+    get_read g = {.d = {NULL}};
+    rc = sd__read_fallback(c, &k, read_get, &g);
+    sd__rkey_free(&k);
     if (rc != SD_OK) {
-        free(d.buf);
+        free(g.d.buf);
         return rc;
     }
-    *data = d.buf;
-    *dtype = (sd_dtype)t.dtype;
-    *order = (sd_order)t.order;
-    *ndim = t.ndim;
-    for (size_t i = 0; i < t.ndim; i++) shape[i] = (size_t)t.shape[i];
+    *data = g.d.buf;
+    *dtype = (sd_dtype)g.t.dtype;
+    *order = (sd_order)g.t.order;
+    *ndim = g.t.ndim;
+    for (size_t i = 0; i < g.t.ndim; i++) shape[i] = (size_t)g.t.shape[i];
     return SD_OK;
 }
 
-static int unpack(sd_client *c, const char *key, void *buffer, size_t buffer_bytes, int dtype, size_t ndim,
-                  const size_t *shape, int order)
+/* What sd_unpack_tensor was given. */
+typedef struct unpack_call {
+    void *buffer;
+    size_t buffer_bytes;
+    int dtype;
+    size_t ndim;
+    const size_t *shape;
+    int order;
+} unpack_call;
+
+/* An sd_read_fn: the tensor at key into the caller's buffer (ctx: an unpack_call). */
+static int unpack(sd_client *c, const char *key, void *ctx)
 {
+    const unpack_call *a = ctx;
     size_t need;
-    int rc = check_array(c, key, buffer, dtype, ndim, shape, order, &need);
+    int rc = check_array(c, key, a->buffer, a->dtype, a->ndim, a->shape, a->order, &need);
     if (rc != SD_OK) return rc;
-    if (buffer_bytes < need) {
+    if (a->buffer_bytes < need) {
         char shp[400];
-        sd__format_shape_sz(shp, sizeof shp, ndim, shape);
+        sd__format_shape_sz(shp, sizeof shp, a->ndim, a->shape);
         return sd__fail(c, SD_ERR_ARG, "buffer of %zu bytes is too small for tensor '%s' (%s %s: %zu bytes)",
-                        buffer_bytes, key, sd__dtype_str(dtype), shp, need);
+                        a->buffer_bytes, key, sd__dtype_str(a->dtype), shp, need);
     }
-    unpack_dest u = {buffer, dtype, order, ndim, shape, NULL};
+    unpack_dest u = {a->buffer, a->dtype, a->order, a->ndim, a->shape, NULL};
     sd_tinfo t;
     rc = sd__tensor_read(c, key, dest_unpack, &u, &t);
-    if (rc == SD_OK && u.tmp) sd__relayout(buffer, u.tmp, sd__itemsize(dtype), ndim, shape, order);
+    if (rc == SD_OK && u.tmp) sd__relayout(a->buffer, u.tmp, sd__itemsize(a->dtype), a->ndim, a->shape, a->order);
     free(u.tmp);
     return rc;
 }
@@ -595,11 +677,12 @@ int sd_unpack_tensor(sd_client *c, const char *name, void *buffer, size_t buffer
                      const size_t *shape, sd_order order)
 {
     SD_ENTER(c);
-    char *key;
-    int rc = sd__key(c, "tensor name", 0, name, &key);
+    sd_rkey k;
+    int rc = sd__read_key(c, "tensor name", name, &k);
     if (rc != SD_OK) return rc;
-    rc = unpack(c, key, buffer, buffer_bytes, (int)dtype, ndim, shape, (int)order);
-    free(key);
+    unpack_call a = {buffer, buffer_bytes, (int)dtype, ndim, shape, (int)order};
+    rc = sd__read_fallback(c, &k, unpack, &a);
+    sd__rkey_free(&k);
     return rc;
 }
 
@@ -625,12 +708,64 @@ int sd_delete_tensor(sd_client *c, const char *name)
 {
     SD_ENTER(c);
     char *key;
-    int rc = sd__key(c, "tensor name", 0, name, &key); /* as the Python client: the read prefix */
+    int rc = sd__key(c, "tensor name", 1, name, &key); /* the write prefix: its own keys only */
     if (rc != SD_OK) return rc;
     sd_request rq = {.doing = "deleting tensor", .name = key, .route_key = key, .n = 1, .build = build_delete,
                      .ctx = key};
     rc = sd__exec(c, &rq);
     free(key);
+    return rc;
+}
+
+/* ---- copy, rename ------------------------------------------------------------------ */
+
+/* As the Python client: the source read completely (read prefix), its data
+ * and attrs written under the destination (write prefix) as a new generation. */
+static int copy_tensor(sd_client *c, const char *source, const char *dest)
+{
+    sd_alloc_dest d = {NULL};
+    sd_twrite tw = {.long_head = NULL};
+    sd_tinfo t;
+    char *attrs = NULL;
+    size_t shape[SD_MAX_NDIM];
+    int rc = tensor_read(c, source, sd__dest_alloc, &d, &t, &attrs);
+    for (size_t i = 0; rc == SD_OK && i < t.ndim; i++) shape[i] = (size_t)t.shape[i];
+    if (rc == SD_OK)
+        rc = sd__twrite_init_attrs(c, &tw, dest, d.buf, t.dtype, t.ndim, shape, t.order, attrs ? attrs : "",
+                                   attrs ? t.attrs_len : 0);
+    if (rc == SD_OK) {
+        sd_request rq = {.doing = "copying to tensor", .name = dest, .route_key = dest, .n = 1, .build = build_head,
+                         .ctx = &tw};
+        rc = sd__write_tensors(c, &tw, 1, &rq);
+    }
+    sd__twrite_free(&tw);
+    free(attrs);
+    free(d.buf);
+    return rc;
+}
+
+int sd_copy_tensor(sd_client *c, const char *source, const char *dest)
+{
+    SD_ENTER(c);
+    char *src = NULL, *dst = NULL;
+    int rc = sd__key(c, "source tensor name", 0, source, &src);
+    if (rc == SD_OK) rc = sd__key(c, "destination tensor name", 1, dest, &dst);
+    if (rc == SD_OK) rc = copy_tensor(c, src, dst);
+    free(src);
+    free(dst);
+    return rc;
+}
+
+int sd_rename_tensor(sd_client *c, const char *old_name, const char *new_name)
+{
+    SD_ENTER(c);
+    char *src = NULL, *dst = NULL;
+    int rc = sd__key(c, "old tensor name", 0, old_name, &src);
+    if (rc == SD_OK) rc = sd__key(c, "new tensor name", 1, new_name, &dst);
+    if (rc == SD_OK && strcmp(src, dst) != 0) rc = copy_tensor(c, src, dst);
+    if (rc == SD_OK && strcmp(src, dst) != 0) rc = sd_delete_tensor(c, old_name);
+    free(src);
+    free(dst);
     return rc;
 }
 
@@ -660,21 +795,23 @@ int sd_tensor_exists(sd_client *c, const char *name, int *exists)
 {
     SD_ENTER(c);
     if (!exists) return sd__fail(c, SD_ERR_ARG, "exists is NULL");
-    char *key;
-    int rc = sd__key(c, "tensor name", 0, name, &key);
+    sd_rkey k;
+    int rc = sd__read_key(c, "tensor name", name, &k);
     if (rc != SD_OK) return rc;
-    rc = key_exists(c, key, exists);
-    free(key);
+    sd_fallback_check f = {key_exists, &k};
+    rc = sd__check_fallback(c, &f, exists);
+    sd__rkey_free(&k);
     return rc;
 }
 
 int sd_poll_tensor(sd_client *c, const char *name, int interval_ms, int tries, int *exists)
 {
     SD_ENTER(c);
-    char *key;
-    int rc = sd__key(c, "tensor name", 0, name, &key);
+    sd_rkey k;
+    int rc = sd__read_key(c, "tensor name", name, &k);
     if (rc != SD_OK) return rc;
-    rc = sd__poll(c, interval_ms, tries, key_exists, key, exists);
-    free(key);
+    sd_fallback_check f = {key_exists, &k};
+    rc = sd__poll(c, interval_ms, tries, sd__check_fallback, &f, exists);
+    sd__rkey_free(&k);
     return rc;
 }

@@ -115,6 +115,23 @@ void sd__encode_header(unsigned char *out, int dtype, int order, size_t ndim, co
     for (size_t i = 0; i < ndim; i++) put_u64(out + SD_FIXED_HEADER + 8 * i, (uint64_t)shape[i]);
 }
 
+uint32_t sd__data_offset(size_t ndim, size_t attrs_len)
+{
+    size_t used = SD_FIXED_HEADER + 8 * ndim + attrs_len;
+    return (uint32_t)((used + SD_ALIGN - 1) / SD_ALIGN * SD_ALIGN);
+}
+
+void sd__encode_header_attrs(unsigned char *out, int dtype, int order, size_t ndim, const size_t *shape,
+                             int chunked, const char *attrs, uint32_t attrs_len)
+{
+    uint32_t off = sd__data_offset(ndim, attrs_len);
+    sd__encode_header(out, dtype, order, ndim, shape, chunked);
+    memset(out + SD_FIXED_HEADER + 8 * ndim, 0, off - SD_FIXED_HEADER - 8 * ndim);
+    put_u32(out + 8, attrs_len);
+    put_u32(out + 12, off);
+    memcpy(out + SD_FIXED_HEADER + 8 * ndim, attrs, attrs_len);
+}
+
 void sd__encode_chunkref(unsigned char *out, const sd_chunkref *ref)
 {
     put_u32(out, ref->n_chunks);

@@ -2,8 +2,8 @@
 
 simdask.Experiment starts a store, a simulation that puts its field every
 step (this same file, run with --simulate), and a Dask cluster; the analysis
-follows the run with simdask.watch and computes on the Dask workers, which
-read the steps straight from the store. Only the launcher differs between a
+follows that launch's run (sim.run_id) with simdask.watch and computes on the
+Dask workers, which read the steps straight from the store. Only the launcher differs between a
 laptop and a cluster:
 
     python examples/python/04_coupled_workflow.py                   # processes on this machine
@@ -31,14 +31,12 @@ STEPS = 6
 
 def simulate(steps: int, nu: float) -> None:
     """The simulation: finds the store through SIMDASK_ADDRESS, set by the launcher."""
-    client = simdask.Client()
-    client.delete_tensor(simdask.END_OF_RUN)
+    client = simdask.Client()  # a run of its own (SIMDASK_RUN_ID, set by the Experiment): it ends at exit
     x = np.linspace(0.0, 1.0, 64)
     for step in range(steps):
         field = np.exp(-nu * step) * np.sin(np.pi * x)[None, :] * np.ones((8, 1))  # decaying mode
         client.put_tensor(f"u.step{step}", field, dims=("y", "x"), attrs={"units": "m/s"})
         time.sleep(0.2)
-    client.put_tensor(simdask.END_OF_RUN, np.array(steps))
 
 
 def main(launcher: str) -> None:
@@ -54,7 +52,7 @@ def main(launcher: str) -> None:
         workers = len(client.scheduler_info()["workers"])
         print(f"{exp.launcher} launcher: store at {store.address}, {workers} Dask workers")
         steps = []
-        for ds in simdask.watch("u.step{step:d}", store.address, timeout=60):
+        for ds in simdask.watch("u.step{step:d}", store.address, run=sim.run_id, timeout=60):  # this launch's run
             # computed on a Dask worker, which reads the tensor from the store itself
             amplitude = float(ds.u.max().compute())
             print(f"step {int(ds.step[0])}: amplitude {amplitude:.3f}")

@@ -40,13 +40,18 @@ class Catalog:
         own prefix) is put in front of the template.
     template
         A :class:`KeyTemplate` or its text.
+    run
+        Which run of the client's read group (``docs/protocol.md``, "Runs"):
+        its number, or ``None`` for the group's current run (plain keys when
+        it has none), looked up now.
     """
 
-    def __init__(self, client: Client, template: str | KeyTemplate) -> None:
+    def __init__(self, client: Client, template: str | KeyTemplate, run: int | str | None = None) -> None:
         self.client = client
         self.template = template if isinstance(template, KeyTemplate) else KeyTemplate(template)
-        probe = client.tensor_key(self.template.glob)
-        self.prefix = probe[: len(probe) - len(self.template.glob)]
+        self.prefix = client.run_key_prefix(run)
+        at = self.prefix.rstrip(".").rsplit("@", 1)
+        self.run = int(at[1]) if len(at) == 2 else None
         self._entries: dict[str, Entry] = {}
         self._ignored: set[str] = set()
 

@@ -41,14 +41,16 @@ def to_xarray(layout: Layout, client: Client) -> xarray.Dataset:
     recipe = ClientRecipe(client)
     token = uuid.uuid4().hex  # a store's data change under the same keys: never let dask reuse old results
     variables = {v.name: xr.Variable(v.dims, _dask_array(v, recipe, token), attrs=v.attrs) for v in layout.variables}
-    coords = {dim: np.asarray(values) for dim, values in layout.coords.items()}
+    coords: dict[str, Any] = {dim: np.asarray(values) for dim, values in layout.coords.items()}
+    coords.update(layout.tensor_coords)
     return xr.Dataset(variables, coords=coords)
 
 
 def _default_name(catalog: Catalog) -> str:
-    """Name of the only variable of a template without ``{var}``: the identifier it starts with, else ``data``."""
+    """Name of the only variable of a template without ``{var}``: the identifier it starts with (``theta`` for
+    ``theta_{step}``), else ``data``."""
     match = re.match(r"[A-Za-z_]\w*", catalog.template.template)
-    return match.group() if match else "data"
+    return (match.group().rstrip("_") or "data") if match else "data"
 
 
 def layout_of(
@@ -82,12 +84,22 @@ def open_dataset(
     chunks: Chunks | None = None,
     missing: Missing = "raise",
     name: str | None = None,
+    run: int | str | None = None,
 ) -> xarray.Dataset:
     """Open the tensors a key template matches as a lazy :class:`xarray.Dataset`.
 
     Only headers are read now (one pipelined round trip per shard); each dask
     chunk reads its tensors when computed, on the Dask worker computing it,
     through that worker process's own store connection.
+
+    Tensors that describe themselves (``docs/protocol.md``, "Describing a
+    tensor": dims, attrs, coordinates, their place in a global array) open
+    alike from Python, C and Fortran: the MPI ranks' blocks of a field that
+    say where they sit (``block``) open as the global array, without
+    ``concat``, uneven decompositions included, and each tensor is shown in
+    its memory's row-major order, so that Fortran's ``theta(nx, nz)`` (F
+    order, dims ``("x", "z")``) and C's ``theta[nz][nx]`` (dims ``("z",
+    "x")``) open as the same variable ``theta(step, z, x)``.
 
     Parameters
     ----------
@@ -101,10 +113,14 @@ def open_dataset(
         The store: an address (``None``: ``SIMDASK_ADDRESS``) or a
         :class:`~simdask.Client`, whose key prefixes then apply.
     concat
-        Field -> tensor dimension (name or axis): tile the blocks of that
-        field along that dimension instead of stacking them, e.g.
-        ``{"rank": "x"}`` for a domain split along ``x``. Block sizes may
-        differ between ranks.
+        Field -> tensor dimension (name or axis, in the row-major order):
+        tile the blocks of that field along that dimension instead of
+        stacking them, e.g. ``{"rank": "x"}`` for a domain split along ``x``.
+        Block sizes may differ between ranks. Not needed for tensors with a
+        ``block``: their fields that tell the blocks apart are found (those
+        whose tensors differing in them alone sit at different starts); a
+        concat names them instead (the dimension is then not used), e.g. to
+        drop the length-1 ``rank`` dimension of a run on one rank.
     chunks
         Field dimension -> keys per dask chunk (default 1; -1: all): e.g.
         ``{"step": 10}`` reads ten steps per task in one round trip. ``"auto"``
@@ -117,30 +133,45 @@ def open_dataset(
         fills holes with NaN (integer variables become float64).
     name
         The variable's name when the template has no ``{var}`` field
-        (default: the identifier the template starts with, e.g.
-        ``temperature`` for ``"temperature.step{step:d}"``, else ``data``).
+        (default: the identifier the template starts with, without trailing
+        underscores, e.g. ``temperature`` for ``"temperature.step{step:d}"``
+        or ``theta`` for ``"theta_{step:d}"``, else ``data``).
+    run
+        Which run of the writer group to open (``docs/protocol.md``, "Runs"):
+        ``None`` (default) for its current run, looked up now, or a run
+        number or id (:meth:`simdask.Client.runs` lists them). The dataset keeps
+        reading that run's keys however long it lives; a group without runs
+        opens its plain keys.
 
     Returns
     -------
     xarray.Dataset
         Tensors' dimension names and attrs (those equal in every key of a
         variable) become the variables' dims and attrs; unnamed dimensions
-        are ``dim_0``, ``dim_1``, ...
+        are ``dim_0``, ``dim_1``, ... Their coordinates become the Dataset's:
+        a number or string per key along the field dimensions (``time(step)``),
+        a list along its tensor dimension (assembled from the blocks). Dask
+        chunks follow the keys, or the blocks of a global array.
 
     Raises
     ------
     KeyNotFoundError
         Nothing matches, or keys are missing (``missing="raise"``).
     TensorMismatchError
-        Tensors of one variable differ in dtype, dims or shape, naming two keys.
+        Tensors of one variable differ in dtype, dims or shape, or their
+        blocks overlap or disagree on the global shape, or they give one
+        coordinate different values, naming two keys.
 
     Examples
     --------
     >>> ds = simdask.open_dataset("{var}.step{step:d}", store.address)   # doctest: +SKIP
     >>> ds.u.mean("step").compute()                                      # doctest: +SKIP
+    >>> simdask.open_dataset("rank{rank:d}/{var}_{step:d}", address).theta  # ranks' blocks: the global field
+    ... # doctest: +SKIP
+    <xarray.DataArray 'theta' (step: 10, z: 64, x: 128)> ... Coordinates: step, time (step), x
     """
     with connected(address) as client:
-        catalog = Catalog(client, template)
+        catalog = Catalog(client, template, run)
         layout = layout_of(catalog, catalog.require(), concat=concat, chunks=chunks, missing=missing, name=name)
         return to_xarray(layout, client)
 
@@ -153,9 +184,10 @@ def open_dataarray(
     chunks: Chunks | None = None,
     missing: Missing = "raise",
     name: str | None = None,
+    run: int | str | None = None,
 ) -> xarray.DataArray:
     """:func:`open_dataset` for a template that matches one variable; returns it as a DataArray."""
-    dataset = open_dataset(template, address, concat=concat, chunks=chunks, missing=missing, name=name)
+    dataset = open_dataset(template, address, concat=concat, chunks=chunks, missing=missing, name=name, run=run)
     if len(dataset.data_vars) != 1:
         raise ValueError(
             f"key template {template!r} matches {len(dataset.data_vars)} variables "

@@ -4,10 +4,20 @@ Every template field but ``var`` and the concat fields becomes a dimension in
 front of the tensors' own dimensions, with the sorted field values as its
 coordinate. A concat field instead tiles blocks along one of the tensors' own
 dimensions (domain decomposition), so blocks may differ in size along it.
+Tensors that say where they sit in a global array (their ``block``) are placed
+there instead, and the fields that only tell such blocks apart give no
+dimension (``docs/protocol.md``, "Describing a tensor").
+
+Each tensor is shown in its memory's row-major order: an F-ordered tensor of
+shape ``(nx, nz)`` with dims ``("x", "z")`` is the same memory as a C-ordered
+``(nz, nx)`` with ``("z", "x")``, and both are shown as the latter (its shape,
+dims, block shape and start reversed; unnamed dimensions are ``dim_0``, ...
+in that order). No side copies anything for it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -15,30 +25,52 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .. import wire
 from ..errors import KeyNotFoundError, TensorMismatchError
 from .catalog import Entry
+from .coords import Coordinates, Placed, coordinates
 from .template import VAR, KeyTemplate
 
-__all__ = ["Missing", "Chunks", "Block", "VariableLayout", "Layout", "plan", "default_dims", "name_keys"]
+__all__ = [
+    "Missing",
+    "Chunks",
+    "Part",
+    "Block",
+    "VariableLayout",
+    "Layout",
+    "plan",
+    "default_dims",
+    "name_keys",
+    "view_dims",
+    "view_shape",
+]
 
 #: What to do where the grid has no key: raise, or fill with NaN.
 Missing = Literal["raise", "nan"]
 #: Keys per dask chunk along field dimensions, or "auto" (about dask's ``array.chunk-size`` per chunk).
 Chunks = Mapping[str, int] | Literal["auto"]
 
+#: The part of a tensor one block holds: the tensor's (row-major) shape, and where the part starts in it.
+Part = tuple[tuple[int, ...], tuple[int, ...]]
+
 _SHOWN = 10  # keys named in an error message
 
 
 @dataclass(slots=True)
 class Block:
-    """What one dask task loads: a grid of keys (``None`` marks a gap), each holding a tensor of ``shape``."""
+    """What one dask task loads: a grid of keys (``None`` marks a gap), each giving an array of ``shape``.
+
+    Shapes are row-major (the module's docstring): a key stored in F order
+    is read as it lies and its transpose taken.
+    """
 
     keys: tuple[str | None, ...]  # C order over ``grid``
     grid: tuple[int, ...]
     shape: tuple[int, ...]
     dtype: np.dtype  # as stored
     out_dtype: np.dtype  # as returned: promoted when gaps are filled with NaN
-    order: Literal["C", "F"] = "C"  # as stored (when opened)
+    orders: tuple[Literal["C", "F"], ...] = ()  # each key's order as stored (when opened); empty: all "C"
+    parts: tuple[Part | None, ...] = ()  # each key's part to take (None: the whole tensor); empty: all whole
 
 
 @dataclass(frozen=True)
@@ -59,6 +91,8 @@ class Layout:
 
     variables: tuple[VariableLayout, ...]
     coords: dict[str, list[Any]]
+    #: Coordinates the tensors describe (their ``coords``): name -> (dims, values).
+    tensor_coords: Coordinates = field(default_factory=dict)
 
 
 def name_keys(keys: list[str]) -> str:
@@ -72,8 +106,59 @@ def default_dims(ndim: int) -> tuple[str, ...]:
     return tuple(f"dim_{i}" for i in range(ndim))
 
 
+def view_dims(info: wire.TensorInfo) -> tuple[str, ...]:
+    """A tensor's dimension names in its memory's row-major order (unnamed: ``dim_0``, ... in that order)."""
+    if info.dims is None:
+        return default_dims(info.ndim)
+    return info.dims[::-1] if info.order == "F" else info.dims
+
+
+def view_shape(info: wire.TensorInfo) -> tuple[int, ...]:
+    """A tensor's shape in its memory's row-major order."""
+    return info.shape[::-1] if info.order == "F" else info.shape
+
+
+def _placement(info: wire.TensorInfo) -> wire.Placement:
+    """A tensor's block (it has one) in its memory's row-major order."""
+    assert info.block is not None
+    if info.order == "F":
+        return wire.Placement(shape=info.block.shape[::-1], start=info.block.start[::-1])
+    return info.block
+
+
+def _degenerate(info: wire.TensorInfo) -> bool:
+    """Whether a tensor's memory is the same in C and F order: at most one dimension longer than 1 (or none)."""
+    return info.ndim > 1 and (0 in info.shape or sum(n > 1 for n in info.shape) <= 1)
+
+
+def _agree_orders(cells: dict[tuple[int, ...], Entry]) -> dict[tuple[int, ...], Entry]:
+    """Tensors whose memory is the same in both orders, in the order that fits the variable's other tensors.
+
+    numpy calls an array of shape ``(2, 1)`` C-contiguous, and the Python
+    client writes it so, even where it is one rank's block of an F-ordered
+    field (Fortran writes every array in F order). Its dims say which it is.
+    """
+    ref = next((cells[pos] for pos in sorted(cells) if not _degenerate(cells[pos].info)), None)
+    if ref is None:
+        return cells
+    order, dims = ref.info.order, view_dims(ref.info)
+    out = {}
+    for pos, entry in cells.items():
+        info = entry.info
+        if info.order != order and _degenerate(info):
+            other = dataclasses.replace(info, order=order)
+            if info.dims is None or (view_dims(other) == dims and view_dims(info) != dims):
+                entry = dataclasses.replace(entry, info=other)
+        out[pos] = entry
+    return out
+
+
 def _dims(entry: Entry) -> tuple[str, ...]:
-    return entry.info.dims or default_dims(entry.info.ndim)
+    return view_dims(entry.info)
+
+
+def _shape(entry: Entry) -> tuple[int, ...]:
+    return view_shape(entry.info)
 
 
 def _split(size: int, step: int) -> tuple[int, ...]:
@@ -82,7 +167,7 @@ def _split(size: int, step: int) -> tuple[int, ...]:
 
 
 def _describe(entry: Entry) -> str:
-    return f"{entry.key!r} ({entry.info.dtype}, shape {entry.info.shape}, dims {_dims(entry)})"
+    return f"{entry.key!r} ({entry.info.dtype}, shape {_shape(entry)}, dims {_dims(entry)})"
 
 
 def _common_attrs(entries: Iterable[Entry]) -> dict[str, Any]:
@@ -107,7 +192,7 @@ def _chunk_bytes() -> int:
 
 def _block_bytes(ref: Entry, tiled: dict[str, int], tile_chunks: dict[str, tuple[int, ...]]) -> int:
     """Bytes of the largest block one key holds."""
-    shape = list(ref.info.shape)
+    shape = list(_shape(ref))
     for f, axis in tiled.items():
         shape[axis] = max(tile_chunks[f])
     return int(np.prod(shape, dtype=np.int64)) * ref.info.dtype.itemsize
@@ -151,6 +236,8 @@ class _Planner:
                 raise ValueError(f"chunks[{dim!r}] must be a positive number of keys or -1, got {size!r}")
         self.group = {f: chunks.get(f, 1) for f in self.fields}
         self.gaps: list[str] = []
+        self.holes: list[str] = []  # parts of global arrays no block covers, where no key is missing
+        self.placed: list[Placed] = []  # variables whose tensors give coordinates
 
     def plan(self, entries: list[Entry], default_name: str) -> Layout:
         values = {f: sorted({e.fields[f] for e in entries}) for f in self.fields}
@@ -165,19 +252,46 @@ class _Planner:
                     f"keys {other.key!r} and {entry.key!r} give the same field values for key template "
                     f"{self.template.template!r}"
                 )
-        variables = tuple(self._variable(name, cells[name], values) for name in sorted(cells))
+        variables = tuple(self._layout(name, _agree_orders(cells[name]), values) for name in sorted(cells))
         for f, target in self.concat.items():
             if all(f in v.dims for v in variables):
                 raise ValueError(
                     f"concat {f!r}: no tensor matched by {self.template.template!r} has dimension {target!r}"
                 )
-        if self.gaps:
+        if self.gaps or self.holes:
+            missing = [f"{len(self.gaps)} key(s) missing from the grid: {name_keys(self.gaps)}"] if self.gaps else []
             raise KeyNotFoundError(
-                f"key template {self.template.template!r}: {len(self.gaps)} key(s) missing from the grid: "
-                f"{name_keys(self.gaps)} (open with missing='nan' to fill them with NaN)"
+                f"key template {self.template.template!r}: {'; '.join(missing + self.holes[:_SHOWN])} "
+                "(open with missing='nan' to fill them with NaN)"
             )
         used = {d for v in variables for d in v.dims}
-        return Layout(variables, {f: vs for f, vs in values.items() if f in used})
+        field_coords = {f: vs for f, vs in values.items() if f in used}
+        described = coordinates(self.placed, taken={*field_coords, *(v.name for v in variables)})
+        return Layout(variables, field_coords, described)
+
+    def _layout(self, name: str, cells: dict[tuple[int, ...], Entry], values: dict[str, list[Any]]) -> VariableLayout:
+        """A variable of tensors placed in a global array (all have a block), else tiled or stacked."""
+        ref = cells[min(cells)]
+        placed = [entry.info.block is not None for entry in cells.values()]
+        if any(placed) and not all(placed):
+            other = next(e for e, has in zip(cells.values(), placed) if has != (ref.info.block is not None))
+            with_block, without = (ref, other) if ref.info.block is not None else (other, ref)
+            raise TensorMismatchError(
+                f"variable {name!r}: {with_block.key!r} says where it sits in a global array (its block) but "
+                f"{without.key!r} does not: give every tensor of a variable a block, or none"
+            )
+        return self._global(name, cells, values) if all(placed) else self._variable(name, cells, values)
+
+    def _place(
+        self,
+        name: str,
+        stack: list[str],
+        sizes: dict[str, int],
+        tensors: list[tuple[Entry, tuple[int, ...], dict[str, int]]],
+    ) -> None:
+        """Keep where a variable's tensors went, when they give coordinates."""
+        if any(entry.info.coords for entry, _, _ in tensors):
+            self.placed.append(Placed(name, tuple(stack), sizes, tensors))
 
     def _axis(self, f: str, dims: tuple[str, ...]) -> int | None:
         """The tensor axis that concat field ``f`` tiles, or ``None`` when these tensors lack it."""
@@ -210,13 +324,13 @@ class _Planner:
             if info is not ref.info and (info.dtype != ref.info.dtype or _dims(entry) != dims):
                 raise TensorMismatchError(f"variable {name!r}: {_describe(entry)} does not fit {_describe(ref)}")
             for axis in untiled:
-                if info.shape[axis] != ref.info.shape[axis]:
+                if _shape(entry)[axis] != _shape(ref)[axis]:
                     raise TensorMismatchError(
                         f"variable {name!r}: {_describe(entry)} does not fit {_describe(ref)} along {dims[axis]!r}"
                     )
             for f, axis, i in tile_fields:
                 first = sizes[f].setdefault(pos[i], entry)
-                if first.info.shape[axis] != info.shape[axis]:
+                if _shape(first)[axis] != _shape(entry)[axis]:
                     raise TensorMismatchError(
                         f"variable {name!r}: blocks of {f}={values[f][pos[i]]!r} differ along {dims[axis]!r}: "
                         f"{_describe(first)} and {_describe(entry)}"
@@ -228,9 +342,23 @@ class _Planner:
                     f"variable {name!r} has no tensor at all for {f}={absent[0]!r} of key template "
                     f"{self.template.template!r}: the size of that block along {dims[tiled[f]]!r} is unknown"
                 )
-        tile_chunks = {
-            f: tuple(sizes[f][t].info.shape[axis] for t in range(len(values[f]))) for f, axis in tiled.items()
-        }
+        tile_chunks = {f: tuple(_shape(sizes[f][t])[axis] for t in range(len(values[f]))) for f, axis in tiled.items()}
+        offsets = {f: np.cumsum((0, *chunks)).tolist() for f, chunks in tile_chunks.items()}
+        lengths = {d: _shape(ref)[a] for a, d in enumerate(dims)}
+        lengths.update({dims[axis]: offsets[f][-1] for f, axis in tiled.items()})
+        self._place(
+            name,
+            stack,
+            {**{f: len(values[f]) for f in stack}, **lengths},
+            [
+                (
+                    entry,
+                    tuple(pos[self.fields.index(f)] for f in stack),
+                    {dims[axis]: offsets[f][pos[self.fields.index(f)]] for f, axis in tiled.items()},
+                )
+                for pos, entry in cells.items()
+            ],
+        )
         group = dict(self.group)
         if self.auto and stack:  # group along the last field dimension up to dask's array.chunk-size
             group[stack[-1]] = max(1, _chunk_bytes() // max(_block_bytes(ref, tiled, tile_chunks), 1))
@@ -248,11 +376,11 @@ class _Planner:
         group: dict[str, int],
     ) -> VariableLayout:
         dims = _dims(ref)
-        dtype, order = ref.info.dtype, ref.info.order
+        dtype = ref.info.dtype
         stack_chunks = [_split(len(values[f]), group[f]) for f in stack]
         field_of_axis = {axis: f for f, axis in tiled.items()}
         tensor_chunks = [
-            tile_chunks[field_of_axis[a]] if a in field_of_axis else (ref.info.shape[a],) for a in range(len(dims))
+            tile_chunks[field_of_axis[a]] if a in field_of_axis else (_shape(ref)[a],) for a in range(len(dims))
         ]
         starts = [np.cumsum((0, *c)).tolist() for c in stack_chunks]
         # A cell's position lists every field in template order; build it from (stack values..., tile indices...).
@@ -267,6 +395,7 @@ class _Planner:
             ranges = [range(starts[i][b], starts[i][b + 1]) for i, b in enumerate(index[:n_stack])]
             tiles = tuple(tensor_index[axis] for axis in tile_axes)
             keys: list[str | None] = []
+            orders: list[Literal["C", "F"]] = []
             for combo in itertools.product(*ranges):
                 at = combo + tiles
                 entry = cells.get(tuple([at[i] for i in position]))
@@ -275,21 +404,180 @@ class _Planner:
                     if self.missing == "raise":
                         self.gaps.append(self._gap_key(name, dict(zip(along, at)), values))
                     keys.append(None)
+                    orders.append("C")
                 else:
                     keys.append(entry.key)
+                    orders.append(entry.info.order)
             shape = tuple([chunks[i] for chunks, i in zip(tensor_chunks, tensor_index)])
-            blocks[index] = Block(tuple(keys), tuple([len(r) for r in ranges]), shape, dtype, dtype, order)
-        if gaps:
-            for block in blocks.values():
-                block.out_dtype = _with_nan(dtype)
-        return VariableLayout(
-            name=name,
-            dims=(*stack, *dims),
-            dtype=_with_nan(dtype) if gaps else dtype,
-            chunks=(*stack_chunks, *tensor_chunks),
-            blocks=blocks,
-            attrs=_common_attrs(cells.values()),
+            blocks[index] = Block(tuple(keys), tuple([len(r) for r in ranges]), shape, dtype, dtype, tuple(orders))
+        return _variable(name, (*stack, *dims), dtype, (*stack_chunks, *tensor_chunks), blocks, cells, bool(gaps))
+
+    def _absorbed(self, cells: dict[tuple[int, ...], Entry]) -> set[str]:
+        """The fields that tell apart the blocks of one global array (they give no dimension).
+
+        The concat fields when there are any; else each field whose tensors
+        that differ in it alone sit at different starts (ranks), where there
+        are such tensors; a field whose tensors differing in it alone sit at
+        one start (steps), or that has one value only, is a dimension.
+        """
+        if self.concat:
+            return set(self.concat)
+        absorbed = set()
+        for i, f in enumerate(self.fields):
+            starts: dict[tuple[int, ...], set[tuple[int, ...]]] = {}
+            differ = same = False
+            for pos, entry in cells.items():
+                start = _placement(entry.info).start
+                seen = starts.setdefault(pos[:i] + pos[i + 1 :], set())
+                same = start in seen
+                if same:
+                    break
+                differ = differ or bool(seen)
+                seen.add(start)
+            if differ and not same:
+                absorbed.add(f)
+        return absorbed
+
+    def _global(self, name: str, cells: dict[tuple[int, ...], Entry], values: dict[str, list[Any]]) -> VariableLayout:
+        """A variable whose tensors are blocks of a global array: each placed at its start."""
+        ref = cells[min(cells)]
+        dims, dtype, shape = _dims(ref), ref.info.dtype, _placement(ref.info).shape
+        for entry in cells.values():
+            if entry.info.dtype != dtype or _dims(entry) != dims:
+                raise TensorMismatchError(f"variable {name!r}: {_describe(entry)} does not fit {_describe(ref)}")
+            if _placement(entry.info).shape != shape:
+                raise TensorMismatchError(
+                    f"variable {name!r}: {entry.key!r} is a block of a global array of shape "
+                    f"{_placement(entry.info).shape}, {ref.key!r} of one of shape {shape}"
+                )
+        absorbed = self._absorbed(cells)
+        stack = [f for f in self.fields if f not in absorbed]
+        clash = set(dims) & set(stack)
+        if clash:
+            raise ValueError(
+                f"variable {name!r}: tensor dimension(s) {sorted(clash)} of {ref.key!r} have the name of a "
+                f"template field of {self.template.template!r}"
+            )
+        at_stack = [self.fields.index(f) for f in stack]
+        at_absorbed = [self.fields.index(f) for f in self.fields if f in absorbed]
+        # The chunks along each axis: between every edge of every block (one chunk per block for a grid of them).
+        edges = [sorted({0, n}) for n in shape]
+        for entry in cells.values():
+            start, size = _placement(entry.info).start, _shape(entry)
+            for a in range(len(shape)):
+                edges[a] += [start[a], start[a] + size[a]]
+        edges = [sorted(set(e)) if n else [0, 0] for e, n in zip(edges, shape)]
+        edge_index = [{v: i for i, v in enumerate(e)} for e in edges]
+        tensor_chunks = [tuple(np.diff(e).tolist()) for e in edges]
+        # Which block covers each chunk, in each global array (one per combination of the stacked fields).
+        groups: dict[tuple[int, ...], list[Entry]] = {}
+        for pos, entry in sorted(cells.items()):
+            groups.setdefault(tuple(pos[i] for i in at_stack), []).append(entry)
+        owners = {at: self._owners(name, members, edge_index, tensor_chunks, shape) for at, members in groups.items()}
+        self._missing(name, cells, values, stack, at_stack, at_absorbed, owners, edges)
+        self._place(
+            name,
+            stack,
+            {**{f: len(values[f]) for f in stack}, **dict(zip(dims, shape))},
+            [
+                (entry, at, dict(zip(dims, _placement(entry.info).start)))
+                for at, members in groups.items()
+                for entry in members
+            ],
         )
+        group = dict(self.group)
+        if self.auto and stack:  # group along the last field dimension up to dask's array.chunk-size
+            most = int(np.prod([max(c) for c in tensor_chunks], dtype=np.int64)) * dtype.itemsize
+            group[stack[-1]] = max(1, _chunk_bytes() // max(most, 1))
+        stack_chunks = [_split(len(values[f]), group[f]) for f in stack]
+        starts = [np.cumsum((0, *c)).tolist() for c in stack_chunks]
+        blocks: dict[tuple[int, ...], Block] = {}
+        gaps = False
+        for index in itertools.product(*(range(len(c)) for c in (*stack_chunks, *tensor_chunks))):
+            cell = index[len(stack) :]
+            ranges = [range(starts[i][b], starts[i][b + 1]) for i, b in enumerate(index[: len(stack)])]
+            size = tuple([chunks[i] for chunks, i in zip(tensor_chunks, cell)])
+            corner = tuple([e[i] for e, i in zip(edges, cell)])
+            keys: list[str | None] = []
+            orders: list[Literal["C", "F"]] = []
+            parts: list[Part | None] = []
+            for at in itertools.product(*ranges):
+                owner = owners[at][1][cell] if at in owners else -1
+                if owner < 0:
+                    gaps = True
+                    keys.append(None)
+                    orders.append("C")
+                    parts.append(None)
+                    continue
+                entry = owners[at][0][owner]
+                start, whole = _placement(entry.info).start, _shape(entry)
+                keys.append(entry.key)
+                orders.append(entry.info.order)
+                inside = tuple([c - s for c, s in zip(corner, start)])
+                parts.append(None if size == whole else (whole, inside))
+            part_list = tuple(parts) if any(p is not None for p in parts) else ()
+            grid = tuple([len(r) for r in ranges])
+            blocks[index] = Block(tuple(keys), grid, size, dtype, dtype, tuple(orders), part_list)
+        return _variable(name, (*stack, *dims), dtype, (*stack_chunks, *tensor_chunks), blocks, cells, bool(gaps))
+
+    @staticmethod
+    def _owners(
+        name: str,
+        members: list[Entry],
+        edge_index: list[dict[int, int]],
+        chunks: list[tuple[int, ...]],
+        shape: tuple[int, ...],
+    ) -> tuple[list[Entry], np.ndarray]:
+        """The blocks of one global array and, per chunk, which of them covers it (-1: none)."""
+        owner = np.full(tuple(len(c) for c in chunks), -1, dtype=np.int64)
+        for k, entry in enumerate(members):
+            start, size = _placement(entry.info).start, _shape(entry)
+            # along a global length of 0, every block holds the one (empty) chunk
+            region = tuple(
+                slice(ix[s], ix[s + n]) if g else slice(0, 1) for ix, s, n, g in zip(edge_index, start, size, shape)
+            )
+            taken = owner[region]
+            if np.any(taken >= 0):
+                other = members[int(np.asarray(taken)[np.asarray(taken) >= 0].flat[0])]
+                raise TensorMismatchError(
+                    f"variable {name!r}: blocks {other.key!r} (shape {_shape(other)} at "
+                    f"{_placement(other.info).start}) and {entry.key!r} (shape {size} at {start}) overlap in "
+                    f"their global array of shape {shape}"
+                )
+            owner[region] = k
+        return members, owner
+
+    def _missing(
+        self,
+        name: str,
+        cells: dict[tuple[int, ...], Entry],
+        values: dict[str, list[Any]],
+        stack: list[str],
+        at_stack: list[int],
+        at_absorbed: list[int],
+        owners: dict[tuple[int, ...], tuple[list[Entry], np.ndarray]],
+        edges: list[list[int]],
+    ) -> None:
+        """With missing="raise": the keys a global array lacks (those of blocks seen in others), else the first
+        part of it that no block covers."""
+        if self.missing != "raise":
+            return
+        absorbed = [self.fields[i] for i in at_absorbed]
+        seen = {tuple(pos[i] for i in at_absorbed) for pos in cells}
+        have = {(tuple(pos[i] for i in at_stack), tuple(pos[i] for i in at_absorbed)) for pos in cells}
+        for at in itertools.product(*(range(len(values[f])) for f in stack)):
+            lacking = [b for b in sorted(seen) if (at, b) not in have]
+            for b in lacking:
+                self.gaps.append(self._gap_key(name, {**dict(zip(stack, at)), **dict(zip(absorbed, b))}, values))
+            holes = np.argwhere(owners[at][1] < 0) if at in owners and not lacking else np.empty((0, 0), int)
+            if len(holes):
+                cell = holes[0]
+                where = ", ".join(f"{e[i]}:{e[i + 1]}" for e, i in zip(edges, cell))
+                fields = ", ".join(f"{f}={values[f][i]!r}" for f, i in zip(stack, at))
+                self.holes.append(
+                    f"variable {name!r}{' at ' + fields if fields else ''}: no block covers [{where}] of its "
+                    f"global array of shape {tuple(e[-1] for e in edges)}"
+                )
 
     def _gap_key(self, name: str, at: dict[str, int], values: dict[str, list[Any]]) -> str:
         fields: dict[str, Any] = {f: values[f][i] for f, i in at.items()}
@@ -321,6 +609,8 @@ def plan(
     concat
         Field -> tensor dimension (name or axis) to tile blocks along.
         Variables whose tensors lack that dimension stack the field instead.
+        For tensors with a ``block``: the fields that tell blocks apart
+        (default: found from the blocks' starts).
     chunks
         Field dimension -> number of keys per dask chunk (default 1, -1: all),
         or ``"auto"``: along the last field dimension, as many keys as make
@@ -336,7 +626,9 @@ def plan(
     ------
     TensorMismatchError
         Tensors of one variable differ in dtype, dimension names or shape
-        (other than along a concat dimension), naming two such keys.
+        (other than along a concat dimension), or some have a block and
+        others none, or their blocks overlap or disagree on the global shape,
+        or tensors give a coordinate different values, naming two such keys.
     """
     if missing not in ("raise", "nan"):
         raise ValueError(f"missing must be 'raise' or 'nan', got {missing!r}")
@@ -344,3 +636,26 @@ def plan(
         raise ValueError("no tensors to lay out")
     planner = _Planner(template, key_of, concat or {}, chunks or {}, missing)
     return planner.plan(entries, default_name)
+
+
+def _variable(
+    name: str,
+    dims: tuple[str, ...],
+    dtype: np.dtype,
+    chunks: tuple[tuple[int, ...], ...],
+    blocks: dict[tuple[int, ...], Block],
+    cells: Mapping[Any, Entry],
+    gaps: bool,
+) -> VariableLayout:
+    """The layout of one variable; with gaps (filled with NaN) its blocks return a NaN-able dtype."""
+    if gaps:
+        for block in blocks.values():
+            block.out_dtype = _with_nan(dtype)
+    return VariableLayout(
+        name=name,
+        dims=dims,
+        dtype=_with_nan(dtype) if gaps else dtype,
+        chunks=chunks,
+        blocks=blocks,
+        attrs=_common_attrs(cells.values()),
+    )

@@ -6,7 +6,10 @@ other field names a dimension of the array and takes the coordinate value
 of a chunk along a tensor dimension. An array is cut so that each key holds
 one slice along the field dimensions, one chunk along the concat dimensions
 and the whole of every other dimension; dask chunks are written by the Dask
-workers, in parallel.
+workers, in parallel. Each tensor carries its description (``docs/protocol.md``,
+"Describing a tensor"): dims, attrs, the coordinates it can hold and, for one
+key per chunk, where the chunk sits in the array, so that
+:func:`~simdask.open_dataset` opens the keys as the array they came from.
 """
 
 from __future__ import annotations
@@ -51,7 +54,12 @@ class _Plan:
     """How one variable is cut into keys."""
 
     def __init__(
-        self, template: KeyTemplate, name: str | None, array: xarray.DataArray, concat: Mapping[str, str]
+        self,
+        template: KeyTemplate,
+        name: str | None,
+        array: xarray.DataArray,
+        concat: Mapping[str, str],
+        coords: bool,
     ) -> None:
         if VAR in template.names and name is None:
             raise ValueError(f"key template {template.template!r} has a {{var}} field but the array has no name")
@@ -75,6 +83,34 @@ class _Plan:
                 raise ValueError(f"concat {f!r}: {dim!r} is not a tensor dimension of {name or 'the array'} ({dims})")
         self.tensor_dims = tuple(d for d in dims if d not in self.stack)
         self.attrs = dict(array.attrs)
+        self.sizes = {str(d): int(n) for d, n in array.sizes.items()}
+        self.scalars: dict[str, tuple[tuple[str, ...], np.ndarray]] = {}  # one value per key
+        self.lines: dict[str, np.ndarray] = {}  # along a tensor dimension
+        for cname, coord in array.coords.items() if coords else ():
+            along, kind = tuple(str(d) for d in coord.dims), coord.dtype.kind
+            if kind in "iufU" and set(along) <= set(self.stack) and cname not in (*self.stack, *self.tensor_dims):
+                self.scalars[str(cname)] = (along, np.asarray(coord.values))
+            elif kind in "iuf" and along == (cname,) and cname in self.tensor_dims:
+                self.lines[str(cname)] = np.asarray(coord.values)
+
+    def description(
+        self, index: dict[str, int], start: dict[str, int], size: dict[str, int]
+    ) -> tuple[dict[str, Any], dict[str, list[int]] | None]:
+        """The coords and block of the key of the slab at ``index`` (positions along the field dimensions) whose
+        tensor starts at ``start`` (along concat dimensions; else 0) and has ``size`` there."""
+        coords: dict[str, Any] = {}
+        for cname, (along, values) in self.scalars.items():
+            coords[cname] = values[tuple(index[d] for d in along)]
+        for cname, values in self.lines.items():
+            first = start.get(cname, 0)
+            coords[cname] = values[first : first + size.get(cname, len(values))]
+        block = None
+        if self.concat:
+            block = {
+                "shape": [self.sizes[d] for d in self.tensor_dims],
+                "start": [start.get(d, 0) for d in self.tensor_dims],
+            }
+        return coords, block
 
     def chunks(self) -> dict[str, int]:
         """The dask chunks that make one key each (concat dimensions keep theirs)."""
@@ -95,8 +131,9 @@ class _Plan:
         return self.template.format(values)
 
 
-def _slabs(plan: _Plan, array: xarray.DataArray) -> Iterator[tuple[str, Any, tuple[int, ...]]]:
-    """(tensor name, block, axes to drop) for every key of a variable; blocks are Delayed for dask data."""
+def _slabs(plan: _Plan, array: xarray.DataArray) -> Iterator[tuple[str, Any, tuple[int, ...], tuple[Any, Any]]]:
+    """(tensor name, block, axes to drop, description) for every key of a variable; blocks are Delayed for dask
+    data."""
     import dask.array as da
 
     dims = [str(d) for d in array.dims]
@@ -104,14 +141,19 @@ def _slabs(plan: _Plan, array: xarray.DataArray) -> Iterator[tuple[str, Any, tup
     if isinstance(array.data, da.Array):
         data = array.data.rechunk({dims.index(d): size for d, size in plan.chunks().items()})
         blocks = data.to_delayed()
+        offsets = [np.cumsum((0, *chunks)).tolist() for chunks in data.chunks]
         for index in itertools.product(*(range(n) for n in blocks.shape)):
-            yield plan.key(dict(zip(dims, index))), blocks[index], drop
+            at = dict(zip(dims, index))
+            start = {d: offsets[a][i] for a, (d, i) in enumerate(at.items())}
+            size = {d: data.chunks[a][i] for a, (d, i) in enumerate(at.items())}
+            yield plan.key(at), blocks[index], drop, plan.description(at, start, size)
         return
     values = np.asarray(array.values)
     for index in itertools.product(*(range(values.shape[axis]) for axis in drop)):
         at = dict(zip(plan.stack, index))
         where = tuple(slice(at[d], at[d] + 1) if d in at else slice(None) for d in dims)
-        yield plan.key({**at, **dict.fromkeys(plan.concat.values(), 0)}), values[where], drop
+        key = plan.key({**at, **dict.fromkeys(plan.concat.values(), 0)})
+        yield key, values[where], drop, plan.description(at, {}, {})
 
 
 def to_store(
@@ -122,6 +164,7 @@ def to_store(
     dims: Sequence[str] | None = None,
     concat: Mapping[str, str] | None = None,
     compute: bool = True,
+    coords: bool = True,
 ) -> Any:
     """Write an xarray Dataset or DataArray, or a dask or numpy array, into the store.
 
@@ -146,12 +189,20 @@ def to_store(
         ``concat``); the dimension stays in the tensors.
     compute
         ``False``: return a ``dask.delayed`` object that writes when computed.
+    coords
+        Store coordinates in the tensors' descriptions (``docs/protocol.md``,
+        "Describing a tensor"): one value per key of those along field
+        dimensions only (numbers or text: a step's time) and each key's part
+        of the numeric dimension coordinates of its tensor dimensions.
+        Other coordinates (along several dimensions, dates) are not stored.
+        With ``concat``, each key also says where its chunk sits in the
+        array, so that :func:`open_dataset` assembles it without ``concat``.
 
     Returns
     -------
     list of str
         The tensor names written (or a Delayed computing them). Each tensor
-        keeps its dimension names and the variable's attrs.
+        keeps its dimension names and the variable's attrs (and coordinates).
 
     Examples
     --------
@@ -166,23 +217,23 @@ def to_store(
     variables = _variables(obj, dims)
     if VAR not in key_template.names and len(variables) > 1:
         raise ValueError(f"key template {template!r} has no {{var}} field to tell {len(variables)} variables apart")
-    slabs: list[tuple[_Plan, str, Any, tuple[int, ...]]] = []
+    slabs: list[tuple[_Plan, str, Any, tuple[int, ...], tuple[Any, Any]]] = []
     for var, array in variables:
-        plan = _Plan(key_template, var, array, concat or {})
+        plan = _Plan(key_template, var, array, concat or {}, coords)
         slabs += [(plan, *slab) for slab in _slabs(plan, array)]
-    names = [name for _, name, _, _ in slabs]
+    names = [name for _, name, _, _, _ in slabs]
     if len(set(names)) != len(names):
         duplicate = next(n for n in names if names.count(n) > 1)
         raise ValueError(f"key template {template!r} gives the name {duplicate!r} to several slices")
     with connected(address) as client:
         recipe = ClientRecipe(client)
     tasks: list[Any] = []
-    for plan, name, block, drop in slabs:
+    for plan, name, block, drop, described in slabs:
         if compute and isinstance(block, np.ndarray):
-            write_block(recipe, name, block, drop, plan.tensor_dims, plan.attrs)
+            write_block(recipe, name, block, drop, plan.tensor_dims, plan.attrs, *described)
         else:
             write = dask.delayed(write_block, pure=False)
-            tasks.append(write(recipe, name, block, drop, plan.tensor_dims, plan.attrs))
+            tasks.append(write(recipe, name, block, drop, plan.tensor_dims, plan.attrs, *described))
     written = dask.delayed(_written, pure=True)(tasks, names)
     return written.compute() if compute else written
 

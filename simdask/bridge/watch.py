@@ -1,29 +1,31 @@
 """Follow a running simulation: yield each step as soon as it is complete.
 
 A step is complete when it has every combination of the other fields seen so
-far (every variable, every rank) and a later step has begun, or when the
-writer has marked the end of its run by writing the tensor
-:data:`END_OF_RUN` (``simdask:end``, under its key prefix) with any client:
-Python, C or Fortran. ``docs/protocol.md`` ("End of a run") has the details.
+far (every variable, every rank) and a later step has begun, or when the run
+has ended: all its writers ended their part (``docs/protocol.md``, "Runs"),
+or, for writers outside a run, one put the tensor :data:`END_OF_RUN`
+(``simdask:end``, under its key prefix) with any client: Python, C or
+Fortran. A writer that dies ends the watch with an error naming it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import IO, TYPE_CHECKING, Any
 
 from ..client import Client
-from ..errors import KeyNotFoundError, StoreTimeoutError, WatchTimeoutError
-from ..protocol.runs import END_OF_RUN, run_ended
+from ..errors import KeyNotFoundError, RunNotFoundError, StoreTimeoutError, WatchTimeoutError
+from ..protocol.runs import END_OF_RUN, current_run, find_run, run_ended, run_info
 from .catalog import Catalog, Entry
 from .dataset import layout_of, to_xarray
 from .layout import Chunks, Missing, name_keys
 from .recipe import connected
-from .template import VAR
+from .template import VAR, KeyTemplate
 
 if TYPE_CHECKING:
     import xarray
@@ -84,7 +86,9 @@ class _Steps:
         last = max(self.cells)
         expected = math.prod(len(values) for values in self.known.values())
         return sorted(
-            s for s, cells in self.cells.items() if s not in done and (ended or (s != last and len(cells) == expected))
+            s
+            for s, cells in self.cells.items()
+            if s not in done and (ended or (s != last and len(cells) == expected and _covered(cells.values())))
         )
 
     def entries(self, steps: list[Any]) -> list[Entry]:
@@ -101,6 +105,20 @@ class _Steps:
         ]
 
 
+def _covered(entries: Iterable[Entry]) -> bool:
+    """Whether the tensors that are blocks of a global array (their ``block``) cover it, per variable: ranks that
+    have not written yet are not known to be missing."""
+    regions: dict[Any, set[tuple[tuple[int, ...], tuple[int, ...]]]] = {}
+    sizes: dict[Any, int] = {}
+    for entry in entries:
+        block = entry.info.block
+        if block is not None:
+            var = entry.fields.get(VAR)
+            regions.setdefault(var, set()).add((block.start, entry.info.shape))
+            sizes[var] = math.prod(block.shape)
+    return all(sum(math.prod(shape) for _, shape in regions[var]) >= size for var, size in sizes.items())
+
+
 def _check_complete(catalog: Catalog, steps: _Steps, ready: list[Any]) -> None:
     """At the end of a run, a step that lacks keys is an error naming them."""
     lacking = [catalog.key(fields) for s in ready for fields in steps.missing(s)]
@@ -111,14 +129,13 @@ def _check_complete(catalog: Catalog, steps: _Steps, ready: list[Any]) -> None:
         )
 
 
-def _along(catalog: Catalog, along: str | None, concat: Mapping[str, Any]) -> str:
-    fields = [n for n in catalog.template.names if n != VAR and n not in concat]
+def _along(template: KeyTemplate, along: str | None, concat: Mapping[str, Any]) -> str:
+    fields = [n for n in template.names if n != VAR and n not in concat]
     if along is None:
         along = "step" if "step" in fields else (fields[-1] if fields else None)
     if along not in fields:
         raise ValueError(
-            f"watch needs a field of key template {catalog.template.template!r} that grows "
-            f"(along=...; candidates: {fields})"
+            f"watch needs a field of key template {template.template!r} that grows (along=...; candidates: {fields})"
         )
     return along
 
@@ -136,12 +153,14 @@ def watch(
     interval: float = 0.2,
     batch: bool = False,
     progress: bool | IO[str] | None = None,
+    run: int | str | None = None,
 ) -> Iterator[xarray.Dataset]:
     """Yield the steps of a running simulation as lazy Datasets, as they become complete.
 
     Each poll scans for keys and reads the headers of new ones only. A step
     is complete when it holds every combination of the other fields seen so
-    far and a later step has begun; when the writer puts the tensor
+    far, the blocks of each global array (tensors with a ``block``) cover it,
+    and a later step has begun; when the writer puts the tensor
     :data:`END_OF_RUN` (``"simdask:end"``) the remaining steps are yielded
     and the iteration ends.
 
@@ -170,6 +189,23 @@ def watch(
     progress
         Show a status line: ``None`` (default) when stderr is a terminal,
         ``True`` on stderr, or a text stream to write it to.
+    run
+        Which run of the writer group (``docs/protocol.md``, "Runs"): a run
+        number follows that run from its first step; ``None`` (default)
+        follows the group's current run while it is running, else waits for
+        the next run to begin, so a watch started before the writers never
+        shows an earlier run. A run id (``Model.run_id`` of an ``Experiment``)
+        is waited for until it begins, and followed from its first step even
+        when it ended before the watch began. A group without runs is
+        followed through its plain keys.
+
+    Raises
+    ------
+    RunFailedError
+        A writer of the run died without ending it (its process is gone, or
+        its heartbeat stopped): the message names it (index, host, pid).
+    WatchTimeoutError
+        Nothing new (no run began, no step completed) within ``timeout``.
 
     Yields
     ------
@@ -184,14 +220,21 @@ def watch(
     """
     if interval < 0 or (timeout is not None and timeout < 0):
         raise ValueError(f"interval and timeout must be >= 0, got {interval}, {timeout}")
-    with connected(address) as client:
-        yield from _follow(client, template, along, concat, chunks, missing, name, timeout, interval, batch, progress)
+    along_name = _along(KeyTemplate(template), along, concat or {})
+    with contextlib.ExitStack() as opened:
+        client = opened.enter_context(connected(address))
+        source = _Source(client, template, run)  # looked up at the call, not at the first step
+        following = opened.pop_all()
+    return _follow(
+        following, client, source, along_name, concat, chunks, missing, name, timeout, interval, batch, progress
+    )
 
 
 def _follow(
+    opened: contextlib.ExitStack,
     client: Client,
-    template: str,
-    along: str | None,
+    source: _Source,
+    along_name: str,
     concat: Mapping[str, str | int] | None,
     chunks: Chunks | None,
     missing: Missing,
@@ -201,17 +244,26 @@ def _follow(
     batch: bool,
     progress: bool | IO[str] | None,
 ) -> Iterator[xarray.Dataset]:
-    catalog = Catalog(client, template)
-    steps = _Steps(catalog, _along(catalog, along, concat or {}))
+    template = source.template
+    steps = _Steps(source.catalog, along_name) if source.catalog else None
     shown = _Progress(_progress_stream(progress), template)
     done: set[Any] = set()
     since = time.monotonic()
 
     def timed_out(cause: StoreTimeoutError | None = None) -> WatchTimeoutError:
+        what = (
+            f"no run of writer group {source.group!r} began"
+            if source.catalog is None
+            else f"no new complete step of key template {template!r}"
+        )
+        hint = (
+            ""
+            if source.catalog is None or source.run is not None
+            else (f"; a writer outside a run ends it by putting the tensor {END_OF_RUN!r}")
+        )
         return WatchTimeoutError(
-            f"no new complete step of key template {template!r} in the store at {client.address} "
-            f"within {timeout} s ({len(done)} step(s) so far; a writer ends its run by putting "
-            f"the tensor {END_OF_RUN!r})" + ("" if cause is None else f"; the store did not answer: {cause}")
+            f"{what} in the store at {client.address} within {timeout} s ({len(done)} step(s) so far{hint})"
+            + ("" if cause is None else f"; the store did not answer: {cause}")
         )
 
     try:
@@ -219,17 +271,22 @@ def _follow(
             left = None if timeout is None else max(0.0, since + timeout - time.monotonic())
             try:
                 with client.session.limit(left):  # never held across the yields below
-                    # before the scan: everything written before the marker is seen
-                    ended = run_ended(client.session, client.tensor_key(END_OF_RUN))
-                    steps.add(catalog.refresh())
+                    if source.look(started=bool(done)):
+                        assert source.catalog is not None
+                        steps = _Steps(source.catalog, along_name)
+                    # before the scan: everything written before the end is seen
+                    ended = source.ended()
+                    if steps is not None and source.catalog is not None:
+                        steps.add(source.catalog.refresh())
             except StoreTimeoutError as exc:
                 raise timed_out(exc) from None
-            ready = steps.complete(done, ended)
-            if ended and missing == "raise":
-                _check_complete(catalog, steps, ready)
+            ready = steps.complete(done, ended) if steps is not None else []
+            if ended and missing == "raise" and steps is not None and source.catalog is not None:
+                _check_complete(source.catalog, steps, ready)
             for group in [ready] if batch and ready else [[s] for s in ready]:
+                assert steps is not None and source.catalog is not None
                 layout = layout_of(
-                    catalog, steps.entries(group), concat=concat, chunks=chunks, missing=missing, name=name
+                    source.catalog, steps.entries(group), concat=concat, chunks=chunks, missing=missing, name=name
                 )
                 done.update(group)
                 yield to_xarray(layout, client)
@@ -243,3 +300,72 @@ def _follow(
             time.sleep(interval)
     finally:
         shown.close()
+        opened.close()
+
+
+class _Source:
+    """Which keys a watch follows (``docs/protocol.md``, "Runs").
+
+    A run named by number; else the group's current run while it is running;
+    else the next run to begin, so that an earlier run never shows. A group
+    without any run is followed through its plain keys and end marker until
+    a run begins (before anything was yielded).
+    """
+
+    def __init__(self, client: Client, template: str, run: int | str | None) -> None:
+        self.client, self.template = client, template
+        self.group = client.data_source
+        self.catalog: Catalog | None = None
+        self.run: int | None = None
+        self.baseline: int | None = None
+        self.plain = not client.uses_tensor_prefix  # prefixes switched off: plain keys, no runs
+        session = client.session
+        self.awaited = run if isinstance(run, str) else None  # a run id whose run may not have begun yet
+        if run is not None:
+            try:
+                self._follow_run(find_run(session, self.group, run))
+            except RunNotFoundError:
+                if self.awaited is None:
+                    raise
+            return
+        current = None if self.plain else current_run(session, self.group)
+        if current is None:
+            self.catalog = Catalog(client, template, None)  # plain keys, until a run begins
+        else:
+            info = run_info(session, self.group, current)
+            if info is not None and info.state == "running":
+                self._follow_run(current)
+            else:
+                self.baseline = current  # wait for the next run
+
+    def _follow_run(self, run: int) -> None:
+        self.run = run
+        self.catalog = Catalog(self.client, self.template, run)
+
+    def look(self, *, started: bool) -> bool:
+        """Whether a run began that the watch now follows instead (then ``self.catalog`` is its)."""
+        if self.awaited is not None and self.run is None:
+            try:
+                self._follow_run(find_run(self.client.session, self.group, self.awaited))
+            except RunNotFoundError:
+                return False
+            return True
+        if self.run is not None or self.plain or (started and self.baseline is None):
+            return False
+        current = current_run(self.client.session, self.group)
+        if current is None or current == self.baseline:
+            return False
+        self._follow_run(current)
+        return True
+
+    def ended(self) -> bool:
+        """Whether what the watch follows is over; a run whose writer died raises :class:`RunFailedError`."""
+        if self.catalog is None:
+            return False
+        if self.run is None:
+            return run_ended(self.client.session, self.catalog.prefix + END_OF_RUN)
+        info = run_info(self.client.session, self.group, self.run)
+        if info is None:
+            raise RunNotFoundError(f"run {self.run} of writer group {self.group!r} was deleted during the watch")
+        info.check()
+        return info.state == "ended"

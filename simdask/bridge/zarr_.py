@@ -41,6 +41,7 @@ def to_zarr(
     mode: str = "w-",
     consolidated: bool = True,
     encoding: Mapping[str, Any] | None = None,
+    run: int | str | None = None,
 ) -> xarray.Dataset:
     """Copy what a key template matches into a zarr v3 store, through xarray.
 
@@ -50,8 +51,8 @@ def to_zarr(
 
     Parameters
     ----------
-    template, address, concat, chunks, missing, name
-        As for :func:`open_dataset`.
+    template, address, concat, chunks, missing, name, run
+        As for :func:`open_dataset` (``run``: the current run by default).
     store
         A path on disk, or any zarr store (e.g. a :class:`ZarrStore`).
     sel
@@ -78,7 +79,7 @@ def to_zarr(
     >>> simdask.to_zarr("{var}.step{step:d}", "run.zarr", address, sel={"step": slice(0, 99)})  # doctest: +SKIP
     >>> xarray.open_zarr("run.zarr")                                                          # doctest: +SKIP
     """
-    dataset = open_dataset(template, address, concat=concat, chunks=chunks, missing=missing, name=name)
+    dataset = open_dataset(template, address, concat=concat, chunks=chunks, missing=missing, name=name, run=run)
     if sel:
         dataset = dataset.sel(sel)
     dataset = _regular(dataset)

@@ -1,4 +1,4 @@
-"""The ``simdask`` command: ``simdask store start|stop|status``, ``simdask serve``, ``simdask demo``."""
+"""The ``simdask`` command: ``store start|stop|status``, ``runs list|delete|prune``, ``serve``, ``demo``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import SimdaskError
-from . import demo_cmd, serve_cmd, store_cmd
+from . import demo_cmd, runs_cmd, serve_cmd, store_cmd
 
 __all__ = ["main", "build_parser"]
 
@@ -18,6 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log what simdask does")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     store_cmd.register(commands)
+    runs_cmd.register(commands)
     demo_cmd.register(commands)
     serve_cmd.register(commands)
     return parser

@@ -10,16 +10,20 @@ round trip per shard), dimension names and attrs stored with each tensor,
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
-from ..protocol import Dataset, KeyPrefixes, Session, SessionOptions, dataset_io, lists, tensors
+from ..errors import KeyNotFoundError, RunNotFoundError
+from ..protocol import Dataset, KeyPrefixes, Session, SessionOptions, dataset_io, lists, runs, tensors
+from ..protocol.runs import RunInfo, RunScope, WriterIdentity, identity_from_env
 from ..wire import TensorInfo
 from .models import ModelMethods
 from .polling import poll
 
 __all__ = ["Client"]
+
+_T = TypeVar("_T")
 
 
 class Client(ModelMethods):
@@ -31,7 +35,9 @@ class Client(ModelMethods):
         ``host:port``, ``unix:///path`` or comma-separated cluster nodes;
         ``None`` reads ``SIMDASK_ADDRESS``.
     password
-        ``None`` reads ``SIMDASK_PASSWORD``.
+        ``None`` reads ``SIMDASK_PASSWORD``, else the credentials file that a
+        store started by this user wrote for the address
+        (:mod:`simdask.transport.credentials`); ``""`` sends none.
     connect_timeout
         Seconds to connect, authenticate and learn the store's topology
         (``None``: ``SIMDASK_CONNECT_TIMEOUT``, else ``simdask.client.connect-timeout``);
@@ -76,6 +82,8 @@ class Client(ModelMethods):
         )
         self._session = Session(options)
         self._prefixes = KeyPrefixes.from_env()
+        self._runs = RunScope(self._session, self._prefixes.put_prefix, identity_from_env())
+        self._prefixes.scope = self._runs
         self._session.connect()  # fail now, naming the address, if the store is not there
 
     # -- connection ----------------------------------------------------------------
@@ -99,8 +107,14 @@ class Client(ModelMethods):
         return self._session
 
     def close(self) -> None:
-        """Close idle connections; the client reconnects if used again."""
-        self._session.close()
+        """End this client's part of its run (if it writes in one), close idle connections.
+
+        The client reconnects if used again.
+        """
+        try:
+            self._runs.end(begin_first=False)
+        finally:
+            self._session.close()
 
     def __enter__(self) -> Client:
         return self
@@ -115,6 +129,8 @@ class Client(ModelMethods):
     def __setstate__(self, state: dict[str, Any]) -> None:
         self._session = state["session"]
         self._prefixes = state["prefixes"]
+        assert isinstance(self._prefixes.scope, RunScope)
+        self._runs = self._prefixes.scope
 
     def __repr__(self) -> str:
         return f"<simdask.Client {self.address}>"
@@ -133,9 +149,145 @@ class Client(ModelMethods):
         """Whether aggregation list names get the ensemble prefix (default True)."""
         self._prefixes.use_list_prefix = bool(use_prefix)
 
-    def set_data_source(self, source_id: str) -> None:
-        """Read from ``source_id``: a prefix in ``SIMDASK_KEY_PREFIXES_IN`` or this client's own."""
+    def set_data_source(self, source_id: str, run: int | str | None = None) -> None:
+        """Read from ``source_id``: a prefix in ``SIMDASK_KEY_PREFIXES_IN`` or this client's own.
+
+        ``run``: read that run of the group (its number or id); ``None``: its
+        current run, looked up at the next read (``docs/protocol.md``, "Runs").
+        """
+        number = None if run is None else runs.find_run(self._session, source_id, run)
         self._prefixes.set_data_source(source_id)
+        self._runs.read_run(source_id, number)
+
+    # -- runs ------------------------------------------------------------------------
+
+    @property
+    def run(self) -> int | None:
+        """The number of the run this client writes in (``None``: none, or not begun yet)."""
+        return self._runs.run
+
+    def begin_run(self, run_id: str | None = None, *, writer: int = 0, writers: int = 1) -> int:
+        """Begin (or join) a run of this client's writer group now; its number.
+
+        Writers sharing ``run_id`` (each with its own ``writer`` index out of
+        ``writers``) write one run; ``None`` takes ``SIMDASK_RUN_ID`` or the MPI
+        launcher's job, else a new random id (one writer). A client launched by
+        ``mpirun``/``srun``/an ``Experiment`` begins its run at its first write
+        without this call.
+        """
+        identity = self._runs.identity if run_id is None else WriterIdentity(run_id, writer, writers)
+        if identity is None and writers != 1:
+            raise ValueError(f"a run of {writers} writers needs a run_id they share (or SIMDASK_RUN_ID)")
+        return self._runs.begin(identity)
+
+    def end_run(self) -> None:
+        """End this writer's part of its run; the run has ended once all its writers have.
+
+        Writes after it are refused (:meth:`begin_run` begins a new run); reads stay on the run.
+        A rank of an ``mpirun``/``srun`` job that wrote nothing begins and ends its part here
+        (closing the client does not), so that the run can end.
+        """
+        self._runs.end()
+
+    def runs(self, prefix: str | None = None) -> list[RunInfo]:
+        """The runs of writer group ``prefix`` (default: the one this client reads), oldest first."""
+        return runs.list_runs(self._session, self._group(prefix))
+
+    def run_info(self, run: int | str | None = None, prefix: str | None = None) -> RunInfo:
+        """Run ``run`` (number or id) of writer group ``prefix`` (default: the group's current run)."""
+        group = self._group(prefix)
+        number = runs.current_run(self._session, group) if run is None else runs.find_run(self._session, group, run)
+        info = None if number is None else runs.run_info(self._session, group, number)
+        if info is None:
+            raise RunNotFoundError(
+                f"writer group {group!r} has no run {run}" if run is not None else f"writer group {group!r} has no runs"
+            )
+        return info
+
+    def delete_run(self, run: int | str, prefix: str | None = None, *, force: bool = False) -> int:
+        """Delete every key of run ``run`` (number or id; refused while it runs unless ``force``); the keys deleted."""
+        group = self._group(prefix)
+        return runs.delete_run(self._session, group, runs.find_run(self._session, group, run), force=force)
+
+    def prune_runs(self, keep: int, prefix: str | None = None) -> list[int]:
+        """Delete all but the last ``keep`` finished runs of a writer group; the numbers deleted."""
+        return runs.prune_runs(self._session, self._group(prefix), keep)
+
+    def run_key_prefix(self, run: int | str | None = None, prefix: str | None = None) -> str:
+        """The key prefix (with its trailing dot, or ``""``) of a run of a group, looked up now.
+
+        ``run=None``: the group's current run, or its plain keys when it has
+        none. Used by the bridge, which resolves the run afresh for each call.
+        """
+        if not self._prefixes.use_tensor_prefix:
+            return ""
+        group = self._group(prefix)
+        if run is None:
+            if group == self._prefixes.put_prefix and self._runs.run is not None:
+                scoped = runs.run_prefix(group, self._runs.run)
+            else:
+                current = runs.current_run(self._session, group)
+                scoped = group if current is None else runs.run_prefix(group, current)
+        else:
+            scoped = runs.run_prefix(group, runs.find_run(self._session, group, run))
+        return f"{scoped}." if scoped else ""
+
+    def reading_run(self, prefix: str | None = None) -> int | None:
+        """The run this client's reads of a writer group use (``None``: plain keys, the group has no runs)."""
+        scoped = self._runs.read_prefix(self._group(prefix))
+        return int(scoped.rsplit("@", 1)[1]) if "@" in scoped else None
+
+    def _fallbacks(self, key: str) -> list[str]:
+        """Where a read of ``key`` looks next when it is missing (``docs/protocol.md``, "Runs"): the run of its
+        group that has begun since this client found none; the plain key of a run-scoped key (written outside
+        any run); and for a name ``q.rest`` naming writer group ``q`` (SmartSim's idiom for another member's
+        tensor), ``rest`` in ``q``'s run."""
+        group = self._prefixes.source
+        on = self._prefixes.use_tensor_prefix
+        scoped = self._runs.read_prefix(group) if on else ""
+        base = scoped if "@" in scoped else (group if on else "")
+        if base and not key.startswith(f"{base}."):
+            return []
+        name = key[len(base) + 1 :] if base else key
+        found = []
+        if "@" in scoped:
+            found.append(f"{group}.{name}" if group else name)
+        elif on and self._runs.refresh(group):
+            found.append(f"{self._runs.read_prefix(group)}.{name}")
+        head, dot, rest = name.partition(".")
+        if dot and head and not any(c in head for c in "{},@"):
+            other = self._runs.read_prefix(head)
+            if "@" in other or self._runs.refresh(head):
+                found.append(f"{self._runs.read_prefix(head)}.{rest}")
+        return found
+
+    def _read(self, key: str, read: Callable[[str], _T]) -> _T:
+        """``read(key)``; when it is missing, ``read`` of its :meth:`_fallbacks` in turn."""
+        try:
+            return read(key)
+        except KeyNotFoundError as missing:
+            fallbacks = self._fallbacks(key)
+            for fallback in fallbacks:
+                try:
+                    return read(fallback)
+                except KeyNotFoundError:
+                    pass
+            if not fallbacks:
+                raise
+            raise KeyNotFoundError(f"{missing} (nor at {', '.join(map(repr, fallbacks))})") from None
+
+    def _group(self, prefix: str | None) -> str:
+        return self._prefixes.source if prefix is None else prefix
+
+    @property
+    def uses_tensor_prefix(self) -> bool:
+        """Whether tensor names get the key prefix (and its run): :meth:`use_tensor_ensemble_prefix`."""
+        return self._prefixes.use_tensor_prefix
+
+    @property
+    def data_source(self) -> str:
+        """The prefix (writer group) reads use."""
+        return self._prefixes.source
 
     def tensor_key(self, name: str, *, write: bool = False) -> str:
         """The raw store key of tensor ``name``: with the read prefix, or the write prefix when ``write``."""
@@ -150,16 +302,30 @@ class Client(ModelMethods):
         *,
         dims: Sequence[str] | None = None,
         attrs: Mapping[str, Any] | None = None,
+        coords: Mapping[str, Any] | None = None,
+        block: Mapping[str, Sequence[int]] | None = None,
     ) -> None:
         """Store an array under ``name`` (replacing any previous value).
 
         C- and Fortran-contiguous arrays are sent without copying their data;
-        other layouts are made contiguous first. ``dims`` (one name per axis)
-        and ``attrs`` (JSON-serialisable) are stored with the tensor.
+        other layouts are made contiguous first. Its description is stored
+        with it (``docs/protocol.md``, "Describing a tensor"), all in the
+        array's own index order: ``dims`` (one name per axis), ``attrs``
+        (JSON-serialisable), ``coords`` (name -> a number or string, e.g. the
+        model time of a step, or a 1-D sequence of numbers along the dimension
+        of that name) and ``block`` (``{"shape": global shape, "start":
+        offset}``: the array is that block of a global array, which
+        :func:`simdask.open_dataset` assembles). A description that does not
+        fit the array is a :class:`ValueError` naming the key.
+
+        >>> client.put_tensor("theta_12_3", block_of_rank_3, dims=("z", "x"), attrs={"units": "K"},
+        ...                   coords={"time": 12.5, "x": x_of_rank_3}, block={"shape": (nz, nx), "start": (0, x0)})
+        ... # doctest: +SKIP
         """
         session = self._session
         key = self._prefixes.tensor(name, write=True)
-        tensors.put_tensors(session, [tensors.encode_tensor(session, key, data, dims=dims, attrs=attrs)])
+        encoded = tensors.encode_tensor(session, key, data, dims=dims, attrs=attrs, coords=coords, block=block)
+        tensors.put_tensors(session, [encoded])
 
     def put_tensors(self, items: Mapping[str, np.ndarray]) -> None:
         """Store many arrays in one pipelined round trip (per shard)."""
@@ -174,12 +340,17 @@ class Client(ModelMethods):
 
         The result views the memory the data were received into (no second copy).
         """
-        return tensors.get_tensors(self._session, [self._prefixes.tensor(name)])[0][1]
+        return self._read(self._prefixes.tensor(name), lambda key: tensors.get_tensors(self._session, [key])[0][1])
 
     def get_tensors(self, names: Sequence[str]) -> list[np.ndarray]:
         """Many arrays in one pipelined round trip (per shard), in the order of ``names``."""
         keys = [self._prefixes.tensor(n) for n in names]
-        return [array for _, array in tensors.get_tensors(self._session, keys)]
+        try:
+            return [array for _, array in tensors.get_tensors(self._session, keys)]
+        except KeyNotFoundError:
+            if not any(self._fallbacks(k) for k in keys):
+                raise
+        return [self.get_tensor(n) for n in names]  # one of them is a plain key (or missing): one by one
 
     def unpack_tensor(self, name: str, result: np.ndarray) -> None:
         """Fill the preallocated array ``result`` with the tensor ``name``.
@@ -187,19 +358,25 @@ class Client(ModelMethods):
         Its dtype and shape must match the stored tensor's. When its memory
         order matches too, the data are received straight into it.
         """
-        tensors.unpack_tensor(self._session, self._prefixes.tensor(name), result)
+        self._read(self._prefixes.tensor(name), lambda key: tensors.unpack_tensor(self._session, key, result))
 
     def tensor_info(self, name: str) -> TensorInfo:
         """Shape, dtype, order, dims and attrs of a stored tensor, without reading its data."""
-        return tensors.tensor_infos(self._session, [self._prefixes.tensor(name)])[0]
+        return self._read(self._prefixes.tensor(name), lambda key: tensors.tensor_infos(self._session, [key])[0])
 
     def tensor_infos(self, names: Sequence[str]) -> list[TensorInfo]:
         """:meth:`tensor_info` of many tensors in one pipelined round trip."""
-        return tensors.tensor_infos(self._session, [self._prefixes.tensor(n) for n in names])
+        keys = [self._prefixes.tensor(n) for n in names]
+        try:
+            return tensors.tensor_infos(self._session, keys)
+        except KeyNotFoundError:
+            if not any(self._fallbacks(k) for k in keys):
+                raise
+        return [self.tensor_info(n) for n in names]
 
     def delete_tensor(self, name: str) -> None:
-        """Delete a tensor (and its chunks). Deleting a missing tensor is not an error."""
-        tensors.delete_tensors(self._session, [self._prefixes.tensor(name)])
+        """Delete a tensor this client wrote (write prefix) and its chunks; a missing tensor is not an error."""
+        tensors.delete_tensors(self._session, [self._prefixes.tensor(name, write=True)])
 
     def copy_tensor(self, src_name: str, dest_name: str) -> None:
         """Copy a tensor (data, dims and attrs) to a new name."""
@@ -208,14 +385,16 @@ class Client(ModelMethods):
 
     def rename_tensor(self, old_name: str, new_name: str) -> None:
         """Move a tensor to a new name (a copy, then a delete of the old name)."""
-        if self._prefixes.tensor(old_name) == self._prefixes.tensor(new_name, write=True):
+        source = self._prefixes.tensor(old_name)
+        if source == self._prefixes.tensor(new_name, write=True):
             return
         self.copy_tensor(old_name, new_name)
-        self.delete_tensor(old_name)
+        tensors.delete_tensors(self._session, [source])
 
     def tensor_exists(self, name: str) -> bool:
         """Whether the tensor ``name`` (with the read prefix) exists."""
-        return self.key_exists(self._prefixes.tensor(name))
+        key = self._prefixes.tensor(name)
+        return self.key_exists(key) or any(self.key_exists(k) for k in self._fallbacks(key))
 
     def key_exists(self, key: str) -> bool:
         """Whether the raw ``key`` exists (no prefix applied)."""
@@ -241,11 +420,11 @@ class Client(ModelMethods):
 
     def get_dataset(self, name: str) -> Dataset:
         """The complete dataset ``name`` (tensors and metadata)."""
-        return dataset_io.get_datasets(self._session, [self._prefixes.dataset(name)])[0]
+        return self._read(self._prefixes.dataset(name), lambda key: dataset_io.get_datasets(self._session, [key])[0])
 
     def delete_dataset(self, name: str) -> None:
-        """Delete a dataset's tensors and metadata; a missing dataset is an error."""
-        dataset_io.delete_dataset(self._session, self._prefixes.dataset(name))
+        """Delete a dataset this client wrote (write prefix): tensors and metadata; a missing one is an error."""
+        dataset_io.delete_dataset(self._session, self._prefixes.dataset(name, write=True))
 
     def copy_dataset(self, src_name: str, dest_name: str) -> None:
         """Copy a dataset (tensors, dims, attrs, metadata) to a new name."""
@@ -264,14 +443,17 @@ class Client(ModelMethods):
 
     def rename_dataset(self, old_name: str, new_name: str) -> None:
         """Move a dataset to a new name (a copy, then a delete of the old name)."""
-        if self._prefixes.dataset(old_name) == self._prefixes.dataset(new_name, write=True):
+        source = self._prefixes.dataset(old_name)
+        if source == self._prefixes.dataset(new_name, write=True):
             return
         self.copy_dataset(old_name, new_name)
-        self.delete_dataset(old_name)
+        dataset_io.delete_dataset(self._session, source)
 
     def dataset_exists(self, name: str) -> bool:
         """Whether the dataset ``name`` exists completely."""
-        return dataset_io.dataset_exists(self._session, self._prefixes.dataset(name))
+        key = self._prefixes.dataset(name)
+        exists = dataset_io.dataset_exists
+        return exists(self._session, key) or any(exists(self._session, k) for k in self._fallbacks(key))
 
     def poll_dataset(self, name: str, poll_frequency_ms: int, num_tries: int) -> bool:
         """Check for dataset ``name`` up to ``num_tries`` times, ``poll_frequency_ms`` apart."""
@@ -288,8 +470,8 @@ class Client(ModelMethods):
         lists.append_to_list(self._session, key, self._prefixes.dataset(dataset.name, write=True))
 
     def delete_list(self, list_name: str) -> None:
-        """Delete an aggregation list (not the datasets it names)."""
-        lists.delete_list(self._session, self._prefixes.list(list_name))
+        """Delete an aggregation list this client wrote (write prefix), not the datasets it names."""
+        lists.delete_list(self._session, self._prefixes.list(list_name, write=True))
 
     def copy_list(self, src_name: str, dest_name: str) -> None:
         """Copy an aggregation list's entries to a new list (replacing it)."""
@@ -297,10 +479,11 @@ class Client(ModelMethods):
 
     def rename_list(self, src_name: str, dest_name: str) -> None:
         """Move an aggregation list to a new name."""
-        if self._prefixes.list(src_name) == self._prefixes.list(dest_name, write=True):
+        source = self._prefixes.list(src_name)
+        if source == self._prefixes.list(dest_name, write=True):
             return
         self.copy_list(src_name, dest_name)
-        self.delete_list(src_name)
+        lists.delete_list(self._session, source)
 
     def get_list_length(self, list_name: str) -> int:
         """Number of entries of aggregation list ``list_name`` (0 if it does not exist)."""

@@ -13,12 +13,13 @@ import inspect
 import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+from ..errors import ModelTimeoutError, StoreTimeoutError
 from ..protocol import KeyPrefixes, Session
 from ..protocol.keys import check_name
 from ..protocol.models import ModelSpec, check_device, delete_stored, read_blob, stored_exists, write_stored
-from ..protocol.requests import RunRequest, new_reply_key, run_request
+from ..protocol.requests import REPLY_GRACE_S, RunRequest, new_reply_key, run_request, run_timeout
 from .polling import poll
 from .serialize import serialize_model
 
@@ -201,14 +202,7 @@ class ModelMethods:
         ModelTimeoutError
             No answer in time.
         """
-        request = RunRequest(
-            "model",
-            self._model_name(name),
-            tuple(self._prefixes.tensor(n) for n in _names(inputs, [name])),
-            tuple(self._prefixes.tensor(n, write=True) for n in _names(outputs, [name])),
-            new_reply_key(),
-        )
-        run_request(self._session, request, timeout)
+        self._run("model", name, _names(inputs, [name]), _names(outputs, [name]), timeout)
 
     def run_script(
         self,
@@ -221,12 +215,29 @@ class ModelMethods:
     ) -> None:
         """Run function ``fn_name`` of script ``name`` on stored tensors (see :meth:`run_model`)."""
         check_name(fn_name, "function")
-        request = RunRequest(
-            "script",
-            self._model_name(name),
-            tuple(self._prefixes.tensor(n) for n in _names(inputs, [])),
-            tuple(self._prefixes.tensor(n, write=True) for n in _names(outputs, [])),
-            new_reply_key(),
-            function=fn_name,
-        )
-        run_request(self._session, request, timeout)
+        self._run("script", name, _names(inputs, []), _names(outputs, []), timeout, fn_name)
+
+    def _run(
+        self,
+        kind: Literal["model", "script"],
+        name: str,
+        inputs: list[str],
+        outputs: list[str],
+        timeout: float | None,
+        function: str = "",
+    ) -> None:
+        """Send a run request and wait for its answer, all within its timeout (the keys' runs included)."""
+        wait = run_timeout(self._session, timeout)
+        with self._session.limit(wait + REPLY_GRACE_S):  # naming the keys may look up runs (docs/protocol.md)
+            try:
+                request = RunRequest(
+                    kind,
+                    self._model_name(name),
+                    tuple(self._prefixes.tensor(n) for n in inputs),
+                    tuple(self._prefixes.tensor(n, write=True) for n in outputs),
+                    new_reply_key(),
+                    function=function,
+                )
+            except StoreTimeoutError as exc:
+                raise ModelTimeoutError(f"{kind} {name!r}: no answer within {wait:g} s ({exc})") from None
+            run_request(self._session, request, wait)

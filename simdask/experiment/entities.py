@@ -52,7 +52,9 @@ class Model(Entity):
 
     ``key_prefix`` is the prefix its tensors are written under
     (``SIMDASK_KEY_PREFIX``; ensemble members have their name);
-    ``incoming`` the prefixes it reads from (``SIMDASK_KEY_PREFIXES_IN``).
+    ``incoming`` the prefixes it reads from (``SIMDASK_KEY_PREFIXES_IN``);
+    ``run_id`` the run its last launch writes (``SIMDASK_RUN_ID``, ``docs/protocol.md``
+    "Runs"): ``simdask.watch(..., run=model.run_id)`` follows that launch.
     """
 
     kind = "model"
@@ -82,6 +84,7 @@ class Model(Entity):
         self.incoming: list[str] = []
         self.files = GeneratorFiles()
         self.colocated_store: StoreEntity | None = None
+        self.run_id: str | None = None
 
     @property
     def members(self) -> list[Model]:
@@ -150,9 +153,10 @@ class StoreEntity(Entity):
 
     ``address`` and ``env`` are known once it runs (a co-located store's at once:
     a Unix socket at the same path on every node of its model). Its
-    ``password`` is the one given, or the one the store generated (bound to
-    a non-loopback address) once it runs; job scripts read it from
-    :attr:`password_file`, never from their own text.
+    ``password`` is the one given, or the one the store generated once it
+    runs (``""``: none); job scripts read it from :attr:`password_file`,
+    never from their own text. A co-located store's password is made on
+    each node; its model's ranks find it in their credentials files.
     """
 
     kind = "store"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import secrets
 import shlex
 import shutil
 import sys
@@ -117,9 +118,10 @@ class Experiment:
         started in the model's job before its ranks and stopped after them;
         only that model gets its address.
 
-        A store bound to anything but loopback has a password: ``password``,
-        else one the store generates. Jobs read it from the store's
-        ``password`` file (0600), never from their script.
+        Every store has a password: ``password``, else one the store
+        generates (``password=""``: none, for a store on loopback only). Jobs
+        read it from the store's ``password`` file (0600), never from their
+        script; processes of the same user find it in their credentials files.
         """
         if kind not in _STORE_KINDS:
             raise ValueError(f"kind must be one of {', '.join(_STORE_KINDS)}, got {kind!r}")
@@ -438,8 +440,13 @@ class Experiment:
         cluster.status = Status.RUNNING
 
     def _start_model(self, model: Model, store: StoreEntity | None) -> None:
-        """Launch ``model`` pointed at ``store`` (its address exported, its password read from its file)."""
-        job_env = {**(store.job_env if store else {}), **model.key_env(), **model.env}
+        """Launch ``model`` pointed at ``store`` (its address exported, its password read from its file).
+
+        Each launch is a run of its own (``SIMDASK_RUN_ID``, ``docs/protocol.md`` "Runs"): its ranks
+        write one run, and a relaunch never shows through an earlier one.
+        """
+        model.run_id = model.env.get(envvars.RUN_ID) or f"{self.name}.{model.name}.{secrets.token_hex(4)}"
+        job_env = {**(store.job_env if store else {}), **model.key_env(), envvars.RUN_ID: model.run_id, **model.env}
         files = {k: v for k, v in (store.env_files if store else {}).items() if k not in model.env}
         before: list[str] = []
         after: list[str] = []

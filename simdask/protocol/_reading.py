@@ -310,10 +310,21 @@ def read_infos(
         return [head, ("STRLEN", key)] if check_length else [head]
 
     replies = transport.run([Request(k, commands(k), read_replies(2 if check_length else 1)) for k in keys])
+    heads = [(reply[0], reply[1]) if check_length else (reply, None) for reply in replies]
+    # Headers longer than the probe (long attrs: a description with coordinate lists) take one more pipeline.
+    longer: dict[int, int] = {}
+    for index, (head, length) in enumerate(heads):
+        needed = None if isinstance(head, ErrorReply) or not head else wire.header_length(head)
+        if needed is not None and needed > len(head) == probe and (not isinstance(length, int) or needed <= length):
+            longer[index] = needed
+    more = transport.run(
+        [Request(keys[i], [("GETRANGE", keys[i], 0, n - 1)], read_replies(1)) for i, n in longer.items()]
+    )
+    for index, head in zip(longer, more):
+        heads[index] = (head, heads[index][1])
     decoded: dict[bytes, wire.TensorInfo] = {}  # the steps of a run share their header bytes: decode once
     infos: list[wire.TensorInfo | None] = []
-    for key, reply in zip(keys, replies):
-        head, length = (reply[0], reply[1]) if check_length else (reply, None)
+    for key, (head, length) in zip(keys, heads):
         for part in (head, length):
             if isinstance(part, ErrorReply):
                 _raise_for_reply(part, key, transport, "tensor_info")
@@ -325,8 +336,6 @@ def read_infos(
         needed = wire.header_length(head)
         whole = head if length is not None and len(head) == length else None  # the probe read the whole value
         if needed is not None:
-            if needed > len(head) == probe and (length is None or needed <= length):
-                head = transport.execute(key, "GETRANGE", key, 0, needed - 1)
             head = head[:needed]
         info = decoded.get(head)
         if info is None:

@@ -14,6 +14,7 @@ generation, and the chunks of the abandoned one are removed.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -77,9 +78,12 @@ def encode(
     attrs: Mapping[str, Any] | None,
     chunk_threshold: int,
     chunk_bytes: int,
+    coords: Mapping[str, Any] | None = None,
+    block: wire.Placement | Mapping[str, Sequence[int]] | None = None,
 ) -> EncodedTensor:
     """Lay out one tensor for writing, viewing (not copying) the array's memory."""
     arr, order = _as_wire_array(array, key)
+    header_of = functools.partial(wire.encode_header, dims=dims, attrs=attrs, coords=coords, block=block)
     data = arr.reshape(-1, order=order).view(np.uint8).data
     try:
         prefix = wire.chunk_prefix(key)
@@ -91,13 +95,13 @@ def encode(
                     f"{wire.MAX_CHUNKS} a tensor may have: use larger chunk_bytes"
                 )
             ref = wire.ChunkRef(n_chunks=n_chunks, chunk_bytes=chunk_bytes, generation=os.urandom(16))
-            header = wire.encode_header(arr.dtype, arr.shape, order, dims=dims, attrs=attrs, chunked=True)
+            header = header_of(arr.dtype, arr.shape, order, chunked=True)
             chunks = tuple(
                 (wire.chunk_key(prefix, ref.generation, i), data[i * chunk_bytes : (i + 1) * chunk_bytes])
                 for i in range(ref.n_chunks)
             )
             return EncodedTensor(key, (header + wire.encode_chunk_ref(ref),), prefix, chunks)
-        header = wire.encode_header(arr.dtype, arr.shape, order, dims=dims, attrs=attrs)
+        header = header_of(arr.dtype, arr.shape, order)
     except ValueError as exc:
         raise type(exc)(f"tensor {key!r}: {exc}") from None
     return EncodedTensor(key, (header, data), prefix)

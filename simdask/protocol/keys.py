@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from .. import env
 
-__all__ = ["INTERNAL", "KeyPrefixes", "check_name", "is_internal"]
+__all__ = ["INTERNAL", "KeyPrefixes", "PrefixScope", "check_name", "is_internal"]
 
 #: Names (after the key prefix) that are simdask's own, never user data: the
 #: end-of-run marker, chunk keys of large tensors, models, requests, zarr store indexes.
@@ -36,6 +37,14 @@ def check_name(name: str, what: str) -> str:
     return name
 
 
+class PrefixScope(Protocol):
+    """What puts a group's prefix into a run (:class:`~simdask.protocol.runs.RunScope`)."""
+
+    def write_prefix(self, group: str) -> str: ...
+
+    def read_prefix(self, group: str) -> str: ...
+
+
 @dataclass
 class KeyPrefixes:
     """Which prefix a client writes under and reads from (SmartRedis's SSKEYOUT/SSKEYIN).
@@ -43,6 +52,8 @@ class KeyPrefixes:
     Writes use ``put_prefix``; reads use ``source``, the first incoming prefix
     by default, else the client's own prefix (so a member reads back what it
     wrote). Tensors, datasets and lists are prefixed unless switched off.
+    With a ``scope``, each prefix is put in its run (``P@n``, ``docs/protocol.md``
+    "Runs"); writes and deletes use the write prefix.
 
     Examples
     --------
@@ -57,12 +68,13 @@ class KeyPrefixes:
     use_tensor_prefix: bool = True
     use_dataset_prefix: bool = True
     use_list_prefix: bool = True
+    scope: PrefixScope | None = None
     _sources: frozenset[str] = field(default=frozenset(), repr=False)
 
     def __post_init__(self) -> None:
         for prefix in (self.put_prefix, *self.incoming):
-            if "{" in prefix or "}" in prefix or "," in prefix:
-                raise ValueError(f"key prefix {prefix!r} must not contain braces or commas")
+            if any(c in prefix for c in "{},@"):
+                raise ValueError(f"key prefix {prefix!r} must not contain braces, commas or '@'")
         self._sources = frozenset((*self.incoming, self.put_prefix))
         if not self.source:
             self.source = self.incoming[0] if self.incoming else self.put_prefix
@@ -82,23 +94,27 @@ class KeyPrefixes:
             )
         self.source = source
 
-    @staticmethod
-    def _join(prefix: str, name: str, enabled: bool) -> str:
-        return f"{prefix}.{name}" if enabled and prefix else name
+    def _join(self, name: str, enabled: bool, write: bool) -> str:
+        if not enabled:
+            return name
+        prefix = self.put_prefix if write else self.source
+        if self.scope is not None:
+            prefix = self.scope.write_prefix(prefix) if write else self.scope.read_prefix(prefix)
+        return f"{prefix}.{name}" if prefix else name
 
     def tensor(self, name: str, *, write: bool = False) -> str:
         """The key of tensor ``name``: with the read prefix, or the write prefix when ``write``."""
         check_name(name, "tensor")
-        return self._join(self.put_prefix if write else self.source, name, self.use_tensor_prefix)
+        return self._join(name, self.use_tensor_prefix, write)
 
     def dataset(self, name: str, *, write: bool = False) -> str:
         """``p.{name}``: the base of a dataset's keys (``.meta``, ``.<tensor>``)."""
         check_name(name, "dataset")
         if "{" in name or "}" in name:
             raise ValueError(f"dataset name {name!r} must not contain braces (they form its cluster hash tag)")
-        return self._join(self.put_prefix if write else self.source, f"{{{name}}}", self.use_dataset_prefix)
+        return self._join(f"{{{name}}}", self.use_dataset_prefix, write)
 
     def list(self, name: str, *, write: bool = False) -> str:
         """The key of aggregation list ``name``."""
         check_name(name, "list")
-        return self._join(self.put_prefix if write else self.source, name, self.use_list_prefix)
+        return self._join(name, self.use_list_prefix, write)

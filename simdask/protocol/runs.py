@@ -1,22 +1,511 @@
-"""The end of a run (``docs/protocol.md``, "End of a run"): the marker a writer puts when it is done.
+"""Runs (``docs/protocol.md``, "Runs"): which execution of a writer group each key belongs to.
 
-A writer puts the tensor :data:`END_OF_RUN` (any value; by convention a 0-d
-int64 holding the number of steps) under its write prefix with its ordinary
-``put_tensor``, and deletes it when a new run starts. Readers only test that
-the key exists, with their read prefix.
+A writer group is every process writing under one write prefix ``P``; a run
+is one execution of it, numbered by the store. Writers in run ``n`` write
+under the run prefix ``P@n``, so a rerun with the same key names never
+mixes with an earlier run. The registry (``simdask:{runs:P}`` and its
+per-run hashes) records each run's id, writers, heartbeats and ends; the
+Lua scripts ``BEGIN_RUN`` and ``END_RUN`` (:mod:`.scripts`) change it, the
+same bytes from every client.
+
+A group without runs keeps plain ``P.<name>`` keys and the older end-of-run
+marker :data:`END_OF_RUN`.
 """
 
 from __future__ import annotations
 
-from .session import Session
-from .tensors import key_exists
+import atexit
+import os
+import secrets
+import socket
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
-__all__ = ["END_OF_RUN", "run_ended"]
+from .. import config, env, wire
+from ..errors import RunFailedError, RunNotFoundError, SimdaskError
+from ..transport import Request
+from .scripts import BEGIN_RUN, END_RUN
+from .session import Session, seconds_setting
+from .tensors import delete_tensors, key_exists
 
-#: Tensor name a writer puts (any value; by convention a 0-d tensor) to say its run is over.
+__all__ = [
+    "END_OF_RUN",
+    "RunInfo",
+    "RunScope",
+    "RunState",
+    "WriterIdentity",
+    "WriterInfo",
+    "current_run",
+    "delete_run",
+    "find_run",
+    "identity_from_env",
+    "lease_seconds",
+    "list_runs",
+    "prune_runs",
+    "registry_key",
+    "run_ended",
+    "run_info",
+    "run_prefix",
+]
+
+#: Tensor name a writer outside a run puts (any value; by convention a 0-d tensor) to say its run is over.
 END_OF_RUN = "simdask:end"
+
+RunState = Literal["running", "ended", "failed"]
+_HOST = socket.gethostname()
+
+
+def registry_key(group: str) -> str:
+    """The registry hash of writer group ``group``; its runs' keys extend it (one hash tag, one shard).
+
+    >>> registry_key("sim"), registry_key("")
+    ('simdask:{runs:sim}', 'simdask:{runs:}')
+    """
+    return f"simdask:{{runs:{group}}}"
+
+
+def run_prefix(group: str, run: int) -> str:
+    """The key prefix of run ``run`` of group ``group``.
+
+    >>> run_prefix("sim", 3), run_prefix("", 3)
+    ('sim@3', '@3')
+    """
+    return f"{group}@{run}"
+
+
+def lease_seconds(explicit: float | None = None) -> float:
+    """How long a writer's heartbeat lasts: ``explicit``, else ``SIMDASK_RUN_LEASE``, else ``runs.lease``."""
+    seconds = seconds_setting(explicit, env.RUN_LEASE, "runs.lease", zero_means_forever=False)
+    assert seconds is not None  # 0 is refused, a default is configured
+    return seconds
+
+
+@dataclass(frozen=True)
+class WriterIdentity:
+    """Which run a process writes in: the run id its writers share, its index, their count."""
+
+    run_id: str
+    writer: int
+    writers: int
+
+    def __post_init__(self) -> None:
+        if not self.run_id or any(c in self.run_id for c in "\r\n\0"):
+            raise ValueError(f"a run id must be a non-empty line of text, got {self.run_id!r}")
+        if not 0 <= self.writer < self.writers:
+            raise ValueError(f"writer index {self.writer} is not in [0, {self.writers}) (writers={self.writers})")
+
+
+def _integer(environ: Mapping[str, str], name: str, default: int | None) -> int | None:
+    text = environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"the environment variable {name} must be an integer, got {text!r}") from None
+
+
+def _launcher(environ: Mapping[str, str]) -> tuple[str, int, int] | None:
+    """Run id, rank and size from an MPI or srun launcher's environment (``docs/protocol.md``, rules 2-3)."""
+    job = environ.get("PMIX_NAMESPACE") or environ.get("OMPI_MCA_ess_base_jobid")
+    if job and "OMPI_COMM_WORLD_SIZE" in environ:
+        rank = _integer(environ, "OMPI_COMM_WORLD_RANK", 0)
+        size = _integer(environ, "OMPI_COMM_WORLD_SIZE", 1)
+        assert rank is not None and size is not None
+        return f"ompi:{job}", rank, size
+    step = environ.get("SLURM_STEP_ID", "").strip()
+    if step and environ.get("SLURM_JOB_ID"):
+        rank = _integer(environ, "SLURM_PROCID", 0)
+        size = _integer(environ, "SLURM_STEP_NUM_TASKS", None) or _integer(environ, "SLURM_NTASKS", 1)
+        assert rank is not None and size is not None
+        return f"slurm:{environ['SLURM_JOB_ID']}.{step}", rank, size
+    return None
+
+
+def identity_from_env(environ: Mapping[str, str] | None = None) -> WriterIdentity | None:
+    """The run this process writes in, as its environment says (``None``: not in a run).
+
+    >>> identity_from_env({"SIMDASK_RUN_ID": "case7", "SIMDASK_RUN_WRITERS": "4", "SIMDASK_RUN_WRITER": "2"})
+    WriterIdentity(run_id='case7', writer=2, writers=4)
+    >>> identity_from_env({"PMIX_NAMESPACE": "1234", "OMPI_COMM_WORLD_RANK": "1", "OMPI_COMM_WORLD_SIZE": "2"})
+    WriterIdentity(run_id='ompi:1234', writer=1, writers=2)
+    >>> identity_from_env({}) is None
+    True
+    """
+    environ = os.environ if environ is None else environ
+    launched = _launcher(environ)
+    run_id = environ.get(env.RUN_ID, "").strip()
+    if run_id:
+        if launched is None and "PMI_SIZE" in environ:  # MPICH's Hydra: a rank and size, no job id
+            launched = ("", _integer(environ, "PMI_RANK", 0) or 0, _integer(environ, "PMI_SIZE", 1) or 1)
+        writers = _integer(environ, env.RUN_WRITERS, launched[2] if launched else 1)
+        writer = _integer(environ, env.RUN_WRITER, launched[1] if launched else 0)
+        assert writers is not None and writer is not None
+        return WriterIdentity(run_id, writer, writers)
+    if launched:
+        return WriterIdentity(*launched)
+    return None
+
+
+# -- writers ---------------------------------------------------------------------------
+
+
+def begin(session: Session, group: str, identity: WriterIdentity, lease: float) -> int:
+    """Join (or begin) the run of ``identity`` in ``group``; its number."""
+    key = registry_key(group)
+    return int(
+        session.transport.execute(
+            key,
+            "EVAL",
+            BEGIN_RUN,
+            1,
+            key,
+            identity.run_id,
+            identity.writer,
+            identity.writers,
+            _HOST,
+            os.getpid(),
+            max(1, round(lease * 1000)),
+            context=f"beginning run {identity.run_id!r} of writer group {group!r}",
+        )
+    )
+
+
+def end(session: Session, group: str, run: int, writer: int) -> int:
+    """End ``writer``'s part of ``run``; how many of its writers have ended."""
+    key = registry_key(group)
+    return int(
+        session.transport.execute(
+            key, "EVAL", END_RUN, 1, key, run, writer, context=f"ending run {run} of writer group {group!r}"
+        )
+    )
+
+
+def heartbeat(session: Session, group: str, run: int, writer: int, lease: float) -> None:
+    """Renew ``writer``'s heartbeat in ``run`` for ``lease`` seconds."""
+    key = f"{registry_key(group)}:{run}:alive:{writer}"
+    session.transport.execute(key, "SET", key, "1", "PX", max(1, round(lease * 1000)))
+
+
+# -- readers ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WriterInfo:
+    """One writer of a run, as the registry and its heartbeat say."""
+
+    index: int
+    host: str | None = None
+    pid: int | None = None
+    began: float | None = None
+    ended: float | None = None
+    alive: bool = False
+    death: str | None = None  # why it counts as dead, if it does
+
+    def describe(self) -> str:
+        where = f" (pid {self.pid} on {self.host})" if self.pid is not None else ""
+        return f"writer {self.index}{where}"
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """One run of a writer group: its id, writers and state."""
+
+    group: str
+    number: int
+    run_id: str
+    writers: int
+    began: float
+    ended: int
+    members: tuple[WriterInfo, ...] = field(default=())
+
+    @property
+    def prefix(self) -> str:
+        """The key prefix its writers write under."""
+        return run_prefix(self.group, self.number)
+
+    @property
+    def dead(self) -> tuple[WriterInfo, ...]:
+        """Writers that died without ending their part."""
+        return tuple(w for w in self.members if w.death is not None)
+
+    @property
+    def state(self) -> RunState:
+        """``"ended"`` when every writer ended, ``"failed"`` when one died first, else ``"running"``."""
+        if self.ended >= self.writers:
+            return "ended"
+        return "failed" if self.dead else "running"
+
+    def check(self) -> None:
+        """Raise :class:`~simdask.errors.RunFailedError` naming the dead writers, if any."""
+        dead = self.dead
+        if dead and self.ended < self.writers:
+            named = "; ".join(f"{w.describe()} {w.death}" for w in dead)
+            raise RunFailedError(
+                f"run {self.number} ({self.run_id!r}) of writer group {self.group!r} failed: "
+                f"{len(dead)} of its {self.writers} writer(s) died without ending it: {named}"
+            )
+
+
+def _pid_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _decode(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def _writer(index: int, record: Any, alive: bool, began: float, now: float, lease: float) -> WriterInfo:
+    if record is None:
+        death = f"never began ({now - began:.0f} s after the run began)" if now - began > lease else None
+        return WriterInfo(index, death=death)
+    try:
+        doc = wire.parse_json(record if isinstance(record, bytes) else str(record).encode())
+        host, pid = str(doc["host"]), int(doc["pid"])
+        w_began = float(doc["began"])
+        w_ended = float(doc["ended"]) if doc.get("ended") is not None else None
+    except (KeyError, TypeError, ValueError) as exc:
+        return WriterInfo(index, death=f"has an unreadable registry record ({exc})")
+    death = None
+    if w_ended is None:
+        if host == _HOST and _pid_gone(pid):
+            death = "is gone (its process no longer exists)"
+        elif not alive:
+            death = f"stopped its heartbeat (lease {lease:g} s)"
+    return WriterInfo(index, host, pid, w_began, w_ended, alive, death)
+
+
+def run_info(session: Session, group: str, run: int, *, lease: float | None = None) -> RunInfo | None:
+    """Run ``run`` of ``group`` (``None`` when there is no such run): one round trip, two with a heartbeat check."""
+    base = registry_key(group)
+    transport = session.transport
+    fields, now_reply = transport.run([Request(base, [("HGETALL", f"{base}:{run}"), ("TIME",)])])[0]
+    if not fields:
+        return None
+    record = {_decode(k): v for k, v in zip(fields[::2], fields[1::2])}
+    try:
+        writers, began, ended = int(record["writers"]), float(record["began"]), int(record["ended"])
+    except (KeyError, ValueError) as exc:
+        raise RunNotFoundError(f"run {run} of writer group {group!r} has a malformed registry entry ({exc})") from None
+    now = float(_decode(now_reply[0])) + float(_decode(now_reply[1])) / 1e6
+    alive_keys = [f"{base}:{run}:alive:{i}" for i in range(writers)]
+    replies = transport.run([Request(k, [("EXISTS", k)]) for k in alive_keys])
+    lease = lease_seconds(lease)
+    members = tuple(_writer(i, record.get(f"w:{i}"), bool(replies[i]), began, now, lease) for i in range(writers))
+    return RunInfo(group, run, _decode(record.get("token", "")), writers, began, ended, members)
+
+
+def find_run(session: Session, group: str, run: int | str) -> int:
+    """The number of run ``run`` of ``group``: a number (checked to exist) or a run id."""
+    key = registry_key(group)
+    if isinstance(run, str):
+        number = session.transport.execute(key, "HGET", key, f"tok:{run}")
+        if number is None:
+            raise RunNotFoundError(f"writer group {group!r} has no run with id {run!r}")
+        return int(number)
+    if not session.transport.execute(key, "EXISTS", f"{key}:{run}"):
+        raise RunNotFoundError(f"writer group {group!r} has no run {run}")
+    return int(run)
+
+
+def current_run(session: Session, group: str) -> int | None:
+    """The latest run begun in ``group`` (``None``: the group has no runs)."""
+    key = registry_key(group)
+    value = session.transport.execute(key, "HGET", key, "current")
+    return None if value is None else int(value)
+
+
+def list_runs(session: Session, group: str, *, lease: float | None = None) -> list[RunInfo]:
+    """Every run of ``group`` still in the store, oldest first."""
+    key = registry_key(group)
+    last = session.transport.execute(key, "HGET", key, "seq")
+    runs = (run_info(session, group, n, lease=lease) for n in range(1, int(last or 0) + 1))
+    return [info for info in runs if info is not None]
+
+
+def _glob_escape(text: str) -> str:
+    return "".join(f"\\{c}" if c in "*?[]\\" else c for c in text)
+
+
+def delete_run(session: Session, group: str, run: int, *, force: bool = False) -> int:
+    """Delete every key of run ``run`` of ``group`` (chunks included) and its registry entries.
+
+    A running run is refused unless ``force``. Returns how many keys were deleted.
+    """
+    info = run_info(session, group, run)
+    if info is None:
+        raise RunNotFoundError(f"writer group {group!r} has no run {run}")
+    if info.state == "running" and not force:
+        raise RunFailedError(
+            f"run {run} ({info.run_id!r}) of writer group {group!r} is still running; pass force=True to delete it"
+        )
+    keys = [k for shard in session.transport.scan(_glob_escape(run_prefix(group, run)) + ".*") for k in shard]
+    deleted = sum(delete_tensors(session, keys)) if keys else 0
+    base = registry_key(group)
+    commands: list[tuple[Any, ...]] = [
+        ("DEL", f"{base}:{run}", *(f"{base}:{run}:alive:{i}" for i in range(info.writers)))
+    ]
+    commands.append(("HDEL", base, f"tok:{info.run_id}"))
+    session.transport.run([Request(base, commands)])
+    return deleted
+
+
+def prune_runs(session: Session, group: str, keep: int) -> list[int]:
+    """Delete all but the last ``keep`` ended or failed runs of ``group``; the numbers deleted."""
+    if keep < 0:
+        raise ValueError(f"keep must be >= 0, got {keep}")
+    finished = [info.number for info in list_runs(session, group) if info.state != "running"]
+    doomed = finished[: max(0, len(finished) - keep)]
+    for number in doomed:
+        delete_run(session, group, number, force=True)
+    return doomed
 
 
 def run_ended(session: Session, marker_key: str) -> bool:
-    """Whether the run whose end-of-run marker is ``marker_key`` (:data:`END_OF_RUN` with a read prefix) is over."""
+    """Whether a run without registry, whose end-of-run marker is ``marker_key``, is over."""
     return key_exists(session, marker_key)
+
+
+# -- one client's view -----------------------------------------------------------------
+
+
+class RunScope:
+    """The runs one client's keys are in: its own (as a writer) and the one it reads of each group.
+
+    Parameters
+    ----------
+    session
+        The client's session.
+    group
+        The writer group it writes to: its write prefix.
+    identity
+        The run it writes in (:func:`identity_from_env`); ``None``: plain keys
+        until :meth:`begin` is called.
+    lease
+        Heartbeat lease in seconds (``None``: :func:`lease_seconds`).
+    """
+
+    def __init__(
+        self, session: Session, group: str, identity: WriterIdentity | None, lease: float | None = None
+    ) -> None:
+        self.session = session
+        self.group = group  # the group this client writes to (its write prefix)
+        self.identity = identity
+        self.lease = lease_seconds(lease)
+        self.run: int | None = None  # kept after the end: reads of the group stay on it
+        self.ended = False
+        self._reading: dict[str, int | None] = {}
+        self._owner = True  # False in an unpickled copy (a Dask worker): it neither beats nor ends
+        self._beat = 0.0
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_owner"] = False
+        return state
+
+    def begin(self, identity: WriterIdentity | None = None) -> int:
+        """Begin (or join) a run of this client's group now; its number."""
+        if self.run is not None and not self.ended:
+            raise RunFailedError(
+                f"this client already writes in run {self.run} of writer group {self.group!r}; end_run() first"
+            )
+        if identity is None:
+            identity = self.identity or WriterIdentity(f"run-{secrets.token_hex(8)}", 0, 1)
+        self.run = begin(self.session, self.group, identity, self.lease)
+        self.identity, self.ended, self._owner, self._beat = identity, False, True, time.monotonic()
+        _BEGUN.add(self)
+        self._reading.pop(self.group, None)
+        keep = config.get("runs.keep")
+        if keep is not None:
+            prune_runs(self.session, self.group, int(keep))
+        return self.run
+
+    def end(self, *, begin_first: bool = True) -> None:
+        """End this writer's part of its run.
+
+        A writer of an environment run that has not begun yet (it wrote
+        nothing) begins and ends it when ``begin_first``, so that the run can
+        end; a client in no run does nothing.
+        """
+        if not self._owner or self.ended:
+            return
+        if self.run is None:
+            if self.identity is None or not begin_first:
+                return
+            self.begin()
+        assert self.run is not None and self.identity is not None
+        self.ended = True
+        _BEGUN.discard(self)
+        end(self.session, self.group, self.run, self.identity.writer)
+
+    def write_prefix(self, group: str) -> str:
+        """The prefix writes to ``group`` go under: its run's when this client writes in one."""
+        if group != self.group:
+            return group
+        if self.run is None and self.identity is not None:
+            self.begin()
+        if self.run is None:
+            return group
+        if self.ended:
+            raise RunFailedError(
+                f"this client ended its part of run {self.run} of writer group {group!r}: it writes no more "
+                "(begin_run() begins a new run)"
+            )
+        if self._owner and time.monotonic() - self._beat > self.lease / 4:
+            assert self.identity is not None
+            heartbeat(self.session, group, self.run, self.identity.writer, self.lease)
+            self._beat = time.monotonic()
+        return run_prefix(group, self.run)
+
+    def read_prefix(self, group: str) -> str:
+        """The prefix reads of ``group`` use: this client's own run once begun, else the run it chose or
+        first found (a read never begins a run)."""
+        if group == self.group and self.run is not None:
+            return run_prefix(group, self.run)
+        if group not in self._reading:
+            self._reading[group] = current_run(self.session, group)
+        run = self._reading[group]
+        return group if run is None else run_prefix(group, run)
+
+    def refresh(self, group: str) -> bool:
+        """Look again for a run of ``group`` when its reads found none; whether one has begun since."""
+        if group == self.group and self.run is not None or self._reading.get(group, 0) is not None:
+            return False
+        self._reading[group] = current_run(self.session, group)
+        return self._reading[group] is not None
+
+    def read_run(self, group: str, run: int | None) -> None:
+        """Read ``run`` of ``group`` from now on (``None``: its current run, looked up at the next read)."""
+        if run is None:
+            self._reading.pop(group, None)
+        else:
+            self._reading[group] = run
+
+
+#: Scopes with a run begun and not ended in this process: kept alive until then, even when their client is
+#: gone (a writer that drops its client without closing it has still finished writing at exit).
+_BEGUN: set[RunScope] = set()
+_EXIT_WAIT = 5.0  # seconds the end of runs may hold up the exit of a process whose store stopped answering
+
+
+@atexit.register
+def _end_at_exit() -> None:
+    """A Python process that exits normally has finished writing: end its part of the runs its clients began
+    (as closing them would). One that dies of an uncaught exception does not: its readers see it die."""
+    if getattr(sys, "last_value", None) is not None or getattr(sys, "last_exc", None) is not None:
+        return
+    for scope in list(_BEGUN):
+        try:
+            with scope.session.limit(_EXIT_WAIT):
+                scope.end(begin_first=False)
+        except SimdaskError:  # the store is gone or frozen: the writer counts as dead, which is the truth
+            pass

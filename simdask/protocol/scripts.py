@@ -6,7 +6,7 @@ client sends the same bytes, so the store caches one compiled copy.
 
 from __future__ import annotations
 
-__all__ = ["CLEANUP_CHUNKS"]
+__all__ = ["BEGIN_RUN", "CLEANUP_CHUNKS", "END_RUN"]
 
 #: ``EVAL CLEANUP_CHUNKS n <head key 1> ... <head key n> <chunk key prefix 1> ... <prefix n>``:
 #: unlink the chunks of every chunked tensor currently stored at the head keys
@@ -34,4 +34,53 @@ for i, k in ipairs(KEYS) do
   end
 end
 return removed
+"""
+
+#: ``EVAL BEGIN_RUN 1 <registry> <token> <writer> <writers> <host> <pid> <lease ms>``: join the run of
+#: ``token`` (or begin the group's next run when there is none, or when this writer index already
+#: took part in it: a rerun under a reused launcher id) and return its number. The run's hash and
+#: heartbeat keys are ``<registry>:<n>`` and ``<registry>:<n>:alive:<writer>`` (same hash tag).
+BEGIN_RUN = """\
+local base = KEYS[1]
+local token, w, nw = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local now = redis.call('TIME')
+local t = now[1] .. '.' .. string.format('%06d', tonumber(now[2]))
+local n = redis.call('HGET', base, 'tok:' .. token)
+if n then
+  local run = base .. ':' .. n
+  if redis.call('HEXISTS', run, 'w:' .. w) == 1 then
+    n = false
+  elseif tonumber(redis.call('HGET', run, 'writers')) ~= nw then
+    return redis.error_reply('ERR run ' .. n .. ' has ' .. redis.call('HGET', run, 'writers')
+      .. ' writers, this writer says ' .. nw)
+  end
+end
+if not n then
+  n = redis.call('HINCRBY', base, 'seq', 1)
+  redis.call('HSET', base, 'tok:' .. token, n, 'current', n)
+  redis.call('HSET', base .. ':' .. n, 'token', token, 'writers', nw, 'began', t, 'ended', 0)
+end
+local run = base .. ':' .. n
+redis.call('HSET', run, 'w:' .. w, cjson.encode({host = ARGV[4], pid = tonumber(ARGV[5]), began = t}))
+redis.call('SET', run .. ':alive:' .. w, '1', 'PX', ARGV[6])
+return tonumber(n)
+"""
+
+#: ``EVAL END_RUN 1 <registry> <run> <writer>``: record that the writer has ended its part of the
+#: run (once: ending twice counts once), drop its heartbeat, return how many writers have ended.
+END_RUN = """\
+local run = KEYS[1] .. ':' .. ARGV[1]
+local rec = redis.call('HGET', run, 'w:' .. ARGV[2])
+if not rec then
+  return redis.error_reply('ERR writer ' .. ARGV[2] .. ' has not begun run ' .. ARGV[1])
+end
+local doc = cjson.decode(rec)
+if doc.ended == nil then
+  local now = redis.call('TIME')
+  doc.ended = now[1] .. '.' .. string.format('%06d', tonumber(now[2]))
+  redis.call('HSET', run, 'w:' .. ARGV[2], cjson.encode(doc))
+  redis.call('HINCRBY', run, 'ended', 1)
+end
+redis.call('DEL', run .. ':alive:' .. ARGV[2])
+return tonumber(redis.call('HGET', run, 'ended'))
 """

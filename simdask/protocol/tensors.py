@@ -20,7 +20,7 @@ from typing import Any, Literal, overload
 import numpy as np
 
 from ..transport import Request, check_transaction
-from ..wire import TensorInfo
+from ..wire import Placement, TensorInfo
 from ._reading import read_infos, read_tensors
 from ._writing import EncodedTensor, drop_commands, encode, head_commands, write_tensors
 from .session import Session
@@ -46,6 +46,8 @@ def encode_tensor(
     *,
     dims: Sequence[str] | None = None,
     attrs: Mapping[str, Any] | None = None,
+    coords: Mapping[str, Any] | None = None,
+    block: Placement | Mapping[str, Sequence[int]] | None = None,
 ) -> EncodedTensor:
     """Lay out ``array`` for writing under ``key``, chunked as the session says; nothing is copied.
 
@@ -55,6 +57,9 @@ def encode_tensor(
         One name per axis, stored with the tensor.
     attrs
         JSON-serialisable metadata stored with the tensor.
+    coords, block
+        Coordinates and the place in a global array (``docs/protocol.md``,
+        "Describing a tensor").
     """
     return encode(
         key,
@@ -63,6 +68,8 @@ def encode_tensor(
         attrs=attrs,
         chunk_threshold=session.chunk_threshold,
         chunk_bytes=session.chunk_bytes,
+        coords=coords,
+        block=block,
     )
 
 
@@ -138,9 +145,10 @@ def delete_tensors(session: Session, keys: Sequence[str]) -> list[bool]:
 
 
 def copy_tensor(session: Session, source: str, dest: str) -> None:
-    """Copy the tensor at ``source`` (data, dims, attrs) to ``dest``, as a new generation."""
+    """Copy the tensor at ``source`` (data and description) to ``dest``, as a new generation."""
     info, array = read_tensors(session.transport, [source], what="copy_tensor")[0]
-    put_tensors(session, [encode_tensor(session, dest, array, dims=info.dims, attrs=info.attrs)])
+    copy = encode_tensor(session, dest, array, dims=info.dims, attrs=info.attrs, coords=info.coords, block=info.block)
+    put_tensors(session, [copy])
 
 
 def key_exists(session: Session, key: str) -> bool:

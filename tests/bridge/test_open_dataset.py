@@ -82,15 +82,22 @@ def test_dims_and_attrs_come_from_the_tensors(client):
 
 
 def test_fortran_order_tensors(client, rng):
+    """An F-ordered tensor opens in its memory's row-major order: dims reversed, the same labelled values."""
     data = [np.asfortranarray(rng.random((3, 4))) for _ in range(4)]
     for s, a in enumerate(data):
         client.put_tensor(f"f.{s}", a, dims=("i", "j"))
     assert client.tensor_info("f.0").order == "F"
     expected = np.stack(data)
-    np.testing.assert_array_equal(simdask.open_dataset("f.{step:d}", client).f.values, expected)
+    opened = simdask.open_dataset("f.{step:d}", client).f
+    assert opened.dims == ("step", "j", "i") and opened.data.chunks == ((1,) * 4, (4,), (3,))
+    np.testing.assert_array_equal(opened.transpose("step", "i", "j").values, expected)
     grouped = simdask.open_dataset("f.{step:d}", client, chunks={"step": 3})
     assert grouped.f.data.chunks[0] == (3, 1)
-    np.testing.assert_array_equal(grouped.f.values, expected)
+    np.testing.assert_array_equal(grouped.f.values, expected.transpose(0, 2, 1))
+    client.put_tensor("f.4", np.ascontiguousarray(rng.random((4, 3))), dims=("j", "i"))  # the same memory, from C
+    mixed = simdask.open_dataset("f.{step:d}", client, chunks={"step": 5}).f
+    np.testing.assert_array_equal(mixed.values[:4], expected.transpose(0, 2, 1))
+    np.testing.assert_array_equal(mixed.values[4], client.get_tensor("f.4"))
 
 
 def test_zero_dimensional_tensors(client):

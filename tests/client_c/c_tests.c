@@ -724,7 +724,7 @@ static int case_prefixes(void)
     sd_datasets_free(list, cnt);
     sd_dataset_free(ds);
     OK(c, sd_put_tensor(c, "gone", v, SD_FLOAT64, 1, s, SD_ORDER_C));
-    OK(c, sd_delete_tensor(c, "gone")); /* read prefix is member1 now */
+    OK(c, sd_delete_tensor(c, "gone")); /* deletes use the write prefix, member1 */
     OK(c, sd_key_exists(c, "member1.gone", &ex));
     CHECK(ex == 0, "member1.gone deleted");
     sd_client_free(c);
@@ -1005,6 +1005,155 @@ static int case_connect_fails(const char *code_name)
     return failures;
 }
 
+/* ---- describing a tensor (docs/protocol.md "Describing a tensor") ----------------------------- */
+
+/* theta[nz][nx] = 100 step + 10 z + x + 0.25, on 2 x 3 uneven blocks (rows 0 2 5, columns 0 4 5 8), each put
+ * as one rank would with its description: under "cmeta<rank>_<step>" as C lies it (shape {nz_r, nx_r}, dims
+ * {"z", "x"}), and the same memory, not copied, under "fmeta<rank>_<step>" as Fortran's theta(nx, nz) (F order,
+ * everything reversed). x = 0.5 i + 0.1; time = 60 step; units, long_name, levels, scale. */
+static int case_described(void)
+{
+    enum { NZ = 5, NX = 8 };
+    static const size_t rows[3] = {0, 2, 5}, cols[4] = {0, 4, 5, 8}, global_c[2] = {NZ, NX}, global_f[2] = {NX, NZ};
+    static const char *const dims_c[2] = {"z", "x"}, *const dims_f[2] = {"x", "z"};
+    double xs[NX], block[NZ * NX];
+    sd_client *c = connect_env();
+    sd_tensor_meta *mc = NULL, *mf = NULL;
+    for (int i = 0; i < NX; i++) xs[i] = 0.5 * i + 0.1;
+    OK(c, sd_tensor_meta_new(&mc));
+    OK(c, sd_tensor_meta_new(&mf));
+    sd_tensor_meta *both[2] = {mc, mf};
+    OK(c, sd_tensor_meta_set_dims(mc, 2, dims_c));
+    OK(c, sd_tensor_meta_set_dims(mf, 2, dims_f));
+    for (int k = 0; k < 2; k++) {
+        OK(c, sd_tensor_meta_set_attr_string(both[k], "units", "K"));
+        OK(c, sd_tensor_meta_set_attr_string(both[k], "long_name", "potential temperature"));
+        OK(c, sd_tensor_meta_set_attr_int(both[k], "levels", NZ));
+        OK(c, sd_tensor_meta_set_attr_double(both[k], "scale", 1.0));
+    }
+    for (int step = 0; step < 2; step++) {
+        for (int k = 0; k < 2; k++) OK(c, sd_tensor_meta_set_coord_scalar(both[k], "time", 60.0 * step));
+        for (size_t i = 0; i < 2; i++) {
+            for (size_t j = 0; j < 3; j++) {
+                size_t nz = rows[i + 1] - rows[i], nx = cols[j + 1] - cols[j], rank = 3 * i + j;
+                size_t shape_c[2] = {nz, nx}, shape_f[2] = {nx, nz};
+                size_t start_c[2] = {rows[i], cols[j]}, start_f[2] = {cols[j], rows[i]};
+                char name[64];
+                for (size_t z = 0; z < nz; z++)
+                    for (size_t x = 0; x < nx; x++)
+                        block[z * nx + x] = 100.0 * step + 10.0 * (double)(rows[i] + z) + (double)(cols[j] + x) + 0.25;
+                for (int k = 0; k < 2; k++) OK(c, sd_tensor_meta_set_coord_array(both[k], "x", xs + cols[j], nx));
+                OK(c, sd_tensor_meta_set_block(mc, 2, global_c, start_c));
+                OK(c, sd_tensor_meta_set_block(mf, 2, global_f, start_f));
+                snprintf(name, sizeof name, "cmeta%zu_%d", rank, step);
+                OK(c, sd_put_tensor_meta(c, name, block, SD_FLOAT64, 2, shape_c, SD_ORDER_C, mc));
+                snprintf(name, sizeof name, "fmeta%zu_%d", rank, step);
+                OK(c, sd_put_tensor_meta(c, name, block, SD_FLOAT64, 2, shape_f, SD_ORDER_F, mf));
+            }
+        }
+    }
+    sd_tensor_meta_free(mc);
+    sd_tensor_meta_free(mf);
+    /* numbers that must read back as the same double, text that must be escaped */
+    sd_tensor_meta *m = NULL;
+    double one = 1.0;
+    size_t shape1[1] = {1};
+    OK(c, sd_tensor_meta_new(&m));
+    OK(c, sd_tensor_meta_set_attr_double(m, "third", 1.0 / 3.0));
+    OK(c, sd_tensor_meta_set_attr_double(m, "tiny", 4.9406564584124654e-324));
+    OK(c, sd_tensor_meta_set_attr_double(m, "huge", 1.7976931348623157e308));
+    OK(c, sd_tensor_meta_set_attr_double(m, "negative_zero", -0.0));
+    OK(c, sd_tensor_meta_set_attr_double(m, "one", 1.0));
+    OK(c, sd_tensor_meta_set_attr_double(m, "minus_inf", -1.0 / 0.0));
+    OK(c, sd_tensor_meta_set_attr_double(m, "nan", 0.0 / 0.0));
+    OK(c, sd_tensor_meta_set_attr_int(m, "big", 4611686018427387904LL));
+    OK(c, sd_tensor_meta_set_attr_int(m, "negative", -7));
+    OK(c, sd_tensor_meta_set_attr_string(m, "text", "say \"hi\"\\\n\t\x01 caf\xc3\xa9"));
+    OK(c, sd_tensor_meta_set_attr_string(m, "text", "replaced: \"caf\xc3\xa9\"\\"));
+    OK(c, sd_tensor_meta_set_coord_string(m, "member", "ctl"));
+    OK(c, sd_tensor_meta_set_coord_scalar(m, "time", 0.1));
+    OK(c, sd_put_tensor_meta(c, "cmeta_numbers", &one, SD_FLOAT64, 1, shape1, SD_ORDER_C, m));
+    OK(c, sd_put_tensor_meta(c, "cmeta_none", &one, SD_FLOAT64, 1, shape1, SD_ORDER_C, NULL));
+    sd_tensor_meta_free(m);
+    sd_client_free(c);
+    return failures;
+}
+
+/* A description that does not fit is SD_ERR_ARG naming what (the object's or the key's), and writes nothing. */
+static int case_described_errors(void)
+{
+    static const char *const yx[2] = {"y", "x"}, *const with_null[2] = {"y", NULL};
+    const char *many[SD_MAX_NDIM + 1];
+    double data[8] = {0}, values[3] = {1, 2, 3};
+    size_t shape[2] = {2, 4}, global[2] = {4, 4}, start[2] = {3, 0}, huge[1] = {(size_t)1 << 63}, zero[1] = {0};
+    sd_client *c = connect_env();
+    sd_tensor_meta *m = NULL;
+    int exists = -1;
+    CHECK(sd_tensor_meta_new(NULL) == SD_ERR_ARG, "sd_tensor_meta_new(NULL)");
+    CHECK(sd_tensor_meta_set_dims(NULL, 0, NULL) == SD_ERR_ARG, "NULL meta");
+    CHECK(strstr(sd_tensor_meta_last_error(NULL), "NULL") != NULL, "%s", sd_tensor_meta_last_error(NULL));
+    OK(c, sd_tensor_meta_new(&m));
+    for (int i = 0; i <= SD_MAX_NDIM; i++) many[i] = "d";
+#define META_FAILS(call, text)                                                                                 \
+    do {                                                                                                       \
+        int rc_ = (call);                                                                                      \
+        CHECK(rc_ == SD_ERR_ARG, "%s: %s", #call, sd_status_name(rc_));                                      \
+        CHECK(strstr(sd_tensor_meta_last_error(m), (text)) != NULL, "'%s' lacks '%s'", sd_tensor_meta_last_error(m), \
+              (text));                                                                                         \
+    } while (0)
+    META_FAILS(sd_tensor_meta_set_dims(m, SD_MAX_NDIM + 1, many), "at most 32");
+    META_FAILS(sd_tensor_meta_set_dims(m, 2, with_null), "dimension name 1 is NULL");
+    META_FAILS(sd_tensor_meta_set_attr_string(m, NULL, "K"), "attr name is NULL");
+    META_FAILS(sd_tensor_meta_set_attr_string(m, "units", NULL), "attr 'units': the value is NULL");
+    META_FAILS(sd_tensor_meta_set_coord_array(m, "x", NULL, 3), "values is NULL");
+    META_FAILS(sd_tensor_meta_set_block(m, 1, huge, zero), "below 2^63");
+    for (int i = 0; i < 256; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "c%d", i);
+        OK(c, sd_tensor_meta_set_coord_scalar(m, name, i));
+    }
+    META_FAILS(sd_tensor_meta_set_coord_scalar(m, "one_more", 1.0), "at most 256");
+    OK(c, sd_tensor_meta_set_coord_scalar(m, "c0", -1.0)); /* replacing one is fine */
+    sd_tensor_meta_free(m);
+    OK(c, sd_tensor_meta_new(&m));
+    OK(c, sd_tensor_meta_set_dims(m, 2, yx));
+#define PUT_FAILS(text)                                                                                       \
+    do {                                                                                                      \
+        EXPECT(c, SD_ERR_ARG, sd_put_tensor_meta(c, "bad_meta", data, SD_FLOAT64, 2, shape, SD_ORDER_C, m));  \
+        MSG_HAS(c, "'bad_meta'");                                                                             \
+        MSG_HAS(c, text);                                                                                     \
+    } while (0)
+    EXPECT(c, SD_ERR_ARG, sd_put_tensor_meta(c, "bad_meta", data, SD_FLOAT64, 1, shape, SD_ORDER_C, m));
+    MSG_HAS(c, "2 dimension names given for a 1-d tensor");
+    OK(c, sd_tensor_meta_set_coord_array(m, "x", values, 3));
+    PUT_FAILS("coordinate 'x' has 3 values; dimension 'x' has 4");
+    OK(c, sd_tensor_meta_set_coord_array(m, "z", values, 2));
+    OK(c, sd_tensor_meta_set_coord_array(m, "x", data, 4));
+    PUT_FAILS("coordinate 'z' is a list but the tensor has no dimension 'z'");
+    sd_tensor_meta_free(m);
+    OK(c, sd_tensor_meta_new(&m));
+    OK(c, sd_tensor_meta_set_dims(m, 2, yx));
+    OK(c, sd_tensor_meta_set_coord_scalar(m, "y", 1.0));
+    PUT_FAILS("coordinate 'y' is a scalar but 'y' is a dimension");
+    sd_tensor_meta_free(m);
+    OK(c, sd_tensor_meta_new(&m));
+    OK(c, sd_tensor_meta_set_block(m, 2, global, start));
+    PUT_FAILS("a block of shape (2, 4) at (3, 0) does not fit in the global shape (4, 4)");
+    OK(c, sd_tensor_meta_set_block(m, 1, global, start));
+    PUT_FAILS("a 1-d block given for a 2-d tensor");
+    sd_tensor_meta_free(m);
+    OK(c, sd_tensor_meta_new(&m));
+    OK(c, sd_tensor_meta_set_attr_string(m, "units", "\xff\xfe"));
+    PUT_FAILS("invalid UTF-8");
+    OK(c, sd_tensor_exists(c, "bad_meta", &exists));
+    CHECK(exists == 0, "a refused description wrote the tensor");
+    sd_tensor_meta_free(m);
+    sd_client_free(c);
+    return failures;
+#undef META_FAILS
+#undef PUT_FAILS
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -1051,6 +1200,10 @@ int main(int argc, char **argv)
         f = case_wrong_type();
     else if (strcmp(cs, "defaults") == 0)
         f = case_defaults();
+    else if (strcmp(cs, "described") == 0)
+        f = case_described();
+    else if (strcmp(cs, "described_errors") == 0)
+        f = case_described_errors();
     else if (strcmp(cs, "connect_fails") == 0 && argc > 2)
         f = case_connect_fails(argv[2]);
     else {

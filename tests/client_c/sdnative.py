@@ -207,6 +207,7 @@ def build_fortran(native: Native) -> Path:
             "gfortran",
             "-O1",
             "-g",
+            "-std=f2018",
             "-Wall",
             *SAN_FLAGS,
             FORTRAN_TESTS / "f_tests.F90",
@@ -237,9 +238,26 @@ def wrap(cmd: Sequence[str | os.PathLike]) -> list[str]:
     return cmd
 
 
+#: What the C client reads to find the run of an MPI or Slurm launch (client_c/src/runs.c).
+LAUNCHER_RUN_VARS = (
+    "PMIX_NAMESPACE",
+    "OMPI_MCA_ess_base_jobid",
+    "OMPI_COMM_WORLD_RANK",
+    "OMPI_COMM_WORLD_SIZE",
+    "SLURM_STEP_ID",
+    "PMI_RANK",
+    "PMI_SIZE",
+)
+
+
 def native_env(address: str | None = None, **extra: str) -> dict[str, str]:
-    """Environment for a native program: the store address plus ``extra``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SIMDASK_") or k in ("SIMDASK_SERVER_BIN",)}
+    """Environment for a native program: the store address plus ``extra``; none of the launcher variables that
+    put a client in a run (docs/protocol.md, "Runs"), so that a suite run under mpirun or srun writes plain keys."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if (not k.startswith("SIMDASK_") or k in ("SIMDASK_SERVER_BIN",)) and k not in LAUNCHER_RUN_VARS
+    }
     if address is not None:
         env["SIMDASK_ADDRESS"] = address
     if SANITIZE:
@@ -495,9 +513,13 @@ def store_responder_models(client) -> None:
 
 
 def store_keys(address: str, pattern: str, password: str | None = None) -> list[str]:
-    """Every key matching ``pattern`` on every server of a store address."""
+    """Every key matching ``pattern`` on every server of a store address (``password``: as a client finds it)."""
     import redis
 
+    from simdask.protocol import SessionOptions
+
+    if password is None:
+        password = SessionOptions.resolve(address).password
     keys: list[str] = []
     for part in address.split(","):
         if part.startswith("unix://"):

@@ -27,6 +27,7 @@ from simdask_tests_native import (
 )
 
 from simdask import Client, Dataset, Store, wire
+from simdask.protocol import scripts
 from simdask.protocol.scripts import CLEANUP_CHUNKS
 
 DTYPES = [str(dtype) for dtype in wire.DTYPES.values()]  # the wire format's dtype table, in code order
@@ -93,13 +94,14 @@ def test_builds_without_warnings(native_c):
     assert "warning" not in "".join(native_c.build_log).lower()
 
 
-def test_cleanup_script_is_byte_identical_in_the_source():
-    """client_c/src/scripts.c embeds CLEANUP_CHUNKS as a C string: same bytes."""
+@pytest.mark.parametrize("name", ["CLEANUP_CHUNKS", "BEGIN_RUN", "END_RUN"])
+def test_scripts_are_byte_identical_in_the_source(name):
+    """client_c/src/scripts.c embeds each script of simdask/protocol/scripts.py as a C string: same bytes."""
     source = (ROOT / "client_c" / "src" / "scripts.c").read_text()
-    block = source.split("/* BEGIN CLEANUP_CHUNKS */")[1].split("/* END CLEANUP_CHUNKS */")[0]
+    block = source.split(f"/* BEGIN {name} */")[1].split(f"/* END {name} */")[0]
     pieces = re.findall(r'"((?:[^"\\]|\\.)*)"', block)
     text = "".join(ast.literal_eval(f'"{p}"') for p in pieces)
-    assert text == CLEANUP_CHUNKS
+    assert text == getattr(scripts, name)
 
 
 def test_cleanup_script_is_byte_identical_on_the_wire(native_c, store_client, c_store):
@@ -342,11 +344,12 @@ def test_store_full(native_c):
         assert store_keys(store.address, "*") == ["small"]
 
 
-def test_password(native_c):
+def test_password(native_c, tmp_path):
     """No password or a wrong one for a protected store: SD_ERR_AUTH naming the address (AuthenticationError)."""
     with Store(password="s3cret") as store:
         run_program([native_c.c_tests, "smoke"], native_env(store.address, SIMDASK_PASSWORD="s3cret"))
-        proc = run_program([native_c.c_tests, "connect_fails", "SD_ERR_AUTH"], native_env(store.address))
+        no_credentials = native_env(store.address, SIMDASK_CREDENTIALS_DIR=str(tmp_path))  # as another account
+        proc = run_program([native_c.c_tests, "connect_fails", "SD_ERR_AUTH"], no_credentials)
         assert "password" in proc.stdout and store.address in proc.stdout
         proc = run_program(
             [native_c.c_tests, "connect_fails", "SD_ERR_AUTH"], native_env(store.address, SIMDASK_PASSWORD="wrong")
@@ -354,12 +357,13 @@ def test_password(native_c):
         assert "authentication failed" in proc.stdout and store.address in proc.stdout
 
 
-def test_password_given_to_a_store_without_one(native_c, c_store):
+def test_password_given_to_a_store_without_one(native_c):
     """AUTH to a store that has no password is refused too ("ERR AUTH ... without any password configured")."""
-    proc = run_program(
-        [native_c.c_tests, "connect_fails", "SD_ERR_AUTH"], native_env(c_store.address, SIMDASK_PASSWORD="unneeded")
-    )
-    assert c_store.address in proc.stdout
+    with Store(password="") as store:
+        proc = run_program(
+            [native_c.c_tests, "connect_fails", "SD_ERR_AUTH"], native_env(store.address, SIMDASK_PASSWORD="unneeded")
+        )
+        assert store.address in proc.stdout
 
 
 def test_wrong_type(native_c, store_client, c_store):
@@ -531,7 +535,7 @@ def test_cluster_moved_and_ask(native_c):
     """A slot migrates under a connected client: -MOVED refreshes the map, -ASK is followed once."""
     import redis
 
-    with Store(kind="cluster", shards=3) as store:
+    with Store(kind="cluster", shards=3, password="") as store:  # no password: redis-py and MIGRATE without AUTH
         nodes = {}
         for part in store.address.split(","):
             host, _, port = part.rpartition(":")

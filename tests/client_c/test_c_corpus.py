@@ -15,7 +15,7 @@ import time
 import numpy as np
 from simdask_tests_native import ROOT, SANITIZE, VALGRIND, native_env, wrap
 
-from simdask import Client
+from simdask import Client, wire
 
 sys.path.insert(0, str(ROOT / "tests" / "corpus"))
 import tensor_corpus  # noqa: E402
@@ -67,8 +67,8 @@ def test_every_hostile_value_is_refused_naming_its_key(native_c, store_client, c
 
 
 def test_values_at_the_limits_still_read(native_c, store_client, c_store):
-    """Attrs nested 64 deep, NaN and Infinity in attrs, escaped member names, dims; bools of 0 and 1; a chunked
-    head of 64-byte chunks written by hand: all read in C."""
+    """Attrs nested 64 deep, NaN and Infinity in attrs, escaped member names, dims; descriptions on their limits;
+    bools of 0 and 1; a chunked head of 64-byte chunks written by hand: all read in C."""
     deep: object = []
     for _ in range(64 - 3):  # with the document and "attrs" around it, 64 deep
         deep = [deep]
@@ -80,7 +80,18 @@ def test_values_at_the_limits_still_read(native_c, store_client, c_store):
     store_client.put_tensor("edge_bool", np.array([True, False, True]))
     with Client(c_store.address, chunk_threshold=64, chunk_bytes=64) as small_chunks:
         small_chunks.put_tensor("edge_chunked", np.arange(25.0))
+    described = {  # descriptions on the edges of docs/protocol.md's "Describing a tensor"
+        "edge_described": b'{"dims": ["\\u0078"], "coords": {"x": [1, NaN, -Infinity, 4], "t": -0.0}, '
+        b'"block": {"shape": [9223372036854775807], "start": [-0]}}',
+        "edge_block_end": b'{"block": {"shape": [9223372036854775807], "start": [9223372036854775803], "x": 1}}',
+        "edge_256_coords": b'{"coords": {' + b", ".join(b'"c%d": "v"' % i for i in range(256)) + b"}}",
+        "edge_dims_last_wins": b'{"dims": ["y"], "dims": ["x"], "coords": {"x": [1, 2, 3, 4.5]}}',
+    }
+    for key, attrs in described.items():
+        store_client.redis().set(key, _with_attrs(raw, attrs))
+        assert wire.decode_header(store_client.redis().get(key), key).ndim == 1  # Python reads them too
     lines = [
+        *(_line(key, "SD_OK", 11, (4,)) for key in described),
         _line("edge_attrs", "SD_OK", 11, (4,)),
         _line("edge_escaped", "SD_OK", 11, (4,)),
         _line("edge_bool", "SD_OK", 14, (3,)),

@@ -275,6 +275,61 @@ _attrs_case(
 _attrs_case("attrs_attrs_not_object", '"attrs" a list', b'{"attrs": [1]}')
 _attrs_case("attrs_attrs_null", '"attrs" null', b'{"attrs": null}')
 
+# ---- the description: coords and block (docs/protocol.md, "Describing a tensor"; the tensor is (2, 2)) ----------
+
+_DIMS = b'"dims": ["y", "x"], '
+_attrs_case("coords_not_object", '"coords" a list', b'{"coords": [1, 2]}')
+_attrs_case("coords_null", '"coords" null', b'{"coords": null}')
+_attrs_case("coords_value_object", "a coordinate that is an object", b'{"coords": {"t": {}}}')
+_attrs_case("coords_value_bool", "a coordinate that is a boolean", b'{"coords": {"t": true}}')
+_attrs_case("coords_value_null", "a coordinate that is null", b'{"coords": {"t": null}}')
+_attrs_case("coords_list_of_strings", "a coordinate list of strings", b"{" + _DIMS + b'"coords": {"x": ["a", "b"]}}')
+_attrs_case("coords_list_nested", "a coordinate list of lists", b"{" + _DIMS + b'"coords": {"x": [[1], [2]]}}')
+_attrs_case("coords_list_too_long", "3 values along a dimension of 2", b"{" + _DIMS + b'"coords": {"x": [1, 2, 3]}}')
+_attrs_case(
+    "coords_list_no_such_dim", "a coordinate list along no dimension", b"{" + _DIMS + b'"coords": {"z": [1, 2]}}'
+)
+_attrs_case("coords_list_without_dims", "a coordinate list on a tensor without dims", b'{"coords": {"x": [1, 2]}}')
+_attrs_case(
+    "coords_scalar_named_like_dim", "a scalar coordinate named like a dimension", b"{" + _DIMS + b'"coords": {"x": 1}}'
+)
+_attrs_case(
+    "coords_escaped_dim_scalar",
+    "a scalar coordinate named like a dimension, escaped",
+    b"{" + _DIMS + b'"coords": {"\\u0078": 1}}',
+)
+_attrs_case("coords_repeated_name", "a coordinate named twice", b'{"coords": {"t": 1, "\\u0074": 2}}')
+_attrs_case(
+    "coords_257",
+    "257 coordinates (at most 256)",
+    b'{"coords": {' + b", ".join(b'"c%d": 1' % i for i in range(257)) + b"}}",
+)
+_attrs_case("block_not_object", '"block" a list', b'{"block": [0, 0]}')
+_attrs_case("block_null", '"block" null', b'{"block": null}')
+_attrs_case("block_without_start", '"block" without "start"', b'{"block": {"shape": [4, 4]}}')
+_attrs_case("block_shape_short", 'a 1-d "shape" for a 2-d tensor', b'{"block": {"shape": [4], "start": [0, 0]}}')
+_attrs_case("block_start_negative", "a negative start", b'{"block": {"shape": [4, 4], "start": [-1, 0]}}')
+_attrs_case("block_start_float", "a start of 0.0 (not an integer)", b'{"block": {"shape": [4, 4], "start": [0.0, 0]}}')
+_attrs_case(
+    "block_start_exponent", "a start of 1e0 (not an integer)", b'{"block": {"shape": [4, 4], "start": [1e0, 0]}}'
+)
+_attrs_case("block_start_bool", "a start of true", b'{"block": {"shape": [4, 4], "start": [true, 0]}}')
+_attrs_case("block_shape_string", 'a "shape" that is a string', b'{"block": {"shape": "44", "start": [0, 0]}}')
+_attrs_case("block_outside", "a block reaching past its global shape", b'{"block": {"shape": [3, 4], "start": [2, 0]}}')
+_attrs_case(
+    "block_shape_2pow63",
+    "a global shape of 2^63 (at most 2^63 - 1)",
+    b'{"block": {"shape": [9223372036854775808, 4], "start": [0, 0]}}',
+)
+_attrs_case(
+    "block_start_30_digits", "a start of 30 digits", b'{"block": {"shape": [4, 4], "start": [' + b"9" * 30 + b", 0]}}"
+)
+_attrs_case(
+    "block_last_wins",
+    'a valid "start" overridden by a later one outside',
+    b'{"block": {"shape": [4, 4], "start": [0, 0], "start": [3, 0]}}',
+)
+
 # ---- length and shape ---------------------------------------------------------------------------------
 
 _plain_case("truncated", "the data one element short", _plain()[:-8])
