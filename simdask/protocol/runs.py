@@ -273,8 +273,8 @@ def _writer(index: int, record: Any, alive: bool, began: float, now: float, leas
         host, pid = str(doc["host"]), int(doc["pid"])
         w_began = float(doc["began"])
         w_ended = float(doc["ended"]) if doc.get("ended") is not None else None
-    except (KeyError, TypeError, ValueError) as exc:
-        return WriterInfo(index, death=f"has an unreadable registry record ({exc})")
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:  # not a JSON object of those fields
+        return WriterInfo(index, death=f"has an unreadable registry record ({exc!r})")
     death = None
     if w_ended is None:
         if host == _HOST and _pid_gone(pid):
@@ -478,7 +478,8 @@ class RunScope:
 
     def refresh(self, group: str) -> bool:
         """Look again for a run of ``group`` when its reads found none; whether one has begun since."""
-        if group == self.group and self.run is not None or self._reading.get(group, 0) is not None:
+        own_run = group == self.group and self.run is not None
+        if own_run or group not in self._reading or self._reading[group] is not None:
             return False
         self._reading[group] = current_run(self.session, group)
         return self._reading[group] is not None

@@ -467,3 +467,12 @@ def test_watch_by_run_id_waits_for_it_and_follows_it_even_when_it_already_ended(
     writer = _writer(2, 0.1, 3.0, SIMDASK_RUN_ID="not-yet", SIMDASK_KEY_PREFIX="sim")
     assert [float(ds.u.values[0, 0, 0]) for ds in watching] == [3.0, 4.0]
     writer.communicate(timeout=60)
+
+
+def test_a_malformed_writer_record_reads_as_a_dead_writer_not_a_crash(run_store, monkeypatch):
+    monkeypatch.setenv("SIMDASK_KEY_PREFIX", "sim")
+    writer = simdask.Client()
+    writer.begin_run()
+    writer.redis().hset("simdask:{runs:sim}:1", "w:0", "[1, 2]")
+    info = _reader().run_info(1)
+    assert info.state == "failed" and "unreadable registry record" in info.dead[0].death
