@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from .. import config, env, wire
 from ..errors import RunFailedError, RunNotFoundError, SimdaskError
-from ..transport import Request
+from ..transport import Request, deadline
 from .scripts import BEGIN_RUN, END_RUN
 from .session import Session, seconds_setting
 from .tensors import delete_tensors, key_exists
@@ -422,6 +422,9 @@ class RunScope:
             identity = self.identity or WriterIdentity(f"run-{secrets.token_hex(8)}", 0, 1)
         self.run = begin(self.session, self.group, identity, self.lease)
         self.identity, self.ended, self._owner, self._beat = identity, False, True, time.monotonic()
+        if not _BEGUN:  # (re)registered when a first run begins: exit handlers run last-in first-out, so this
+            atexit.unregister(_end_at_exit)  # one runs before a store started earlier is stopped at exit
+            atexit.register(_end_at_exit)
         _BEGUN.add(self)
         self._reading.pop(self.group, None)
         keep = config.get("runs.keep")
@@ -495,18 +498,18 @@ class RunScope:
 #: Scopes with a run begun and not ended in this process: kept alive until then, even when their client is
 #: gone (a writer that drops its client without closing it has still finished writing at exit).
 _BEGUN: set[RunScope] = set()
-_EXIT_WAIT = 5.0  # seconds the end of runs may hold up the exit of a process whose store stopped answering
+_EXIT_WAIT = 5.0  # seconds ending runs may hold up the exit of a process whose stores stopped answering
 
 
-@atexit.register
 def _end_at_exit() -> None:
     """A Python process that exits normally has finished writing: end its part of the runs its clients began
     (as closing them would). One that dies of an uncaught exception does not: its readers see it die."""
     if getattr(sys, "last_value", None) is not None or getattr(sys, "last_exc", None) is not None:
         return
-    for scope in list(_BEGUN):
-        try:
-            with scope.session.limit(_EXIT_WAIT):
+    atexit.unregister(_end_at_exit)
+    with deadline(_EXIT_WAIT):  # one budget for them all
+        for scope in list(_BEGUN):
+            try:
                 scope.end(begin_first=False)
-        except SimdaskError:  # the store is gone or frozen: the writer counts as dead, which is the truth
-            pass
+            except SimdaskError:  # the store is gone or frozen: the writer counts as dead, which is the truth
+                pass
