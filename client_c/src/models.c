@@ -227,16 +227,6 @@ static int next_version(sd_client *c, const stored_spec *s, long long *version)
     return rc;
 }
 
-/* The head in a transaction with the cleanup of the previous version's chunks, as tensors.c writes one. */
-static void build_head(sd_pipe *p, const void *ctx, size_t i)
-{
-    const sd_twrite *tw = ctx;
-    (void)i;
-    if (tw->has_tag) sd__pipe_multi(p);
-    sd__pipe_head(p, tw);
-    if (tw->has_tag) sd__pipe_exec(p);
-}
-
 static int write_stored(sd_client *c, const stored_spec *s, const void *blob, size_t nbytes, long long *version)
 {
     char *key = NULL, *json = NULL;
@@ -251,7 +241,7 @@ static int write_stored(sd_client *c, const stored_spec *s, const void *blob, si
     if (rc == SD_OK) rc = stored_key(c, s->kind, "", s->name, &key);
     if (rc == SD_OK) rc = sd__twrite_init_attrs(c, &tw, key, blob, SD_UINT8, 1, &nbytes, SD_ORDER_C, json, json_len);
     if (rc == SD_OK) {
-        sd_request rq = {.doing = "storing", .name = key, .route_key = key, .n = 1, .build = build_head, .ctx = &tw};
+        sd_request rq = {.doing = "storing", .name = key, .route_key = key, .n = 1, .build = sd__build_head, .ctx = &tw};
         rc = sd__write_tensors(c, &tw, 1, &rq);
     }
     if (rc == SD_OK && version) *version = v;
@@ -405,25 +395,13 @@ int sd_model_exists(sd_client *c, const char *name, int *exists)
     return rc;
 }
 
-/* The tensor's delete as tensors.c sends it: cleanup of its chunks and UNLINK, in a transaction. */
-static void build_delete(sd_pipe *p, const void *ctx, size_t i)
-{
-    const char *key = ctx, *tag;
-    size_t keylen = strlen(key), taglen;
-    int has_tag = sd__hash_tag(key, keylen, &tag, &taglen);
-    (void)i;
-    if (has_tag) sd__pipe_multi(p);
-    sd__pipe_unlink_tensor(p, key, keylen);
-    if (has_tag) sd__pipe_exec(p);
-}
-
 static int delete_stored(sd_client *c, const char *kind, const char *name)
 {
     char *key;
     int rc = sd__check_name(c, strcmp(kind, "model") == 0 ? "model name" : "script name", name);
     if (rc == SD_OK) rc = stored_key(c, kind, "", name, &key);
     if (rc != SD_OK) return rc;
-    sd_request rq = {.doing = "deleting", .name = key, .route_key = key, .n = 1, .build = build_delete, .ctx = key,
+    sd_request rq = {.doing = "deleting", .name = key, .route_key = key, .n = 1, .build = sd__build_delete, .ctx = key,
                      .keep_last = 1};
     rc = sd__exec(c, &rq);
     if (rc == SD_OK) {

@@ -512,6 +512,10 @@ SD_HIDDEN int sd__write_tensors(sd_client *c, sd_twrite *tw, size_t n, sd_reques
 SD_HIDDEN void sd__pipe_head(sd_pipe *p, const sd_twrite *tw);
 /* Appends the cleanup EVAL and UNLINK key (inside a MULTI the caller opened). */
 SD_HIDDEN void sd__pipe_unlink_tensor(sd_pipe *p, const char *key, size_t keylen);
+/* sd_request builders of one tensor: its head write (ctx: an sd_twrite) and its delete (ctx: the key),
+ * each in a transaction with the cleanup of its chunks when the key has a chunk prefix. */
+SD_HIDDEN void sd__build_head(sd_pipe *p, const void *ctx, size_t i);
+SD_HIDDEN void sd__build_delete(sd_pipe *p, const void *ctx, size_t i);
 
 /* Where sd__tensor_read puts the data once the header is known: set *dst
  * (nbytes of room) or return an error (the value is then skipped). */

@@ -226,7 +226,7 @@ int sd__write_tensors(sd_client *c, sd_twrite *tw, size_t n, sd_request *head)
 /* A key with a chunk prefix writes and deletes in a transaction with the
  * cleanup of its previous chunks; one whose braces allow no chunks cannot
  * have any, and goes without. */
-static void build_head(sd_pipe *p, const void *ctx, size_t i)
+void sd__build_head(sd_pipe *p, const void *ctx, size_t i)
 {
     const sd_twrite *tw = ctx;
     (void)i;
@@ -254,7 +254,7 @@ static int put_tensor(sd_client *c, const char *name, const void *data, int dtyp
     /* chunks in one pipelined round trip, then (only if they all landed)
      * the head transaction, which also drops the previous chunks */
     if (rc == SD_OK) {
-        sd_request rq = {.doing = "writing tensor", .name = key, .route_key = key, .n = 1, .build = build_head,
+        sd_request rq = {.doing = "writing tensor", .name = key, .route_key = key, .n = 1, .build = sd__build_head,
                          .ctx = &tw};
         rc = sd__write_tensors(c, &tw, 1, &rq);
     }
@@ -693,7 +693,7 @@ void sd_free(void *p)
 
 /* ---- delete, exists, poll -------------------------------------------------------- */
 
-static void build_delete(sd_pipe *p, const void *ctx, size_t i)
+void sd__build_delete(sd_pipe *p, const void *ctx, size_t i)
 {
     const char *key = ctx, *tag;
     size_t keylen = strlen(key), taglen;
@@ -710,7 +710,7 @@ int sd_delete_tensor(sd_client *c, const char *name)
     char *key;
     int rc = sd__key(c, "tensor name", 1, name, &key); /* the write prefix: its own keys only */
     if (rc != SD_OK) return rc;
-    sd_request rq = {.doing = "deleting tensor", .name = key, .route_key = key, .n = 1, .build = build_delete,
+    sd_request rq = {.doing = "deleting tensor", .name = key, .route_key = key, .n = 1, .build = sd__build_delete,
                      .ctx = key};
     rc = sd__exec(c, &rq);
     free(key);
@@ -734,7 +734,7 @@ static int copy_tensor(sd_client *c, const char *source, const char *dest)
         rc = sd__twrite_init_attrs(c, &tw, dest, d.buf, t.dtype, t.ndim, shape, t.order, attrs ? attrs : "",
                                    attrs ? t.attrs_len : 0);
     if (rc == SD_OK) {
-        sd_request rq = {.doing = "copying to tensor", .name = dest, .route_key = dest, .n = 1, .build = build_head,
+        sd_request rq = {.doing = "copying to tensor", .name = dest, .route_key = dest, .n = 1, .build = sd__build_head,
                          .ctx = &tw};
         rc = sd__write_tensors(c, &tw, 1, &rq);
     }

@@ -252,13 +252,13 @@ class Client(ModelMethods):
         found = []
         if "@" in scoped:
             found.append(f"{group}.{name}" if group else name)
-        elif on and self._runs.refresh(group):
-            found.append(f"{self._runs.read_prefix(group)}.{name}")
+        elif on and "@" in (again := self._runs.read_prefix(group, look_again=True)):
+            found.append(f"{again}.{name}")
         head, dot, rest = name.partition(".")
         if dot and head and not any(c in head for c in "{},@"):
-            other = self._runs.read_prefix(head)
-            if "@" in other or self._runs.refresh(head):
-                found.append(f"{self._runs.read_prefix(head)}.{rest}")
+            other = self._runs.read_prefix(head, look_again=True)
+            if "@" in other:
+                found.append(f"{other}.{rest}")
         return found
 
     def _read(self, key: str, read: Callable[[str], _T]) -> _T:
@@ -275,6 +275,18 @@ class Client(ModelMethods):
             if not fallbacks:
                 raise
             raise KeyNotFoundError(f"{missing} (nor at {', '.join(map(repr, fallbacks))})") from None
+
+    def _read_many(
+        self, names: Sequence[str], read: Callable[[list[str]], list[_T]], read_one: Callable[[str], _T]
+    ) -> list[_T]:
+        """``read`` of many tensors in one round trip; when one is missing and any has a fallback, one by one."""
+        keys = [self._prefixes.tensor(n) for n in names]
+        try:
+            return read(keys)
+        except KeyNotFoundError:
+            if not any(self._fallbacks(k) for k in keys):
+                raise
+        return [read_one(n) for n in names]
 
     def _group(self, prefix: str | None) -> str:
         return self._prefixes.source if prefix is None else prefix
@@ -344,13 +356,9 @@ class Client(ModelMethods):
 
     def get_tensors(self, names: Sequence[str]) -> list[np.ndarray]:
         """Many arrays in one pipelined round trip (per shard), in the order of ``names``."""
-        keys = [self._prefixes.tensor(n) for n in names]
-        try:
-            return [array for _, array in tensors.get_tensors(self._session, keys)]
-        except KeyNotFoundError:
-            if not any(self._fallbacks(k) for k in keys):
-                raise
-        return [self.get_tensor(n) for n in names]  # one of them is a plain key (or missing): one by one
+        return self._read_many(
+            names, lambda keys: [array for _, array in tensors.get_tensors(self._session, keys)], self.get_tensor
+        )
 
     def unpack_tensor(self, name: str, result: np.ndarray) -> None:
         """Fill the preallocated array ``result`` with the tensor ``name``.
@@ -366,13 +374,7 @@ class Client(ModelMethods):
 
     def tensor_infos(self, names: Sequence[str]) -> list[TensorInfo]:
         """:meth:`tensor_info` of many tensors in one pipelined round trip."""
-        keys = [self._prefixes.tensor(n) for n in names]
-        try:
-            return tensors.tensor_infos(self._session, keys)
-        except KeyNotFoundError:
-            if not any(self._fallbacks(k) for k in keys):
-                raise
-        return [self.tensor_info(n) for n in names]
+        return self._read_many(names, lambda keys: tensors.tensor_infos(self._session, keys), self.tensor_info)
 
     def delete_tensor(self, name: str) -> None:
         """Delete a tensor this client wrote (write prefix) and its chunks; a missing tensor is not an error."""

@@ -469,23 +469,16 @@ class RunScope:
             self._beat = time.monotonic()
         return run_prefix(group, self.run)
 
-    def read_prefix(self, group: str) -> str:
+    def read_prefix(self, group: str, *, look_again: bool = False) -> str:
         """The prefix reads of ``group`` use: this client's own run once begun, else the run it chose or
-        first found (a read never begins a run)."""
+        first found (a read never begins a run). ``look_again``: when the group had no run, look it up
+        again (a run may have begun since)."""
         if group == self.group and self.run is not None:
             return run_prefix(group, self.run)
-        if group not in self._reading:
+        if group not in self._reading or (look_again and self._reading[group] is None):
             self._reading[group] = current_run(self.session, group)
         run = self._reading[group]
         return group if run is None else run_prefix(group, run)
-
-    def refresh(self, group: str) -> bool:
-        """Look again for a run of ``group`` when its reads found none; whether one has begun since."""
-        own_run = group == self.group and self.run is not None
-        if own_run or group not in self._reading or self._reading[group] is not None:
-            return False
-        self._reading[group] = current_run(self.session, group)
-        return self._reading[group] is not None
 
     def read_run(self, group: str, run: int | None) -> None:
         """Read ``run`` of ``group`` from now on (``None``: its current run, looked up at the next read)."""
