@@ -704,15 +704,20 @@ void sd__build_delete(sd_pipe *p, const void *ctx, size_t i)
     if (has_tag) sd__pipe_exec(p);
 }
 
+static int delete_key(sd_client *c, const char *key)
+{
+    sd_request rq = {.doing = "deleting tensor", .name = key, .route_key = key, .n = 1, .build = sd__build_delete,
+                     .ctx = key};
+    return sd__exec(c, &rq);
+}
+
 int sd_delete_tensor(sd_client *c, const char *name)
 {
     SD_ENTER(c);
     char *key;
     int rc = sd__key(c, "tensor name", 1, name, &key); /* the write prefix: its own keys only */
     if (rc != SD_OK) return rc;
-    sd_request rq = {.doing = "deleting tensor", .name = key, .route_key = key, .n = 1, .build = sd__build_delete,
-                     .ctx = key};
-    rc = sd__exec(c, &rq);
+    rc = delete_key(c, key);
     free(key);
     return rc;
 }
@@ -763,7 +768,7 @@ int sd_rename_tensor(sd_client *c, const char *old_name, const char *new_name)
     int rc = sd__key(c, "old tensor name", 0, old_name, &src);
     if (rc == SD_OK) rc = sd__key(c, "new tensor name", 1, new_name, &dst);
     if (rc == SD_OK && strcmp(src, dst) != 0) rc = copy_tensor(c, src, dst);
-    if (rc == SD_OK && strcmp(src, dst) != 0) rc = sd_delete_tensor(c, old_name);
+    if (rc == SD_OK && strcmp(src, dst) != 0) rc = delete_key(c, src); /* the source read, not the write prefix */
     free(src);
     free(dst);
     return rc;

@@ -199,6 +199,10 @@ static void do_op(sd_client *c, const char *op)
         op_getds(c, op, arg);
     } else if (IS("del")) {
         check(c, op, sd_delete_tensor(c, arg));
+    } else if (IS("rename")) { /* rename=OLD:NEW */
+        const char *colon = strchr(arg, ':');
+        snprintf(name, sizeof name, "%.*s", (int)(colon - arg), arg);
+        check(c, op, sd_rename_tensor(c, name, colon + 1));
     } else if (IS("putds")) {
         op_dataset(c, op, arg, 0);
     } else if (IS("delds")) {

@@ -492,3 +492,15 @@ def _empty_store_after(store_client):
     """Leave no run registry behind: later tests read plain keys of the group without a prefix."""
     yield
     store_client.flush()
+
+
+def test_rename_moves_the_source_it_read(native_c, store_client, c_store):
+    """Rename reads the source with the read prefix and writes with the write prefix: the source it removes
+    is the one it read, never the writer's own key of the old name."""
+    r = store_client.redis()
+    for prefix, value in (("other", "5"), ("runC", "7")):
+        c_runs(native_c, c_store.address, f"put=old:{value}", SIMDASK_KEY_PREFIX=prefix)
+    env = {"SIMDASK_KEY_PREFIX": "runC", "SIMDASK_KEY_PREFIXES_IN": "other"}
+    c_runs(native_c, c_store.address, "rename=old:new", **env)
+    assert not r.exists("other.old") and r.exists("runC.old", "runC.new") == 2
+    assert store_client.get_tensor("runC.new")[0] == 5.0
