@@ -704,7 +704,7 @@ void sd__build_delete(sd_pipe *p, const void *ctx, size_t i)
     if (has_tag) sd__pipe_exec(p);
 }
 
-static int delete_key(sd_client *c, const char *key)
+static int delete_key(sd_client *c, char *key)
 {
     sd_request rq = {.doing = "deleting tensor", .name = key, .route_key = key, .n = 1, .build = sd__build_delete,
                      .ctx = key};
