@@ -104,6 +104,8 @@ def release_consumers(session: Session, consumers: list[str]) -> int:
 
 # -- loops of this process, so that a busy one can be cancelled ---------------------------------
 _LOOPS: dict[str, int] = {}  # consumer -> thread ident
+_LOADING: set[str] = set()  # consumers loading a model: not to be interrupted (an import cut short poisons it)
+_CANCELLED: set[str] = set()  # consumers to stop as soon as their load is done
 _LOOPS_LOCK = threading.Lock()
 
 
@@ -116,6 +118,24 @@ def _registered(consumer: str) -> Iterator[None]:
     finally:
         with _LOOPS_LOCK:
             _LOOPS.pop(consumer, None)
+            _CANCELLED.discard(consumer)
+
+
+@contextmanager
+def _uninterrupted(consumer: str) -> Iterator[None]:
+    """A model load that :func:`cancel_loops` does not cut short: a library import interrupted halfway (torch)
+    stays half-initialized in the process, and every later load there fails. A cancel during the load stops
+    the loop right after it."""
+    with _LOOPS_LOCK:
+        _LOADING.add(consumer)
+    try:
+        yield
+    finally:
+        with _LOOPS_LOCK:
+            _LOADING.discard(consumer)
+            cancelled = consumer in _CANCELLED
+    if cancelled:
+        raise SystemExit
 
 
 def cancel_loops(consumers: list[str]) -> list[str]:
@@ -123,15 +143,20 @@ def cancel_loops(consumers: list[str]) -> list[str]:
 
     Each one gets ``SystemExit`` raised in its thread: at its next Python
     instruction (at once, or when a model run in C returns) it ends without
-    answering anything more. Runs on the workers (``dask_client.run``).
+    answering anything more; one loading a model ends when the load is done.
+    Runs on the workers (``dask_client.run``).
     """
     found = []
     with _LOOPS_LOCK:
         for consumer in consumers:
             ident = _LOOPS.get(consumer)
-            if ident is not None:
+            if ident is None:
+                continue
+            if consumer in _LOADING:
+                _CANCELLED.add(consumer)
+            else:
                 ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(SystemExit))
-                found.append(consumer)
+            found.append(consumer)
     return found
 
 
@@ -390,7 +415,8 @@ class ServingLoop:
         if cached is not None and cached[0] == spec.version:
             return cached[1]
         fresh_spec, blob = read_blob(self.session, spec.kind, spec.name)
-        runner = load_runner(fresh_spec, blob, spec.name)
+        with _uninterrupted(self.settings.consumer):
+            runner = load_runner(fresh_spec, blob, spec.name)
         self._runners[key] = (fresh_spec.version, runner)
         log.info(
             "%s loaded %s %r version %d on %s",

@@ -259,7 +259,7 @@ def test_stop_cancels_busy_loops_and_hands_their_requests_over(own_store, dask_c
     started = time.perf_counter()
     torch.jit.CompilationUnit(SPIN).spin(torch.zeros(1), torch.tensor(100_000))
     per_step = (time.perf_counter() - started) / 100_000
-    client.put_tensor("n", np.array(int(0.3 / per_step)))  # one run: about 0.3 s here, more on a busy worker
+    client.put_tensor("n", np.array(int(0.6 / per_step)))  # one run: about 0.6 s here, more on a busy worker
     outcomes: dict[int, object] = {}
 
     def call(i: int) -> None:
