@@ -164,3 +164,26 @@ def test_foreground_store_stops_on_sigterm_and_ends_when_its_server_dies(tmp_pat
     os.kill(simdask.Store.from_run_dir(tmp_path / "b").servers[0].pid, 9)
     assert proc.wait(timeout=20) == 1  # the store job fails instead of waiting forever
     assert "exited" in proc.stderr.read()
+
+
+def test_version_keys_and_get(standalone_store):
+    store = standalone_store
+    version = simdask_cli("--version")
+    assert version.returncode == 0 and version.stdout.strip() == f"simdask {simdask.__version__}"
+    client = simdask.Client(store.address)
+    client.put_tensor("cli_u_1", np.arange(6, dtype=np.int32).reshape(2, 3), dims=("y", "x"), attrs={"units": "m"})
+    client.put_tensor("cli_u_2", np.zeros(2000))
+    env = {**os.environ, "SIMDASK_ADDRESS": store.address}
+    listed = simdask_cli("keys", "cli_u_*", env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.splitlines() == ["cli_u_1", "cli_u_2"]
+    got = simdask_cli("get", "cli_u_1", env=env)
+    assert got.returncode == 0, got.stderr
+    lines = got.stdout.splitlines()
+    assert lines[0] == "cli_u_1: int32 (2, 3) order C dims=y/x"
+    assert lines[1] == "attrs: {'units': 'm'}"
+    assert lines[2:] == ["[[0 1 2]", " [3 4 5]]"]
+    summarized, full = simdask_cli("get", "cli_u_2", env=env), simdask_cli("get", "cli_u_2", "--full", env=env)
+    assert "..." in summarized.stdout and "..." not in full.stdout
+    missing = simdask_cli("get", "cli_nothing", env=env)
+    assert missing.returncode == 1 and "cli_nothing" in missing.stderr

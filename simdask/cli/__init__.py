@@ -1,4 +1,5 @@
-"""The ``simdask`` command: ``store start|stop|status``, ``runs list|delete|prune``, ``serve``, ``demo``."""
+"""The ``simdask`` command: ``store start|stop|status``, ``keys``, ``get``, ``runs list|delete|prune``, ``serve``,
+``demo``."""
 
 from __future__ import annotations
 
@@ -6,18 +7,24 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from importlib.metadata import version
 
 from ..errors import SimdaskError
-from . import demo_cmd, runs_cmd, serve_cmd, store_cmd
+from . import data_cmd, demo_cmd, runs_cmd, serve_cmd, store_cmd
 
 __all__ = ["main", "build_parser"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="simdask", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="simdask",
+        description="Start and inspect simdask stores, their keys and runs; serve models; run the demo.",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log what simdask does")
+    parser.add_argument("--version", action="version", version=f"simdask {version('simdask')}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     store_cmd.register(commands)
+    data_cmd.register(commands)
     runs_cmd.register(commands)
     demo_cmd.register(commands)
     serve_cmd.register(commands)

@@ -18,6 +18,7 @@ from ..errors import KeyNotFoundError, RunNotFoundError
 from ..protocol import Dataset, KeyPrefixes, Session, SessionOptions, dataset_io, lists, runs, tensors
 from ..protocol.runs import RunInfo, RunScope, WriterIdentity, identity_from_env
 from ..wire import TensorInfo
+from .described import describe_dataarray
 from .models import ModelMethods
 from .polling import poll
 
@@ -333,7 +334,11 @@ class Client(ModelMethods):
         >>> client.put_tensor("theta_12_3", block_of_rank_3, dims=("z", "x"), attrs={"units": "K"},
         ...                   coords={"time": 12.5, "x": x_of_rank_3}, block={"shape": (nz, nx), "start": (0, x0)})
         ... # doctest: +SKIP
+
+        An xarray DataArray brings its own dims, attrs and the coordinates a
+        description can hold (:mod:`simdask.client.described`), unless given here.
         """
+        data, dims, attrs, coords = describe_dataarray(data, dims, attrs, coords)
         session = self._session
         key = self._prefixes.tensor(name, write=True)
         encoded = tensors.encode_tensor(session, key, data, dims=dims, attrs=attrs, coords=coords, block=block)

@@ -212,3 +212,26 @@ def test_one_gib_tensor_round_trips(standalone_store):
         del back
         client.unpack_tensor("huge", array)
         client.delete_tensor("huge")
+
+
+def test_put_tensor_of_a_dataarray_keeps_its_description(client):
+    import xarray as xr
+
+    field = xr.DataArray(
+        np.arange(6.0).reshape(2, 3),
+        dims=("y", "x"),
+        coords={"x": [0.0, 0.5, 1.0], "time": 12.5, "label": ("x", ["a", "b", "c"])},
+        attrs={"units": "K"},
+    )
+    client.put_tensor("theta_step3", field)
+    info = client.tensor_info("theta_step3")
+    assert info.dims == ("y", "x")
+    assert info.attrs == {"units": "K"}
+    np.testing.assert_array_equal(client.get_tensor("theta_step3"), field.values)
+    opened = simdask.open_dataset("theta_step{step:d}", client, name="theta").theta
+    assert opened.dims == ("step", "y", "x")
+    assert opened.x.values.tolist() == [0.0, 0.5, 1.0]
+    assert opened.time.values.tolist() == [12.5]
+    assert opened.attrs == {"units": "K"}
+    client.put_tensor("plain", field, dims=("a", "b"), attrs={}, coords={})  # explicit arguments win
+    assert (client.tensor_info("plain").dims, client.tensor_info("plain").attrs) == (("a", "b"), {})
