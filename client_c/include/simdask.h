@@ -6,7 +6,9 @@
  * error (sd_last_error). There is no process-wide state: use one client per
  * thread (a forked child reconnects by itself). The wire format and the store commands are those of the Python
  * client (DESIGN.md, docs/protocol.md), so C, Fortran and Python read and
- * overwrite each other's tensors, datasets and lists.
+ * overwrite each other's tensors, datasets and lists. C++ (C++11 or later)
+ * includes this header as it is; examples/cpp wraps it in RAII classes that
+ * throw on errors.
  *
  *     sd_client *c;
  *     if (sd_client_new(&c, NULL) != SD_OK) {          // NULL: SIMDASK_ADDRESS
@@ -119,8 +121,14 @@ typedef struct sd_options {
     int run_lease_ms;       /* SIMDASK_RUN_LEASE: how long a writer's heartbeat lasts (beaten at most every
                                quarter of it, on writes); a writer silent for longer counts as dead,
                                default 60000 (simdask.yaml runs.lease, seconds) */
-    /* No fields: the run the client writes in comes from SIMDASK_RUN_ID, SIMDASK_RUN_WRITERS and
+    /* The run the client writes in comes from SIMDASK_RUN_ID, SIMDASK_RUN_WRITERS and
        SIMDASK_RUN_WRITER, else from the MPI or Slurm launcher ("runs" below), or from sd_begin_run. */
+    int no_launcher_runs;   /* 1: an MPI or srun launch alone makes no run (only SIMDASK_RUN_ID or
+                               sd_begin_run do), so that keys keep SmartRedis's names (libsmartredis sets
+                               it); default 0 */
+    int deletes_from_source; /* 1: sd_delete_tensor, sd_delete_dataset and sd_delete_list delete at the read
+                                prefix (sd_set_data_source), SmartRedis's rule (libsmartredis sets it);
+                                default 0: at the write prefix, so a client deletes only its own keys */
 } sd_options;
 
 /* ---- client --------------------------------------------------------------- */
@@ -165,6 +173,17 @@ SD_API int sd_is_cluster(const sd_client *c, int *is_cluster);
  * client's own write prefix, or "" for none), and the run of its group that
  * is current when it is first read ("runs" below). */
 SD_API int sd_set_data_source(sd_client *c, const char *prefix);
+
+/* Which names get the key prefixes (SmartRedis's use_*_ensemble_prefix):
+ * tensors (run request inputs and outputs included), datasets and
+ * aggregation lists do unless switched off (use_prefix 0: the bare name, in
+ * no run); models and scripts do not unless switched on, and then get
+ * "prefix." without a run (the write prefix when stored, the read prefix
+ * otherwise). A list's entries follow the dataset switch. */
+SD_API int sd_use_tensor_prefix(sd_client *c, int use_prefix);
+SD_API int sd_use_dataset_prefix(sd_client *c, int use_prefix);
+SD_API int sd_use_list_prefix(sd_client *c, int use_prefix);
+SD_API int sd_use_model_prefix(sd_client *c, int use_prefix);
 
 /* ---- runs (docs/protocol.md "Runs") ---------------------------------------- */
 
@@ -323,7 +342,10 @@ SD_API int sd_get_tensor(sd_client *c, const char *name, void **data, sd_dtype *
 
 /* Reads a tensor into the caller's buffer. dtype, ndim and shape must be the
  * stored ones (SD_ERR_TYPE / SD_ERR_SHAPE otherwise); the elements are laid
- * out in `order`, transposed on the fly when the stored order differs. */
+ * out in `order`, transposed on the fly when the stored order differs. A 1-D
+ * shape {n}, n the element count of a stored tensor of 2 or more dimensions,
+ * unpacks it flat: its elements in `order` (SD_ORDER_C: row-major), as
+ * SmartRedis's contiguous layout does. */
 SD_API int sd_unpack_tensor(sd_client *c, const char *name, void *buffer, size_t buffer_bytes,
                             sd_dtype dtype, size_t ndim, const size_t *shape, sd_order order);
 
@@ -342,8 +364,10 @@ SD_API int sd_tensor_exists(sd_client *c, const char *name, int *exists);
 /* Checks up to `tries` times, `interval_ms` apart; *exists tells whether it appeared. */
 SD_API int sd_poll_tensor(sd_client *c, const char *name, int interval_ms, int tries, int *exists);
 
-/* Whether a raw store key exists (no prefix applied). */
+/* Whether a raw store key exists (no prefix applied); sd_poll_key checks
+ * up to `tries` times, `interval_ms` apart. */
 SD_API int sd_key_exists(sd_client *c, const char *key, int *exists);
+SD_API int sd_poll_key(sd_client *c, const char *key, int interval_ms, int tries, int *exists);
 
 /* ---- models and scripts (docs/protocol.md "Run requests") ----------------- */
 
@@ -385,8 +409,15 @@ SD_API int sd_set_model_from_file(sd_client *c, const char *name, const char *pa
 SD_API int sd_set_script(sd_client *c, const char *name, const char *source, const char *device, long long *version);
 SD_API int sd_set_script_from_file(sd_client *c, const char *name, const char *path, const char *device,
                                    long long *version);
-/* Whether a model or a script named `name` exists (Python's model_exists). */
+/* The stored bytes of a model (free with sd_free; *nbytes of them) and the
+ * source of a script (NUL-terminated, free with sd_free); a missing one is
+ * SD_ERR_NOT_FOUND. */
+SD_API int sd_get_model(sd_client *c, const char *name, void **model, size_t *nbytes);
+SD_API int sd_get_script(sd_client *c, const char *name, char **source);
+/* Whether a model or a script named `name` exists (Python's model_exists);
+ * sd_poll_model checks up to `tries` times, `interval_ms` apart. */
 SD_API int sd_model_exists(sd_client *c, const char *name, int *exists);
+SD_API int sd_poll_model(sd_client *c, const char *name, int interval_ms, int tries, int *exists);
 /* Deletes a stored model or script; a missing one is SD_ERR_NOT_FOUND. */
 SD_API int sd_delete_model(sd_client *c, const char *name);
 SD_API int sd_delete_script(sd_client *c, const char *name);
@@ -400,7 +431,11 @@ SD_API int sd_delete_script(sd_client *c, const char *name);
  * request included; the I/O timeout does not cut the wait for the answer,
  * which gets 1 s beyond the deadline to arrive, and a store that does not
  * answer at all ends the call then. Input names are read with the read
- * prefix, output names written with the write prefix (each with its run). */
+ * prefix, output names written with the write prefix (each with its run).
+ * When no serving loop is running (no simdask serve, InferenceServer or
+ * store started with serve=N), the store itself answers: SD_ERR_MODEL at
+ * once, its message naming the model and what to start; a model that is
+ * not stored is SD_ERR_MODEL as soon as a loop reads the request. */
 SD_API int sd_run_model(sd_client *c, const char *model, size_t n_inputs, const char *const *inputs,
                         size_t n_outputs, const char *const *outputs, int timeout_ms);
 SD_API int sd_run_script(sd_client *c, const char *script, const char *function, size_t n_inputs,
@@ -445,11 +480,21 @@ SD_API int sd_put_dataset(sd_client *c, const sd_dataset *ds);
 SD_API int sd_get_dataset(sd_client *c, const char *name, sd_dataset **out);
 /* Deletes its tensors and metadata (write prefix); a missing dataset is SD_ERR_NOT_FOUND. */
 SD_API int sd_delete_dataset(sd_client *c, const char *name);
+/* Copies dataset `source` (read prefix) to `dest` (write prefix): its
+ * tensors and metadata, written as sd_put_dataset writes. Renaming is a copy,
+ * then the delete of the source read (nothing when both name the same key). */
+SD_API int sd_copy_dataset(sd_client *c, const char *source, const char *dest);
+SD_API int sd_rename_dataset(sd_client *c, const char *old_name, const char *new_name);
 SD_API int sd_dataset_exists(sd_client *c, const char *name, int *exists);
 SD_API int sd_poll_dataset(sd_client *c, const char *name, int interval_ms, int tries, int *exists);
 
 /* ---- aggregation lists ---------------------------------------------------- */
 
+/* Reads (length, polls, datasets, ranges, the source of copy and rename)
+ * use the read prefix and its run; where no list is there they look where a
+ * tensor read looks next (docs/protocol.md "Runs": the plain key of a run,
+ * a run begun since, "q.rest" in group q's run). A list that is nowhere has
+ * length 0 and no entries. */
 /* Appends a reference to `ds`, which must have been put with sd_put_dataset. */
 SD_API int sd_append_to_list(sd_client *c, const char *list, const sd_dataset *ds);
 SD_API int sd_get_list_length(sd_client *c, const char *list, size_t *length);
@@ -463,9 +508,42 @@ SD_API int sd_poll_list_length_lte(sd_client *c, const char *list, size_t length
 /* The list's datasets in order; free the array with sd_datasets_free. */
 SD_API int sd_get_datasets_from_list(sd_client *c, const char *list, sd_dataset ***datasets,
                                      size_t *count);
+/* The datasets at positions start .. end (inclusive; negatives count from
+ * the end, -1 the last; an end past the list is its end; an empty range or
+ * a missing list gives none), as sd_get_datasets_from_list. */
+SD_API int sd_get_dataset_list_range(sd_client *c, const char *list, long long start, long long end,
+                                     sd_dataset ***datasets, size_t *count);
+/* Replaces list `dest` (write prefix) with the entries of list `source`
+ * (read prefix; a missing one is SD_ERR_NOT_FOUND) in one transaction;
+ * renaming is a copy, then the delete of the source where it was read. */
+SD_API int sd_copy_list(sd_client *c, const char *source, const char *dest);
+SD_API int sd_rename_list(sd_client *c, const char *old_name, const char *new_name);
 SD_API void sd_datasets_free(sd_dataset **datasets, size_t count);
 /* Deletes the list (write prefix), not the datasets it names. */
 SD_API int sd_delete_list(sd_client *c, const char *list);
+
+/* ---- server commands (one node) -------------------------------------------- */
+
+/* A node is named by its address as sd_db_addresses gives it (host:port,
+ * unix:///path), or by a host name resolving to the same address with the
+ * same port; NULL or "" names the only node of a standalone store. */
+
+/* The nodes serving the store, comma-separated (free with sd_free). */
+SD_API int sd_db_addresses(sd_client *c, char **addresses);
+/* The node's INFO text of `section` (NULL: "everything"); free with sd_free. */
+SD_API int sd_db_info(sd_client *c, const char *address, const char *section, char **text);
+/* The node's CLUSTER INFO text (free with sd_free); SD_ERR_ARG on a store that is no cluster. */
+SD_API int sd_cluster_info(sd_client *c, const char *address, char **text);
+/* CONFIG GET pattern: *count name/value pairs as 2 * *count strings
+ * (names at even indices); free with sd_strings_free(*pairs, 2 * *count). */
+SD_API int sd_config_get(sd_client *c, const char *address, const char *pattern, char ***pairs, size_t *count);
+SD_API void sd_strings_free(char **strings, size_t n);
+/* CONFIG SET name value (the store's own refusal is SD_ERR_STORE with its message). */
+SD_API int sd_config_set(sd_client *c, const char *address, const char *name, const char *value);
+/* FLUSHDB: deletes every key of that node (of a cluster: of that shard only). */
+SD_API int sd_flush_db(sd_client *c, const char *address);
+/* SAVE: the node writes its snapshot to disk now (as its configuration says where). */
+SD_API int sd_save(sd_client *c, const char *address);
 
 /* ---- helpers -------------------------------------------------------------- */
 

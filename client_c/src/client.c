@@ -239,7 +239,9 @@ int sd_client_new_with_options(sd_client **out, const sd_options *opt)
                             c->prefixes_in.v[i]);
     c->read_prefix = strdup(c->prefixes_in.n ? c->prefixes_in.v[0] : c->write_prefix);
     if (!c->read_prefix) return sd__fail(c, SD_ERR_NOMEM, "out of memory creating a client");
-    if ((rc = sd__run_init(c)) != SD_OK) return rc;
+    c->use_tensor_prefix = c->use_dataset_prefix = c->use_list_prefix = 1; /* models and scripts: off */
+    c->deletes_from_source = opt->deletes_from_source != 0;
+    if ((rc = sd__run_init(c, !opt->no_launcher_runs)) != SD_OK) return rc;
     if (!*address)
         return sd__fail(c, SD_ERR_ARG,
                         "no store address given and SIMDASK_ADDRESS is not set; start a store (simdask.Store or "
@@ -287,16 +289,47 @@ int sd_set_data_source(sd_client *c, const char *prefix)
 {
     SD_ENTER(c);
     if (!prefix) return sd__fail(c, SD_ERR_ARG, "prefix is NULL");
-    int ok = strcmp(prefix, c->write_prefix) == 0;
+    int ok = !*prefix || strcmp(prefix, c->write_prefix) == 0;
     for (size_t i = 0; i < c->prefixes_in.n && !ok; i++) ok = strcmp(prefix, c->prefixes_in.v[i]) == 0;
     if (!ok)
         return sd__fail(c, SD_ERR_ARG,
-                        "prefix '%s' is neither the client's own prefix ('%s') nor one of SIMDASK_KEY_PREFIXES_IN",
+                        "prefix '%s' is neither the client's own prefix ('%s'), nor one of SIMDASK_KEY_PREFIXES_IN, "
+                        "nor \"\" (none)",
                         prefix, c->write_prefix);
     char *copy = strdup(prefix);
     if (!copy) return sd__fail(c, SD_ERR_NOMEM, "out of memory");
     free(c->read_prefix);
     c->read_prefix = copy;
     sd__run_forget_source(c);
+    return SD_OK;
+}
+
+/* ---- which names get the prefixes ------------------------------------------- */
+
+int sd_use_tensor_prefix(sd_client *c, int use_prefix)
+{
+    SD_ENTER(c);
+    c->use_tensor_prefix = use_prefix != 0;
+    return SD_OK;
+}
+
+int sd_use_dataset_prefix(sd_client *c, int use_prefix)
+{
+    SD_ENTER(c);
+    c->use_dataset_prefix = use_prefix != 0;
+    return SD_OK;
+}
+
+int sd_use_list_prefix(sd_client *c, int use_prefix)
+{
+    SD_ENTER(c);
+    c->use_list_prefix = use_prefix != 0;
+    return SD_OK;
+}
+
+int sd_use_model_prefix(sd_client *c, int use_prefix)
+{
+    SD_ENTER(c);
+    c->use_model_prefix = use_prefix != 0;
     return SD_OK;
 }

@@ -369,12 +369,11 @@ static void build_delete(sd_pipe *p, const void *ctx, size_t i)
     sd__pipe_exec(p);
 }
 
-int sd_delete_dataset(sd_client *c, const char *name)
+/* Deletes the dataset `name` stored at key base `base`: its tensors and metadata. */
+static int delete_at(sd_client *c, const char *name, const char *base)
 {
-    SD_ENTER(c);
-    char *base, *meta_key = NULL;
-    int rc = sd__dataset_base(c, 1, name, &base); /* the write prefix: its own keys only */
-    if (rc != SD_OK) return rc;
+    char *meta_key = NULL;
+    int rc;
     sd_strv names = {0};
     del_ctx d = {NULL, NULL};
     int exists = 0;
@@ -392,7 +391,60 @@ int sd_delete_dataset(sd_client *c, const char *name)
     free_keys(d.keys);
     sd__strv_free(&names);
     free(meta_key);
+    return rc;
+}
+
+int sd_delete_dataset(sd_client *c, const char *name)
+{
+    SD_ENTER(c);
+    char *base;
+    /* the write prefix (its own keys only), or the read prefix with deletes_from_source */
+    int rc = sd__dataset_base(c, !c->deletes_from_source, name, &base);
+    if (rc != SD_OK) return rc;
+    rc = delete_at(c, name, base);
     free(base);
+    return rc;
+}
+
+/* ---- copy, rename ------------------------------------------------------------- */
+
+int sd_copy_dataset(sd_client *c, const char *source, const char *dest)
+{
+    SD_ENTER(c);
+    char *base;
+    int rc = sd__dataset_base(c, 1, dest, &base); /* the destination name checked before anything is read */
+    if (rc != SD_OK) return rc;
+    free(base);
+    sd_dataset *ds;
+    if ((rc = sd_get_dataset(c, source, &ds)) != SD_OK) return rc;
+    char *name = strdup(dest);
+    if (!name) {
+        sd_dataset_free(ds);
+        return nomem(c, dest);
+    }
+    free(ds->name); /* the copy is the dataset read, under the new name */
+    ds->name = name;
+    rc = sd_put_dataset(c, ds);
+    sd_dataset_free(ds);
+    return rc;
+}
+
+int sd_rename_dataset(sd_client *c, const char *old_name, const char *new_name)
+{
+    SD_ENTER(c);
+    char *src = NULL, *dst = NULL;
+    sd_rkey k;
+    int rc = sd__dataset_read_base(c, old_name, &k);
+    if (rc == SD_OK) rc = sd__dataset_base(c, 1, new_name, &dst);
+    if (rc == SD_OK && strcmp(k.key, dst) != 0) {
+        src = k.key; /* the source read, not the write prefix's */
+        k.key = NULL;
+        rc = sd_copy_dataset(c, old_name, new_name);
+        if (rc == SD_OK) rc = delete_at(c, old_name, src);
+    }
+    sd__rkey_free(&k);
+    free(src);
+    free(dst);
     return rc;
 }
 

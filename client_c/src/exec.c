@@ -252,7 +252,11 @@ static int try_once(sd_client *c, sd_request *rq, sd_node **ask, int redirects, 
     drop_reply(rq);
     *ask = NULL;
     c->conn_lost = 0;
-    int rc = asking ? SD_OK : sd__route(c, rq->route_key, &n);
+    int rc = SD_OK;
+    if (!asking && rq->node)
+        n = rq->node; /* a server command of that node */
+    else if (!asking)
+        rc = sd__route(c, rq->route_key, &n);
     if (rc == SD_OK) rc = round_trip(c, n, rq, asking, o);
     if (rc == SD_OK) rc = judge(c, rq, o, redirects, ask, again);
     return rc;

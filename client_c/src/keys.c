@@ -8,7 +8,7 @@
  * A read that finds nothing looks next at its fallbacks (docs/protocol.md
  * "Runs", sd_rkey): the plain key of a run-scoped one (keys written outside
  * any run show in every run), the read group's run begun since it had none,
- * and for a tensor name "q.rest" the run of writer group q.
+ * and for a tensor or list name "q.rest" the run of writer group q.
  */
 #include "sd_internal.h"
 
@@ -58,12 +58,37 @@ static int run_prefix(sd_client *c, int write, const char *what, const char *nam
     return rc;
 }
 
+/* run_prefix, or "" when names of that kind get no prefix (sd_use_*_prefix). */
+static int kind_prefix(sd_client *c, int use_prefix, int write, const char *what, const char *name,
+                       const char **prefix)
+{
+    if (use_prefix) return run_prefix(c, write, what, name, prefix);
+    *prefix = "";
+    return SD_OK;
+}
+
 int sd__key(sd_client *c, const char *what, int write, const char *name, char **out)
 {
     const char *prefix;
     int rc = sd__check_name(c, what, name);
-    if (rc == SD_OK) rc = run_prefix(c, write, what, name, &prefix);
+    if (rc == SD_OK) rc = kind_prefix(c, c->use_tensor_prefix, write, what, name, &prefix);
     return rc != SD_OK ? rc : join_key(c, prefix, "", name, "", out);
+}
+
+int sd__list_key(sd_client *c, int write, const char *name, char **out)
+{
+    const char *prefix;
+    int rc = sd__check_name(c, "list name", name);
+    if (rc == SD_OK) rc = kind_prefix(c, c->use_list_prefix, write, "list name", name, &prefix);
+    return rc != SD_OK ? rc : join_key(c, prefix, "", name, "", out);
+}
+
+int sd__model_name(sd_client *c, const char *what, int write, const char *name, char **out)
+{
+    int rc = sd__check_name(c, what, name);
+    if (rc != SD_OK) return rc;
+    const char *prefix = !c->use_model_prefix ? "" : write ? c->write_prefix : c->read_prefix;
+    return join_key(c, prefix, "", name, "", out);
 }
 
 static int check_dataset_name(sd_client *c, const char *name)
@@ -78,7 +103,7 @@ int sd__dataset_base(sd_client *c, int write, const char *name, char **out)
 {
     const char *prefix;
     int rc = check_dataset_name(c, name);
-    if (rc == SD_OK) rc = run_prefix(c, write, "dataset name", name, &prefix);
+    if (rc == SD_OK) rc = kind_prefix(c, c->use_dataset_prefix, write, "dataset name", name, &prefix);
     return rc != SD_OK ? rc : join_key(c, prefix, "{", name, "}", out);
 }
 
@@ -93,7 +118,7 @@ static int build_read_key(sd_client *c, sd_rkey *k)
     const char *prefix;
     free(k->key);
     k->key = NULL;
-    int rc = run_prefix(c, 0, k->what, k->name, &prefix);
+    int rc = kind_prefix(c, !k->unprefixed, 0, k->what, k->name, &prefix);
     if (rc != SD_OK) return rc;
     k->scoped = strchr(prefix, '@') != NULL; /* prefixes may not hold '@': only a run puts one there */
     return join_key(c, prefix, k->open, k->name, k->close, &k->key);
@@ -101,14 +126,21 @@ static int build_read_key(sd_client *c, sd_rkey *k)
 
 int sd__read_key(sd_client *c, const char *what, const char *name, sd_rkey *k)
 {
-    *k = (sd_rkey){NULL, what, name, "", "", 0};
+    *k = (sd_rkey){NULL, what, name, "", "", 0, !c->use_tensor_prefix};
     int rc = sd__check_name(c, what, name);
+    return rc != SD_OK ? rc : build_read_key(c, k);
+}
+
+int sd__list_read_key(sd_client *c, const char *name, sd_rkey *k)
+{
+    *k = (sd_rkey){NULL, "list name", name, "", "", 0, !c->use_list_prefix};
+    int rc = sd__check_name(c, "list name", name);
     return rc != SD_OK ? rc : build_read_key(c, k);
 }
 
 int sd__dataset_read_base(sd_client *c, const char *name, sd_rkey *k)
 {
-    *k = (sd_rkey){NULL, "dataset name", name, "{", "}", 0};
+    *k = (sd_rkey){NULL, "dataset name", name, "{", "}", 0, !c->use_dataset_prefix};
     int rc = check_dataset_name(c, name);
     return rc != SD_OK ? rc : build_read_key(c, k);
 }
@@ -127,7 +159,8 @@ static int fallbacks(sd_client *c, const sd_rkey *k, char *out[MAX_FALLBACKS], s
     const char *prefix;
     int rc = SD_OK;
     *n = 0;
-    if (k->scoped) { /* the plain key: the read prefix without the run */
+    if (k->unprefixed) { /* no prefix, so no run of the read group */
+    } else if (k->scoped) { /* the plain key: the read prefix without the run */
         rc = join_key(c, c->read_prefix, k->open, k->name, k->close, &out[*n]);
         if (rc == SD_OK) ++*n;
     } else if ((rc = sd__run_refresh(c, c->read_prefix, &prefix)) == SD_OK && strchr(prefix, '@')) {

@@ -176,13 +176,20 @@ static int spec_json(sd_client *c, const stored_spec *s, long long version, char
     static const char FMT[] = "{\"attrs\":{\"simdask_spec\":{\"kind\":\"%s\",\"name\":%s,\"backend\":\"%s\","
                               "\"format\":\"%s\",\"device\":\"%s\",\"batch_size\":%d,\"min_batch_size\":%d,"
                               "\"min_batch_timeout\":%d,\"tag\":%s,\"inputs\":%s,\"outputs\":%s,"
-                              "\"version\":%lld,\"extra\":{}}}}";
-    size_t cap = sizeof FMT + name_len + tag_len + in_len + out_len + 160;
+                              "\"version\":%lld,\"extra\":{\"stored\":\"%s\"}}}}";
+    /* "stored": this store's own id, so that a serving loop tells it from an earlier one of the same version
+       (versions start again at 1 after a flush) */
+    unsigned char id[16];
+    char stored[33];
+    if (rc == SD_OK && sd__random_bytes(id, sizeof id) != 0)
+        rc = sd__fail(c, SD_ERR_STORE, "no random bytes to store %s '%s'", s->kind, s->name);
+    sd__hex(stored, id, sizeof id);
+    size_t cap = sizeof FMT + name_len + tag_len + in_len + out_len + 200;
     if (rc == SD_OK && !(json = malloc(cap)))
         rc = sd__fail(c, SD_ERR_NOMEM, "out of memory storing %s '%s'", s->kind, s->name);
     if (rc == SD_OK) {
         int n = snprintf(json, cap, FMT, s->kind, name, s->backend, s->format, s->device, o->batch_size,
-                         o->min_batch_size, o->min_batch_timeout_ms, tag, inputs, outputs, version);
+                         o->min_batch_size, o->min_batch_timeout_ms, tag, inputs, outputs, version, stored);
         char why[400];
         if (sd__json_check_attrs(json, (size_t)n, 1, why, sizeof why) != 0)
             rc = sd__fail(c, SD_ERR_ARG, "%s '%.200s': its name, tag, inputs or outputs are not UTF-8 text: %s",
@@ -253,10 +260,10 @@ static int write_stored(sd_client *c, const stored_spec *s, const void *blob, si
 
 /* ---- models ------------------------------------------------------------------- */
 
-int sd_set_model(sd_client *c, const char *name, const void *model, size_t nbytes, const char *backend,
-                 const sd_model_options *opt, long long *version)
+/* sd_set_model under the stored name (sd__model_name). */
+static int set_model(sd_client *c, const char *name, const void *model, size_t nbytes, const char *backend,
+                     const sd_model_options *opt, long long *version)
 {
-    SD_ENTER(c);
     sd_model_options defaults;
     char normal[8] = "";
     stored_spec s = {.kind = "model", .name = name, .backend = normal, .opt = opt};
@@ -287,6 +294,18 @@ int sd_set_model(sd_client *c, const char *name, const void *model, size_t nbyte
     if ((rc = check_device(c, "model", name, opt->device, s.device)) != SD_OK) return rc;
     if ((rc = model_format(c, name, model, nbytes, normal, &s.format)) != SD_OK) return rc;
     return write_stored(c, &s, model, nbytes, version);
+}
+
+int sd_set_model(sd_client *c, const char *name, const void *model, size_t nbytes, const char *backend,
+                 const sd_model_options *opt, long long *version)
+{
+    SD_ENTER(c);
+    char *stored;
+    int rc = sd__model_name(c, "model name", 1, name, &stored);
+    if (rc != SD_OK) return rc;
+    rc = set_model(c, stored, model, nbytes, backend, opt, version);
+    free(stored);
+    return rc;
 }
 
 /* The whole file at path, malloc'ed (at least one byte, so never NULL on success). */
@@ -355,29 +374,86 @@ static int set_script(sd_client *c, const char *name, const char *source, size_t
 int sd_set_script(sd_client *c, const char *name, const char *source, const char *device, long long *version)
 {
     SD_ENTER(c);
-    return set_script(c, name, source ? source : "", source ? strlen(source) : 0, device, version);
+    char *stored;
+    int rc = sd__model_name(c, "script name", 1, name, &stored);
+    if (rc != SD_OK) return rc;
+    rc = set_script(c, stored, source ? source : "", source ? strlen(source) : 0, device, version);
+    free(stored);
+    return rc;
 }
 
 int sd_set_script_from_file(sd_client *c, const char *name, const char *path, const char *device,
                             long long *version)
 {
     SD_ENTER(c);
-    char *source;
+    char *source, *stored;
     size_t n;
-    int rc = read_file(c, "script", path, &source, &n);
+    int rc = sd__model_name(c, "script name", 1, name, &stored);
     if (rc != SD_OK) return rc;
-    rc = set_script(c, name, source, n, device, version);
-    free(source);
+    if ((rc = read_file(c, "script", path, &source, &n)) == SD_OK) {
+        rc = set_script(c, stored, source, n, device, version);
+        free(source);
+    }
+    free(stored);
     return rc;
+}
+
+/* ---- fetching ----------------------------------------------------------------- */
+
+/* The stored bytes of a model or script (`kind`) under its stored name, malloc'ed with one NUL byte more. */
+static int read_stored(sd_client *c, const char *kind, const char *name, void **out, size_t *nbytes)
+{
+    char *stored, *key = NULL;
+    int rc = sd__model_name(c, strcmp(kind, "model") == 0 ? "model name" : "script name", 0, name, &stored);
+    if (rc != SD_OK) return rc;
+    sd_alloc_dest dest = {NULL};
+    sd_tinfo t;
+    if ((rc = stored_key(c, kind, "", stored, &key)) == SD_OK) rc = sd__tensor_read(c, key, sd__dest_alloc, &dest, &t);
+    if (rc == SD_ERR_NOT_FOUND)
+        rc = sd__fail(c, SD_ERR_NOT_FOUND, "%s '%s' does not exist in the store (key '%s')", kind, stored, key);
+    else if (rc == SD_OK && (t.dtype != SD_UINT8 || t.ndim != 1))
+        rc = sd__fail(c, SD_ERR_FORMAT, "%s '%s' (key '%s') is not stored as bytes", kind, stored, key);
+    if (rc == SD_OK) {
+        unsigned char *bytes = realloc(dest.buf, t.nbytes + 1);
+        if (!bytes) rc = sd__fail(c, SD_ERR_NOMEM, "out of memory reading %s '%s'", kind, stored);
+        else {
+            bytes[t.nbytes] = '\0';
+            *out = bytes;
+            *nbytes = t.nbytes;
+            dest.buf = NULL;
+        }
+    }
+    free(dest.buf);
+    free(key);
+    free(stored);
+    return rc;
+}
+
+int sd_get_model(sd_client *c, const char *name, void **model, size_t *nbytes)
+{
+    SD_ENTER(c);
+    if (!model || !nbytes) return sd__fail(c, SD_ERR_ARG, "model or nbytes is NULL");
+    *model = NULL;
+    *nbytes = 0;
+    return read_stored(c, "model", name, model, nbytes);
+}
+
+int sd_get_script(sd_client *c, const char *name, char **source)
+{
+    SD_ENTER(c);
+    if (!source) return sd__fail(c, SD_ERR_ARG, "source is NULL");
+    *source = NULL;
+    size_t n;
+    return read_stored(c, "script", name, (void **)source, &n);
 }
 
 /* ---- exists, delete ----------------------------------------------------------- */
 
-int sd_model_exists(sd_client *c, const char *name, int *exists)
+/* An sd_check_fn: whether a model or a script is stored under the stored name (ctx). */
+static int stored_exists(sd_client *c, void *ctx, int *exists)
 {
-    SD_ENTER(c);
-    if (!exists) return sd__fail(c, SD_ERR_ARG, "exists is NULL");
-    int rc = sd__check_name(c, "model name", name);
+    const char *name = ctx;
+    int rc = SD_OK;
     *exists = 0;
     /* one EXISTS each: the two keys share a slot only when the name's braces leave the tag alone */
     for (int i = 0; i < 2 && rc == SD_OK && !*exists; i++) {
@@ -395,12 +471,38 @@ int sd_model_exists(sd_client *c, const char *name, int *exists)
     return rc;
 }
 
-static int delete_stored(sd_client *c, const char *kind, const char *name)
+int sd_model_exists(sd_client *c, const char *name, int *exists)
 {
-    char *key;
-    int rc = sd__check_name(c, strcmp(kind, "model") == 0 ? "model name" : "script name", name);
-    if (rc == SD_OK) rc = stored_key(c, kind, "", name, &key);
+    SD_ENTER(c);
+    if (!exists) return sd__fail(c, SD_ERR_ARG, "exists is NULL");
+    char *stored;
+    int rc = sd__model_name(c, "model name", 0, name, &stored);
     if (rc != SD_OK) return rc;
+    rc = stored_exists(c, stored, exists);
+    free(stored);
+    return rc;
+}
+
+int sd_poll_model(sd_client *c, const char *name, int interval_ms, int tries, int *exists)
+{
+    SD_ENTER(c);
+    char *stored;
+    int rc = sd__model_name(c, "model name", 0, name, &stored);
+    if (rc != SD_OK) return rc;
+    rc = sd__poll(c, interval_ms, tries, stored_exists, stored, exists);
+    free(stored);
+    return rc;
+}
+
+static int delete_stored(sd_client *c, const char *kind, const char *given)
+{
+    char *key, *name;
+    int rc = sd__model_name(c, strcmp(kind, "model") == 0 ? "model name" : "script name", 0, given, &name);
+    if (rc != SD_OK) return rc;
+    if ((rc = stored_key(c, kind, "", name, &key)) != SD_OK) {
+        free(name);
+        return rc;
+    }
     sd_request rq = {.doing = "deleting", .name = key, .route_key = key, .n = 1, .build = sd__build_delete, .ctx = key,
                      .keep_last = 1};
     rc = sd__exec(c, &rq);
@@ -413,6 +515,7 @@ static int delete_stored(sd_client *c, const char *kind, const char *name)
     }
     if (rq.reply) freeReplyObject(rq.reply);
     free(key);
+    free(name);
     return rc;
 }
 

@@ -1,18 +1,23 @@
 /*
  * requests.c: run a model or script through the inference service with the
- * language-neutral protocol of DESIGN.md ("Inference requests"):
+ * language-neutral protocol of docs/protocol.md ("Run requests"):
  *
- *   XADD simdask:requests * model <name> inputs <json keys> outputs <json keys> reply <reply key>
+ *   EVAL SUBMIT 3 simdask:loops:{simdask:requests} simdask:requests <reply key> 300 <message>
+ *        model <name> inputs <json keys> outputs <json keys> reply <reply key>
  *   (or: script <name> function <fn> ...), then BLPOP <reply key> <timeout>
  *
- * and the reply is "OK" or "ERR <message>". In a cluster the stream and the
- * reply key are each routed by their own slot. The run's deadline covers
- * the whole call: looking up the runs of the keys' groups (runs.c), the
- * XADD, whose reply must come by then, and BLPOP, which gets what is
- * left (the store answers nil then), and the socket waits RUN_REPLY_GRACE_MS
- * more for that answer, so a store that never answers ends the call then.
- * Neither command is sent again once it may have reached the store: a
- * second XADD would run the model twice, a second BLPOP lose the answer.
+ * and the reply is "OK" or "ERR <message>". SUBMIT (scripts.c) appends the
+ * request to the stream when a serving loop holds a lease, else pushes
+ * "ERR <message>" (no inference service: what to start) to the reply key
+ * itself, so BLPOP returns at once. The reply key carries the stream's hash
+ * tag: in a cluster every key of both commands is on one node. The run's
+ * deadline covers the whole call: looking up the runs of the keys' groups
+ * (runs.c), the EVAL, whose reply must come by then, and BLPOP, which gets
+ * what is left (the store answers nil then), and the socket waits
+ * RUN_REPLY_GRACE_MS more for that answer, so a store that never answers
+ * ends the call then. Neither command is sent again once it may have
+ * reached the store: a second SUBMIT would run the model twice, a second
+ * BLPOP lose the answer.
  */
 #include "sd_internal.h"
 
@@ -21,7 +26,9 @@
 #include <string.h>
 
 #define REQUEST_STREAM "simdask:requests"
-#define REPLY_PREFIX "simdask:reply:"
+#define LOOPS_KEY "simdask:loops:{simdask:requests}"
+#define REPLY_PREFIX "simdask:reply:{simdask:requests}:"
+#define REPLY_TTL_S "300"
 #define RUN_REPLY_GRACE_MS 500 /* the socket waits this much longer than BLPOP */
 
 static void free_keys(char **keys, size_t n)
@@ -48,22 +55,29 @@ static int make_keys(sd_client *c, const char *what, int write, size_t n, const 
     return SD_OK;
 }
 
-/* What a run request says (DESIGN.md): its XADD fields, and where the answer goes. */
+/* What a run request says (docs/protocol.md): its stream fields, where the answer goes, and what SUBMIT
+ * answers when no serving loop is alive (the same text as the Python client's no_service_message). */
 typedef struct run_req {
     const char *kind, *name, *function; /* function: scripts only */
     char *in_json, *out_json;
     size_t in_len, out_len;
     char reply_key[sizeof REPLY_PREFIX + 32];
+    char no_service[512];
 } run_req;
 
-static void build_xadd(sd_pipe *p, const void *ctx, size_t i)
+static void build_submit(sd_pipe *p, const void *ctx, size_t i)
 {
     const run_req *q = ctx;
     (void)i;
-    sd__pipe_begin(p, q->function ? 13 : 11);
-    sd__pipe_arg(p, "XADD", 4);
+    sd__pipe_begin(p, q->function ? 18 : 16);
+    sd__pipe_arg(p, "EVAL", 4);
+    sd__pipe_arg(p, sd__submit_script, sd__submit_script_len);
+    sd__pipe_arg(p, "3", 1);
+    sd__pipe_argz(p, LOOPS_KEY);
     sd__pipe_argz(p, REQUEST_STREAM);
-    sd__pipe_arg(p, "*", 1);
+    sd__pipe_argz(p, q->reply_key);
+    sd__pipe_argz(p, REPLY_TTL_S);
+    sd__pipe_argz(p, q->no_service);
     sd__pipe_argz(p, q->kind);
     sd__pipe_argz(p, q->name);
     if (q->function) {
@@ -112,9 +126,9 @@ static void pop_seconds(char *out, size_t n, int64_t deadline)
 static int send_and_wait(sd_client *c, run_req *q, int wait, int64_t deadline)
 {
     char secs[32];
-    sd_request xadd = {.doing = "sending the run request for", .name = q->name, .route_key = REQUEST_STREAM,
-                       .n = 1, .build = build_xadd, .ctx = q, .resend = SD_RESEND_UNSENT, .deadline = deadline};
-    int rc = sd__exec(c, &xadd);
+    sd_request submit = {.doing = "sending the run request for", .name = q->name, .route_key = REQUEST_STREAM,
+                         .n = 1, .build = build_submit, .ctx = q, .resend = SD_RESEND_UNSENT, .deadline = deadline};
+    int rc = sd__exec(c, &submit);
     if (rc != SD_OK) return rc;
     pop_seconds(secs, sizeof secs, deadline);
     const char *argv[3] = {"BLPOP", q->reply_key, secs};
@@ -131,12 +145,14 @@ static int send_and_wait(sd_client *c, run_req *q, int wait, int64_t deadline)
 static int run_request(sd_client *c, const char *kind, const char *name, const char *function, size_t n_inputs,
                        const char *const *inputs, size_t n_outputs, const char *const *outputs, int timeout_ms)
 {
-    char **in_keys = NULL, **out_keys = NULL;
+    char **in_keys = NULL, **out_keys = NULL, *stored = NULL;
     run_req q = {.kind = kind, .name = name, .function = function};
     unsigned char id[16];
     int wait = timeout_ms == 0 ? c->run_timeout_ms : timeout_ms;
     int64_t deadline = wait < 0 ? 0 : sd__now_ms() + wait, saved_until = c->until;
-    int rc = sd__check_name(c, strcmp(kind, "model") == 0 ? "model name" : "script name", name);
+    /* the stored name: with the read prefix when model prefixes are on (use_model_ensemble_prefix) */
+    int rc = sd__model_name(c, strcmp(kind, "model") == 0 ? "model name" : "script name", 0, name, &stored);
+    if (rc == SD_OK) q.name = stored;
     if (rc == SD_OK && function) rc = sd__check_name(c, "function name", function);
     c->until = deadline; /* the run lookups of the keys keep to the deadline (runs.c) */
     if (rc == SD_OK) rc = make_keys(c, "input name", 0, n_inputs, inputs, &in_keys);
@@ -152,10 +168,16 @@ static int run_request(sd_client *c, const char *kind, const char *name, const c
     if (rc == SD_OK) {
         memcpy(q.reply_key, REPLY_PREFIX, sizeof REPLY_PREFIX - 1);
         sd__hex(q.reply_key + sizeof REPLY_PREFIX - 1, id, sizeof id);
+        snprintf(q.no_service, sizeof q.no_service,
+                 "no inference service is serving the store at %.200s (no serving loop is running): start one "
+                 "with `simdask serve`, simdask.InferenceServer, or a store that runs its own "
+                 "(simdask.Store(serve=N), `simdask store start --serve N`)",
+                 c->nodes[0]->label);
         rc = send_and_wait(c, &q, wait, deadline);
     }
     free_keys(in_keys, n_inputs);
     free_keys(out_keys, n_outputs);
+    free(stored);
     free(q.in_json);
     free(q.out_json);
     return rc;

@@ -114,7 +114,7 @@ static char *joined(const char *a, const char *b, const char *d)
     return s;
 }
 
-int sd__run_init(sd_client *c)
+int sd__run_init(sd_client *c, int launcher_runs)
 {
     sd_run *r = &c->run;
     r->registry = joined(REGISTRY_NS, c->write_prefix, "}");
@@ -128,7 +128,7 @@ int sd__run_init(sd_client *c)
     if (env_int(c, "SIMDASK_RUN_WRITER", 0, &writer) < 0 || env_int(c, "SIMDASK_RUN_WRITERS", 1, &writers) < 0)
         return c->err;
     const char *id = env("SIMDASK_RUN_ID"); /* rule 1 */
-    if (!id && found) {                     /* rules 2-3: the launcher's run, rank and size */
+    if (!id && found && launcher_runs) {    /* rules 2-3: the launcher's run, rank and size */
         id = launched;
         writer = rank;
         writers = size;

@@ -3,7 +3,8 @@
  *
  * Each script MUST stay byte-identical to its namesake in
  * simdask/protocol/scripts.py (docs/protocol.md): sd__cleanup_script is
- * CLEANUP_CHUNKS, sd__begin_run_script BEGIN_RUN, sd__end_run_script END_RUN.
+ * CLEANUP_CHUNKS, sd__begin_run_script BEGIN_RUN, sd__end_run_script END_RUN,
+ * sd__submit_script SUBMIT (LOOP_ALIVE is the serving loops' own: no C copy).
  * Every client sends the same text, so the store caches one compiled copy.
  * tests/client_c checks it (by this source and by the script cache of a live
  * store).
@@ -84,3 +85,18 @@ const char sd__end_run_script[] =
 /* END END_RUN */
 
 const size_t sd__end_run_script_len = sizeof sd__end_run_script - 1;
+
+/* BEGIN SUBMIT */
+const char sd__submit_script[] =
+    "local now = redis.call('TIME')\n"
+    "local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)\n"
+    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', ms))\n"
+    "if redis.call('ZCARD', KEYS[1]) == 0 then\n"
+    "  redis.call('RPUSH', KEYS[3], 'ERR ' .. ARGV[2])\n"
+    "  redis.call('EXPIRE', KEYS[3], ARGV[1])\n"
+    "  return 0\n"
+    "end\n"
+    "return redis.call('XADD', KEYS[2], '*', unpack(ARGV, 3))\n";
+/* END SUBMIT */
+
+const size_t sd__submit_script_len = sizeof sd__submit_script - 1;

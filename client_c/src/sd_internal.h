@@ -9,7 +9,8 @@
  *   wire.c        the tensor blob: header, chunk reference, dtypes, C <-> F relayout
  *   json.c        JSON arrays of strings (tensor names, metadata strings, key lists), JSON text, attrs validation
  *   meta.c        the description of a tensor (sd_tensor_meta: dims, attrs, coords, block) as attrs JSON
- *   scripts.c     the Lua scripts: chunk cleanup, begin and end of a run (byte-identical to the Python client's)
+ *   scripts.c     the Lua scripts: chunk cleanup, begin and end of a run, submitting a run request
+ *                 (byte-identical to the Python client's)
  *   command.c     pipelined RESP commands whose payload stays in the caller's memory
  *   error.c       per-context errors, status names, the one table of server error replies
  *   poll.c        sleeping, the monotonic clock, and the one poll loop of every sd_poll_*
@@ -22,11 +23,12 @@
  *                 fallbacks of reads (plain key, a run begun since, "q.rest" in group q's run)
  *   tensors.c     put/get/unpack/delete/copy/rename/exists/poll of tensors
  *   dataset.c     the in-memory dataset object
- *   dataset_io.c  datasets in the store
- *   lists.c       aggregation lists
+ *   dataset_io.c  datasets in the store: put, get, delete, copy, rename, exists, poll
+ *   lists.c       aggregation lists: append, length, polls, ranges of datasets, copy, rename, delete
  *   requests.c    run_model / run_script
- *   models.c      stored models and scripts: set (from bytes or a file), exists, delete
- *   client.c      the context: options, environment, create/free, data source
+ *   models.c      stored models and scripts: set (from bytes or a file), fetch, exists, poll, delete
+ *   admin.c       server commands of one node: INFO, CLUSTER INFO, CONFIG GET/SET, FLUSHDB, SAVE
+ *   client.c      the context: options, environment, create/free, data source, which names get prefixes
  */
 #ifndef SD_INTERNAL_H
 #define SD_INTERNAL_H
@@ -192,6 +194,8 @@ SD_HIDDEN extern const char sd__begin_run_script[];
 SD_HIDDEN extern const size_t sd__begin_run_script_len;
 SD_HIDDEN extern const char sd__end_run_script[];
 SD_HIDDEN extern const size_t sd__end_run_script_len;
+SD_HIDDEN extern const char sd__submit_script[];
+SD_HIDDEN extern const size_t sd__submit_script_len;
 
 /* ---- command.c ------------------------------------------------------------ */
 
@@ -356,6 +360,7 @@ typedef struct sd_request {
     const char *doing;     /* for messages, with name: "reading tensor" */
     const char *name;      /* the key or name it is about: "reading tensor 'u'" */
     const char *route_key; /* its slot's key; NULL: the first node */
+    sd_node *node;         /* when set: this node, whatever the slots (admin.c's server commands) */
     size_t n;              /* units */
     sd_build_fn build;
     void *ctx;             /* build's and the callbacks' */
@@ -409,7 +414,7 @@ typedef struct sd_run {
 
 /* At creation, after the prefixes: the writer identity from the environment
  * (no I/O; SD_ERR_ARG naming a variable that does not parse). */
-SD_HIDDEN int sd__run_init(sd_client *c);
+SD_HIDDEN int sd__run_init(sd_client *c, int launcher_runs);
 /* The prefix keys are built with: write = 1 the write prefix with its run
  * (beginning a pending run, beating the heartbeat when due), 0 the read
  * prefix with its run (the client's own run for its own group once begun,
@@ -436,6 +441,13 @@ SD_HIDDEN int sd__check_name(sd_client *c, const char *what, const char *name);
  * this may begin the run, and beats its heartbeat), 0: the read prefix with
  * the run resolved for it (runs.c). */
 SD_HIDDEN int sd__key(sd_client *c, const char *what, int write, const char *name, char **out);
+/* sd__key of an aggregation list's name (sd__key is a tensor's): each kind
+ * has the prefix only while sd_use_*_prefix leaves it on. */
+SD_HIDDEN int sd__list_key(sd_client *c, int write, const char *name, char **out);
+/* The name models and scripts are stored and run under: "prefix.name" (the
+ * write prefix when write, else the read prefix; no run) when
+ * sd_use_model_prefix is on, else the name; `what` names it in messages. */
+SD_HIDDEN int sd__model_name(sd_client *c, const char *what, int write, const char *name, char **out);
 /* A dataset's key base "prefix.{name}" (the name checked, braces refused). */
 SD_HIDDEN int sd__dataset_base(sd_client *c, int write, const char *name, char **out);
 /* base "." part: a dataset's hash (part "meta") and its tensors' keys. */
@@ -447,16 +459,20 @@ SD_HIDDEN int sd__dataset_key(sd_client *c, const char *base, const char *part, 
  * order, at: the plain key (the name without the run) when `key` is
  * run-scoped, so keys written outside any run show in every run; else the
  * read group's run begun since it had none (kept from then on); and for a
- * tensor name "q.rest" (q non-empty, without any of "{},@"), "q@m.rest" when
- * writer group q has run m (SmartSim's name of another member's tensor).
+ * tensor or list name "q.rest" (q non-empty, without any of "{},@"),
+ * "q@m.rest" when writer group q has run m (SmartSim's name of another
+ * member's tensor).
  * Each costs a round trip on a miss only. */
 typedef struct sd_rkey {
     char *key;
     const char *what, *name, *open, *close; /* the caller's name; open/close: "{" "}" for a dataset */
     int scoped;                              /* key's prefix has a run */
+    int unprefixed;                          /* the kind's prefix is off (sd_use_*_prefix): the bare name */
 } sd_rkey;
 /* sd__key's read key (write = 0) with its fallback. */
 SD_HIDDEN int sd__read_key(sd_client *c, const char *what, const char *name, sd_rkey *k);
+/* sd__list_key's read key (write = 0) with its fallback. */
+SD_HIDDEN int sd__list_read_key(sd_client *c, const char *name, sd_rkey *k);
 /* sd__dataset_base's read key base with its fallback. */
 SD_HIDDEN int sd__dataset_read_base(sd_client *c, const char *name, sd_rkey *k);
 SD_HIDDEN void sd__rkey_free(sd_rkey *k);
@@ -572,6 +588,7 @@ SD_HIDDEN int sd__dataset_read(sd_client *c, const char *base, sd_dataset **out)
 /* ---- client.c ------------------------------------------------------------- */
 
 struct sd_client {
+    int deletes_from_source; /* sd_options.deletes_from_source */
     int err;
     char errstr[SD_ERRSTR_LEN];
     int conn_lost;     /* the last failure was a connection lost or refused (conn.c): a new one may cure it */
@@ -584,6 +601,7 @@ struct sd_client {
     char *write_prefix; /* "" when none */
     char *read_prefix;
     sd_strv prefixes_in;
+    int use_tensor_prefix, use_dataset_prefix, use_list_prefix, use_model_prefix; /* sd_use_*_prefix */
     int connect_timeout_ms, io_timeout_ms, run_timeout_ms;
     int run_lease_ms;  /* a writer's heartbeat lasts this long (runs.c) */
     sd_run run;

@@ -586,13 +586,30 @@ typedef struct unpack_dest {
     size_t ndim;
     const size_t *shape;
     void *tmp;
+    size_t flat_ndim; /* > 0: a flat buffer (shape {n}) of a tensor of this many dimensions ... */
+    size_t flat_shape[SD_MAX_NDIM]; /* ... and this shape, laid out in `order` */
 } unpack_dest;
+
+/* Whether the caller's 1-D shape {n} asks for a tensor of another rank, flat: n is its element count. */
+static int flat_request(const sd_tinfo *t, const unpack_dest *u)
+{
+    if (u->ndim != 1 || t->ndim < 2 || t->dtype != u->dtype) return 0;
+    uint64_t n = 1;
+    for (size_t i = 0; i < t->ndim; i++) n *= t->shape[i];
+    return n == u->shape[0];
+}
 
 static int dest_unpack(sd_client *c, void *ctx, const char *key, const sd_tinfo *t, void **dst)
 {
     unpack_dest *u = ctx;
-    int rc = check_unpack(c, key, t, u->dtype, u->ndim, u->shape);
-    if (rc != SD_OK) return rc;
+    u->flat_ndim = 0;
+    if (flat_request(t, u)) {
+        u->flat_ndim = t->ndim;
+        for (size_t i = 0; i < t->ndim; i++) u->flat_shape[i] = (size_t)t->shape[i];
+    } else {
+        int rc = check_unpack(c, key, t, u->dtype, u->ndim, u->shape);
+        if (rc != SD_OK) return rc;
+    }
     if (t->order == u->order || t->ndim < 2) {
         *dst = u->buffer;
         return SD_OK;
@@ -665,10 +682,12 @@ static int unpack(sd_client *c, const char *key, void *ctx)
         return sd__fail(c, SD_ERR_ARG, "buffer of %zu bytes is too small for tensor '%s' (%s %s: %zu bytes)",
                         a->buffer_bytes, key, sd__dtype_str(a->dtype), shp, need);
     }
-    unpack_dest u = {a->buffer, a->dtype, a->order, a->ndim, a->shape, NULL};
+    unpack_dest u = {a->buffer, a->dtype, a->order, a->ndim, a->shape, NULL, 0, {0}};
     sd_tinfo t;
     rc = sd__tensor_read(c, key, dest_unpack, &u, &t);
-    if (rc == SD_OK && u.tmp) sd__relayout(a->buffer, u.tmp, sd__itemsize(a->dtype), a->ndim, a->shape, a->order);
+    if (rc == SD_OK && u.tmp)
+        sd__relayout(a->buffer, u.tmp, sd__itemsize(a->dtype), u.flat_ndim ? u.flat_ndim : a->ndim,
+                     u.flat_ndim ? u.flat_shape : a->shape, a->order);
     free(u.tmp);
     return rc;
 }
@@ -715,7 +734,8 @@ int sd_delete_tensor(sd_client *c, const char *name)
 {
     SD_ENTER(c);
     char *key;
-    int rc = sd__key(c, "tensor name", 1, name, &key); /* the write prefix: its own keys only */
+    /* the write prefix (its own keys only), or the read prefix with deletes_from_source */
+    int rc = sd__key(c, "tensor name", !c->deletes_from_source, name, &key);
     if (rc != SD_OK) return rc;
     rc = delete_key(c, key);
     free(key);
@@ -794,6 +814,13 @@ int sd_key_exists(sd_client *c, const char *key, int *exists)
     if (rc != SD_OK) return rc;
     if (!exists) return sd__fail(c, SD_ERR_ARG, "exists is NULL");
     return key_exists(c, (void *)key, exists);
+}
+
+int sd_poll_key(sd_client *c, const char *key, int interval_ms, int tries, int *exists)
+{
+    SD_ENTER(c);
+    int rc = sd__check_name(c, "key", key);
+    return rc != SD_OK ? rc : sd__poll(c, interval_ms, tries, key_exists, (void *)key, exists);
 }
 
 int sd_tensor_exists(sd_client *c, const char *name, int *exists)

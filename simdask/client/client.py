@@ -16,9 +16,11 @@ import numpy as np
 
 from ..errors import KeyNotFoundError, RunNotFoundError
 from ..protocol import Dataset, KeyPrefixes, Session, SessionOptions, dataset_io, lists, runs, tensors
-from ..protocol.runs import RunInfo, RunScope, WriterIdentity, identity_from_env
+from ..protocol.runs import RunInfo, RunList, RunScope, WriterIdentity, identity_from_env
 from ..wire import TensorInfo
+from .admin import AdminMethods
 from .described import describe_dataarray
+from .display import client_html, client_line
 from .models import ModelMethods
 from .polling import poll
 
@@ -27,7 +29,7 @@ __all__ = ["Client"]
 _T = TypeVar("_T")
 
 
-class Client(ModelMethods):
+class Client(ModelMethods, AdminMethods):
     """A connection to a simdask store (standalone, Unix socket or cluster).
 
     Parameters
@@ -52,6 +54,18 @@ class Client(ModelMethods):
     chunk_threshold, chunk_bytes
         Tensors with more data than ``chunk_threshold`` bytes are stored in
         chunks of ``chunk_bytes`` (DESIGN.md's chunked form).
+    key_prefix, key_prefixes_in
+        The prefix this client writes under and the prefixes it may read from
+        (``None``: ``SIMDASK_KEY_PREFIX``, ``SIMDASK_KEY_PREFIXES_IN``).
+    data_source
+        The prefix reads use (``None``: the first of ``key_prefixes_in``, else
+        ``key_prefix``; ``""``: unprefixed names, SmartRedis's rule when it has
+        no incoming prefix). See :meth:`set_data_source`.
+    launcher_runs
+        Whether an MPI or srun launch makes this process a writer of a run
+        (``docs/protocol.md``, "Runs", rules 2-3; default True). False: only
+        ``SIMDASK_RUN_ID`` or :meth:`begin_run` do, so that the keys keep
+        SmartRedis's names (the ``smartredis`` package's choice).
 
     Examples
     --------
@@ -71,6 +85,10 @@ class Client(ModelMethods):
         chunk_threshold: int | str | None = None,
         chunk_bytes: int | str | None = None,
         run_timeout: float | None = None,
+        key_prefix: str | None = None,
+        key_prefixes_in: Sequence[str] | None = None,
+        data_source: str | None = None,
+        launcher_runs: bool = True,
     ) -> None:
         options = SessionOptions.resolve(
             address,
@@ -83,7 +101,16 @@ class Client(ModelMethods):
         )
         self._session = Session(options)
         self._prefixes = KeyPrefixes.from_env()
-        self._runs = RunScope(self._session, self._prefixes.put_prefix, identity_from_env())
+        if key_prefix is not None or key_prefixes_in is not None:
+            self._prefixes = KeyPrefixes(
+                put_prefix=self._prefixes.put_prefix if key_prefix is None else key_prefix,
+                incoming=self._prefixes.incoming if key_prefixes_in is None else tuple(key_prefixes_in),
+            )
+        if data_source == "":
+            self._prefixes.source = ""
+        elif data_source is not None:
+            self._prefixes.set_data_source(data_source)
+        self._runs = RunScope(self._session, self._prefixes.put_prefix, identity_from_env(launcher=launcher_runs))
         self._prefixes.scope = self._runs
         self._session.connect()  # fail now, naming the address, if the store is not there
 
@@ -134,7 +161,11 @@ class Client(ModelMethods):
         self._runs = self._prefixes.scope
 
     def __repr__(self) -> str:
-        return f"<simdask.Client {self.address}>"
+        return client_line(self)
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: address, cluster or not, key prefixes, the run it writes in."""
+        return client_html(self)
 
     # -- key prefixes --------------------------------------------------------------
 
@@ -190,8 +221,9 @@ class Client(ModelMethods):
         """
         self._runs.end()
 
-    def runs(self, prefix: str | None = None) -> list[RunInfo]:
-        """The runs of writer group ``prefix`` (default: the one this client reads), oldest first."""
+    def runs(self, prefix: str | None = None) -> RunList:
+        """The runs of writer group ``prefix`` (default: the one this client reads), oldest first (a list; Jupyter
+        shows a table)."""
         return runs.list_runs(self._session, self._group(prefix))
 
     def run_info(self, run: int | str | None = None, prefix: str | None = None) -> RunInfo:
@@ -238,13 +270,14 @@ class Client(ModelMethods):
         scoped = self._runs.read_prefix(self._group(prefix))
         return int(scoped.rsplit("@", 1)[1]) if "@" in scoped else None
 
-    def _fallbacks(self, key: str) -> list[str]:
+    def _fallbacks(self, key: str, prefixed: bool | None = None) -> list[str]:
         """Where a read of ``key`` looks next when it is missing (``docs/protocol.md``, "Runs"): the run of its
         group that has begun since this client found none; the plain key of a run-scoped key (written outside
         any run); and for a name ``q.rest`` naming writer group ``q`` (SmartSim's idiom for another member's
-        tensor), ``rest`` in ``q``'s run."""
+        tensor), ``rest`` in ``q``'s run. ``prefixed``: whether ``key`` has the read prefix (default: whether
+        tensor names get it)."""
         group = self._prefixes.source
-        on = self._prefixes.use_tensor_prefix
+        on = self._prefixes.use_tensor_prefix if prefixed is None else prefixed
         scoped = self._runs.read_prefix(group) if on else ""
         base = scoped if "@" in scoped else (group if on else "")
         if base and not key.startswith(f"{base}."):
@@ -381,9 +414,12 @@ class Client(ModelMethods):
         """:meth:`tensor_info` of many tensors in one pipelined round trip."""
         return self._read_many(names, lambda keys: tensors.tensor_infos(self._session, keys), self.tensor_info)
 
-    def delete_tensor(self, name: str) -> None:
-        """Delete a tensor this client wrote (write prefix) and its chunks; a missing tensor is not an error."""
-        tensors.delete_tensors(self._session, [self._prefixes.tensor(name, write=True)])
+    def delete_tensor(self, name: str, *, from_source: bool = False) -> None:
+        """Delete a tensor this client wrote (write prefix) and its chunks; a missing tensor is not an error.
+
+        ``from_source``: delete it at the read prefix instead (:meth:`set_data_source`), as SmartRedis does.
+        """
+        tensors.delete_tensors(self._session, [self._prefixes.tensor(name, write=not from_source)])
 
     def copy_tensor(self, src_name: str, dest_name: str) -> None:
         """Copy a tensor (data, dims and attrs) to a new name."""
@@ -429,16 +465,19 @@ class Client(ModelMethods):
         """The complete dataset ``name`` (tensors and metadata)."""
         return self._read(self._prefixes.dataset(name), lambda key: dataset_io.get_datasets(self._session, [key])[0])
 
-    def delete_dataset(self, name: str) -> None:
-        """Delete a dataset this client wrote (write prefix): tensors and metadata; a missing one is an error."""
-        dataset_io.delete_dataset(self._session, self._prefixes.dataset(name, write=True))
+    def delete_dataset(self, name: str, *, from_source: bool = False) -> None:
+        """Delete a dataset this client wrote (write prefix): tensors and metadata; a missing one is an error.
+
+        ``from_source``: delete it at the read prefix instead (:meth:`set_data_source`), as SmartRedis does.
+        """
+        dataset_io.delete_dataset(self._session, self._prefixes.dataset(name, write=not from_source))
 
     def copy_dataset(self, src_name: str, dest_name: str) -> None:
         """Copy a dataset (tensors, dims, attrs, metadata) to a new name."""
         source = self.get_dataset(src_name)
         copy = Dataset(dest_name)
         for tensor, array, dims, attrs in source.tensor_items():
-            copy.add_tensor(tensor, array, dims=dims, attrs=attrs)
+            copy.add_tensor(tensor, array, dims=dims, attrs=attrs, copy=False)  # fresh from the store
         for field in source.get_metadata_field_names():
             if source.get_metadata_field_type(field) is str:
                 for text in source.get_meta_strings(field):
@@ -476,25 +515,40 @@ class Client(ModelMethods):
         key = self._prefixes.list(list_name, write=True)
         lists.append_to_list(self._session, key, self._prefixes.dataset(dataset.name, write=True))
 
-    def delete_list(self, list_name: str) -> None:
-        """Delete an aggregation list this client wrote (write prefix), not the datasets it names."""
-        lists.delete_list(self._session, self._prefixes.list(list_name, write=True))
+    def delete_list(self, list_name: str, *, from_source: bool = False) -> None:
+        """Delete an aggregation list this client wrote (write prefix), not the datasets it names.
+
+        ``from_source``: delete it at the read prefix instead (:meth:`set_data_source`), as SmartRedis does.
+        """
+        lists.delete_list(self._session, self._prefixes.list(list_name, write=not from_source))
+
+    def _list_source(self, list_name: str) -> tuple[str, int]:
+        """The key list ``list_name`` is read at and its length: the read key, else the first of its fallbacks
+        that holds the list (``docs/protocol.md``, "Runs"), else the read key (no such list: length 0)."""
+        key = self._prefixes.list(list_name)
+        length = lists.list_length(self._session, key)
+        if not length:
+            for fallback in self._fallbacks(key, self._prefixes.use_list_prefix):
+                if found := lists.list_length(self._session, fallback):
+                    return fallback, found
+        return key, length
 
     def copy_list(self, src_name: str, dest_name: str) -> None:
         """Copy an aggregation list's entries to a new list (replacing it)."""
-        lists.copy_list(self._session, self._prefixes.list(src_name), self._prefixes.list(dest_name, write=True))
+        lists.copy_list(self._session, self._list_source(src_name)[0], self._prefixes.list(dest_name, write=True))
 
     def rename_list(self, src_name: str, dest_name: str) -> None:
         """Move an aggregation list to a new name."""
-        source = self._prefixes.list(src_name)
-        if source == self._prefixes.list(dest_name, write=True):
+        source = self._list_source(src_name)[0]
+        dest = self._prefixes.list(dest_name, write=True)
+        if source == dest:
             return
-        self.copy_list(src_name, dest_name)
+        lists.copy_list(self._session, source, dest)
         lists.delete_list(self._session, source)
 
     def get_list_length(self, list_name: str) -> int:
         """Number of entries of aggregation list ``list_name`` (0 if it does not exist)."""
-        return lists.list_length(self._session, self._prefixes.list(list_name))
+        return self._list_source(list_name)[1]
 
     def poll_list_length(self, name: str, list_length: int, poll_frequency_ms: int, num_tries: int) -> bool:
         """Wait until the list has exactly ``list_length`` entries."""
@@ -520,8 +574,8 @@ class Client(ModelMethods):
         return self.get_dataset_list_range(list_name, 0, -1)
 
     def get_dataset_list_range(self, list_name: str, start_index: int, end_index: int) -> list[Dataset]:
-        """Datasets at list positions ``start_index``..``end_index`` (inclusive; negatives count from the end)."""
-        entries = lists.list_entries(self._session, self._prefixes.list(list_name), start_index, end_index)
+        """Datasets at list positions ``start_index`` to ``end_index`` (inclusive; negatives count from the end)."""
+        entries = lists.list_entries(self._session, self._list_source(list_name)[0], start_index, end_index)
         return dataset_io.get_datasets(self._session, entries)
 
     # -- raw access ----------------------------------------------------------------

@@ -1,10 +1,12 @@
 """The model and script methods of :class:`simdask.Client` (SmartRedis's names and meaning).
 
 Models and scripts are stored in the store; ``run_model``/``run_script`` send
-a run request through the language-neutral protocol (DESIGN.md) and wait for
-an inference service (:class:`simdask.InferenceServer`, ``simdask serve``) to
-answer. Any client language does the same, so a C or Fortran simulation runs
-the models a notebook stored.
+a run request through the language-neutral protocol (``docs/protocol.md``,
+"Run requests") and wait for an inference service
+(:class:`simdask.InferenceServer`, ``simdask serve``, a store started with
+``serve=N``) to answer; with none running they fail at once, saying so.
+Any client language does the same, so a C or Fortran simulation runs the
+models a notebook stored.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from ..errors import ModelTimeoutError, StoreTimeoutError
 from ..protocol import KeyPrefixes, Session
 from ..protocol.keys import check_name
 from ..protocol.models import ModelSpec, check_device, delete_stored, read_blob, stored_exists, write_stored
-from ..protocol.requests import REPLY_GRACE_S, RunRequest, new_reply_key, run_request, run_timeout
+from ..protocol.requests import REPLY_GRACE_S, RunRequest, live_loops, new_reply_key, run_request, run_timeout
 from .polling import poll
 from .serialize import serialize_model
 
@@ -198,7 +200,9 @@ class ModelMethods:
         ------
         ModelError
             The service reported a failure (unknown model, wrong inputs, an
-            exception inside the model, a backend not installed).
+            exception inside the model, a backend not installed), or no
+            serving loop is running (at once: the message says what to start,
+            see :meth:`serving_loops`).
         ModelTimeoutError
             No answer in time.
         """
@@ -216,6 +220,10 @@ class ModelMethods:
         """Run function ``fn_name`` of script ``name`` on stored tensors (see :meth:`run_model`)."""
         check_name(fn_name, "function")
         self._run("script", name, _names(inputs, []), _names(outputs, []), timeout, fn_name)
+
+    def serving_loops(self) -> list[str]:
+        """The serving loops alive now (their names); none: ``run_model`` fails at once, saying what to start."""
+        return live_loops(self._session)
 
     def _run(
         self,

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..protocol import ModelSpec
 
-__all__ = ["InferenceServer", "ModelSpec", "predict"]
+__all__ = ["InferenceServer", "ModelSpec", "ThreadedServer", "predict"]
 
 
 def __getattr__(name: str) -> Any:
@@ -18,6 +18,10 @@ def __getattr__(name: str) -> Any:
         from .server import InferenceServer
 
         return InferenceServer
+    if name == "ThreadedServer":
+        from .threads import ThreadedServer
+
+        return ThreadedServer
     if name == "predict":
         from .prediction import predict
 

@@ -14,6 +14,12 @@ inputs that are not tensors) is answered ``ERR <reason>`` when it names a
 reply key, and acknowledged and deleted either way. While the store itself
 cannot be reached the loop waits and tries again; it stops only when told to
 (the stop key, or :func:`cancel_loops`).
+
+While it runs, a loop holds a lease in :data:`~simdask.protocol.requests.LOOPS_KEY`,
+renewed by a thread of its own every quarter of ``simdask.inference.loop-lease``
+(also while a long model run keeps the loop busy) and ended when the loop stops:
+run requests sent while no lease is alive are answered at once that no
+inference service runs (``docs/protocol.md``, "Run requests").
 """
 
 from __future__ import annotations
@@ -32,13 +38,22 @@ import numpy as np
 
 from .. import config
 from ..client import Client
-from ..errors import ResponseError, SimdaskError, StoreConnectionError, StoreTimeoutError
+from ..errors import KeyNotFoundError, ResponseError, SimdaskError, StoreConnectionError, StoreTimeoutError
 from ..protocol import ModelSpec, RunRequest, Session, tensors
 from ..protocol.models import inspect_specs, read_blob
-from ..protocol.requests import GPU_STREAM, GROUP, REPLY_TTL_S, REQUEST_STREAM
+from ..protocol.requests import (
+    GPU_STREAM,
+    GROUP,
+    REPLY_TTL_S,
+    REQUEST_STREAM,
+    drop_loops,
+    mark_loops_alive,
+)
+from ..protocol.runs import plain_key
 from ..transport import ErrorReply, Request, check_transaction
 from .backends import Runner, load_runner
 from .batching import join_inputs, plan_batches, split_outputs
+from .stats import answer_records
 
 __all__ = [
     "HANDOVER_CONSUMER",
@@ -61,6 +76,7 @@ HANDOVER_CONSUMER = "simdask-handover"
 _MAX_MESSAGE = 2000
 _STOP_CHECK_S = 0.2
 _MAX_STORE_PAUSE_S = 2.0  # longest wait between attempts while the store cannot be reached
+_END_LEASE_S = 0.5  # a stopping loop's try at ending its lease (a store that is away: the lease runs out)
 
 
 def stop_key(server_id: str) -> str:
@@ -85,8 +101,9 @@ def release_consumers(session: Session, consumers: list[str]) -> int:
     Pending requests are claimed by :data:`HANDOVER_CONSUMER` with an idle
     time so long that the next ``XAUTOCLAIM`` of any running loop takes them;
     then ``XGROUP DELCONSUMER`` removes each consumer, so that the group does
-    not grow with every start and stop of a server.
+    not grow with every start and stop of a server, and their leases end.
     """
+    drop_loops(session, consumers)
     transport = session.transport
     handed = 0
     for stream in (REQUEST_STREAM, GPU_STREAM):
@@ -176,7 +193,75 @@ class LoopSettings:
     read_count: int = field(default_factory=lambda: _config_int("read-count"))
     claim_idle_ms: int = field(default_factory=lambda: _config_int("claim-idle", scale=1000))
     default_min_batch_timeout_ms: int = field(default_factory=lambda: _config_int("default-min-batch-timeout"))
+    lease_ms: int = field(default_factory=lambda: _config_int("loop-lease", scale=1000))
     block_ms: int = 50  # longest wait for new requests between looks at the stop key
+
+    def __post_init__(self) -> None:
+        if self.lease_ms < 100:
+            raise ValueError(
+                f"a serving loop's lease (simdask.inference.loop-lease) must be >= 0.1 s, got {self.lease_ms} ms"
+            )
+
+
+class _Lease:
+    """A loop's lease in the store (``LOOPS_KEY``), renewed every ``lease_ms / 4`` by a thread of its own,
+    so that a loop busy in a long model run stays alive; ended when the block is left, or when the stop
+    key appears (a loop stuck in a model run that never returns is not alive for new requests)."""
+
+    def __init__(self, session: Session, consumer: str, lease_ms: int, stop: str) -> None:
+        self.session = session
+        self.consumer = consumer
+        self.lease_ms = lease_ms
+        self.stop_key = stop
+        self._lock = threading.Lock()  # a renewal and the end never cross: nothing renews an ended lease
+        self._ended = False
+        self._wake = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"simdask-lease-{consumer}", daemon=True)
+
+    def renew(self) -> None:
+        """Renew the lease now (unless it ended); a store that cannot be reached is tried at the next beat."""
+        with self._lock:
+            if self._ended:
+                return
+            try:
+                with self.session.limit(self.lease_ms / 2000):
+                    mark_loops_alive(self.session, [self.consumer], self.lease_ms)
+            except SimdaskError as exc:
+                log.debug("%s: renewing its lease failed: %s", self.consumer, exc)
+
+    def end(self) -> None:
+        """End the lease in the store, once; it is not renewed after this."""
+        with self._lock:
+            if self._ended:
+                return
+            self._ended = True
+            try:
+                with self.session.limit(_END_LEASE_S):
+                    drop_loops(self.session, [self.consumer])
+            except SimdaskError as exc:  # the lease ends by itself
+                log.debug("%s: ending its lease failed: %s", self.consumer, exc)
+
+    def _beat(self) -> None:
+        while not self._wake.wait(self.lease_ms / 4000) and not self._ended:
+            try:
+                with self.session.limit(self.lease_ms / 2000):
+                    told = self.session.transport.execute(self.stop_key, "EXISTS", self.stop_key)
+            except SimdaskError as exc:
+                log.debug("%s: looking for its stop key failed: %s", self.consumer, exc)
+                told = False
+            if told:
+                self.end()
+                return
+            self.renew()
+
+    def __enter__(self) -> _Lease:
+        self.renew()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._wake.set()
+        self.end()
 
 
 @dataclass
@@ -217,13 +302,19 @@ class ServingLoop:
         self.streams = [GPU_STREAM, REQUEST_STREAM] if settings.gpu else [REQUEST_STREAM]
         self.worker = _worker_name()
         self.served = 0
-        self._runners: dict[tuple[str, str], tuple[int, Runner]] = {}
+        self._runners: dict[tuple[str, str], tuple[tuple[int, Any], Runner]] = {}  # (version, stored id), runner
         self._waiting: dict[str, _Waiting] = {}
         self._draining = False
+        self._lease = _Lease(self.session, settings.consumer, settings.lease_ms, stop_key(settings.server_id))
 
     # -- the loop ----------------------------------------------------------------
 
     def run(self) -> dict[str, Any]:
+        """Serve until the stop key appears, holding the loop's lease meanwhile; returns what it served."""
+        with self._lease:
+            return self._run()
+
+    def _run(self) -> dict[str, Any]:
         last_claim = last_stop_check = 0.0
         failures = 0
         grouped = False
@@ -288,7 +379,8 @@ class ServingLoop:
         reply = self.transport.run([Request(REQUEST_STREAM, [command])], timeout=block_ms / 1000 + 30)[0]
         if isinstance(reply, ErrorReply):
             if reply.startswith("NOGROUP"):
-                ensure_groups(self.session)  # the stream was deleted (e.g. FLUSHALL): recreate it
+                ensure_groups(self.session)  # the stream was deleted (e.g. FLUSHALL): recreate it ...
+                self._lease.renew()  # ... and the lease with it
                 return []
             raise ResponseError(f"reading run requests at {self.transport.node_for(REQUEST_STREAM)}: {reply}")
         return [r for stream, entries in (reply or []) for r in self._parse(stream.decode(), entries)]
@@ -360,7 +452,8 @@ class ServingLoop:
         self, kind: str, name: str, group: list[RunRequest], spec: ModelSpec | SimdaskError | None
     ) -> None:
         if spec is None:
-            self._reply([(r, f"ERR {kind} {name!r} does not exist in the store") for r in group])
+            message = f"ERR {kind} {name!r} does not exist in the store (store it first: set_{kind})"
+            self._reply([(r, message) for r in group])
         elif isinstance(spec, SimdaskError):
             raise spec
         elif spec.on_gpu and not self.settings.gpu:
@@ -412,12 +505,12 @@ class ServingLoop:
     def _runner(self, spec: ModelSpec) -> Runner:
         key = (spec.kind, spec.name)
         cached = self._runners.get(key)
-        if cached is not None and cached[0] == spec.version:
+        if cached is not None and cached[0] == (spec.version, spec.extra.get("stored")):
             return cached[1]
         fresh_spec, blob = read_blob(self.session, spec.kind, spec.name)
         with _uninterrupted(self.settings.consumer):
             runner = load_runner(fresh_spec, blob, spec.name)
-        self._runners[key] = (fresh_spec.version, runner)
+        self._runners[key] = ((fresh_spec.version, fresh_spec.extra.get("stored")), runner)
         log.info(
             "%s loaded %s %r version %d on %s",
             self.settings.consumer,
@@ -486,14 +579,26 @@ class ServingLoop:
                 position += len(request.inputs)
                 continue
             try:
-                read = tensors.get_tensors(self.session, list(request.inputs), what="reading model input")
-                inputs.append([a for _, a in read])
+                inputs.append([self._read_input(key) for key in request.inputs])
             except (StoreConnectionError, StoreTimeoutError):
                 raise
             except Exception as exc:  # a missing or malformed input: this request's error only
                 outcome[index] = f"ERR {_error_text(exc)}"
                 inputs.append([])
         return inputs
+
+    def _read_input(self, key: str) -> np.ndarray:
+        """One input; a missing run-scoped one is read at its plain key (a caller in no run wrote it there)."""
+        try:
+            return tensors.get_tensors(self.session, [key], what="reading model input")[0][1]
+        except KeyNotFoundError:
+            plain = plain_key(key)
+            if plain is None:
+                raise
+            try:
+                return tensors.get_tensors(self.session, [plain], what="reading model input")[0][1]
+            except KeyNotFoundError:
+                raise KeyNotFoundError(f"model input {key!r} does not exist (nor {plain!r})") from None
 
     def _finish(
         self, group: list[RunRequest], outcome: dict[int, Any], spec: ModelSpec, device: str, runs: int
@@ -557,6 +662,7 @@ class ServingLoop:
             commands.append((STATS_KEY, ("HINCRBY", STATS_KEY, field_name, len(answers))))
         if spec is not None and runs:
             commands.append((STATS_KEY, ("HINCRBY", STATS_KEY, f"runs|{spec.kind}:{spec.name}", runs)))
+        commands += answer_records(answers, spec, device, self.settings.consumer, self.worker, self.settings.gpu)
         return commands
 
     def _reply(

@@ -23,6 +23,8 @@ from typing import Any
 from .. import config
 from ..client import Client
 from ..errors import ServiceStateError, SimdaskError
+from ..protocol.requests import mark_loops_alive
+from .display import server_html, server_line
 from .loop import LoopSettings, cancel_loops, ensure_groups, release_consumers, run_serving_loop, stop_key
 
 __all__ = ["InferenceServer"]
@@ -79,7 +81,12 @@ class InferenceServer:
         self.consumers: list[str] = []
 
     def start(self) -> InferenceServer:
-        """Start one serving loop per worker (``loops_per_worker`` each); returns ``self``."""
+        """Start one serving loop per worker (``loops_per_worker`` each); returns ``self``.
+
+        The loops' leases begin here, so run requests sent from now on wait for
+        the loops (Dask may take a moment to start them) instead of failing
+        for want of an inference service; each loop then renews its own.
+        """
         if self.futures:
             raise ServiceStateError(f"inference server {self.name!r} is already started")
         workers = self.dask.scheduler_info()["workers"]
@@ -88,29 +95,35 @@ class InferenceServer:
         ensure_groups(self.client.session)
         self.client.session.transport.execute(stop_key(self.name), "UNLINK", stop_key(self.name))
         gpu_workers = {w for w, info in workers.items() if info.get("resources", {}).get("GPU", 0) > 0}
-        for worker in sorted(workers):
-            gpu = worker in gpu_workers
-            for _ in range(self.loops_per_worker):
-                settings = LoopSettings(
+        planned = [
+            (
+                worker,
+                LoopSettings(
                     server_id=self.name,
-                    consumer=f"{self.name}-{len(self.futures)}",
-                    gpu=gpu,
+                    consumer=f"{self.name}-{i * self.loops_per_worker + j}",
+                    gpu=worker in gpu_workers,
                     gpu_service=bool(gpu_workers),
                     claim_idle_ms=self.claim_idle_ms,
+                ),
+            )
+            for i, worker in enumerate(sorted(workers))
+            for j in range(self.loops_per_worker)
+        ]
+        mark_loops_alive(self.client.session, [s.consumer for _, s in planned], planned[0][1].lease_ms)
+        for worker, settings in planned:
+            self.futures.append(
+                self.dask.submit(
+                    run_serving_loop,
+                    self.client,
+                    settings,
+                    key=f"simdask-serving-loop-{settings.consumer}",
+                    workers=[worker],
+                    allow_other_workers=True,
+                    resources={"GPU": 1} if settings.gpu else None,
+                    pure=False,
                 )
-                self.futures.append(
-                    self.dask.submit(
-                        run_serving_loop,
-                        self.client,
-                        settings,
-                        key=f"simdask-serving-loop-{settings.consumer}",
-                        workers=[worker],
-                        allow_other_workers=True,
-                        resources={"GPU": 1} if gpu else None,
-                        pure=False,
-                    )
-                )
-                self.consumers.append(settings.consumer)
+            )
+            self.consumers.append(settings.consumer)
         return self
 
     def status(self) -> dict[str, str]:
@@ -186,4 +199,8 @@ class InferenceServer:
         self.stop()
 
     def __repr__(self) -> str:
-        return f"<InferenceServer {self.name!r} loops={len(self.futures)} store={self.client.address}>"
+        return server_line(self)
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: each serving loop, where it runs (GPU or CPU worker) and what it served."""
+        return server_html(self)

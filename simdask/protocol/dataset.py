@@ -34,8 +34,9 @@ COMPLETE_FIELD = ".COMPLETE"
 class Dataset:
     """A named group of tensors and metadata that moves as one unit.
 
-    The dataset keeps references to the arrays added to it; they are read
-    when the dataset is put into the store.
+    :meth:`add_tensor` copies the caller's array (as SmartRedis does), so a
+    buffer reused in a time loop does not change what was added before;
+    ``copy=False`` keeps a reference instead, read when the dataset is put.
 
     Examples
     --------
@@ -72,12 +73,19 @@ class Dataset:
         *,
         dims: Sequence[str] | None = None,
         attrs: Mapping[str, Any] | None = None,
+        copy: bool = True,
     ) -> None:
-        """Add (or replace) tensor ``name``; optional dimension names and attrs travel with it."""
+        """Add (or replace) tensor ``name``; optional dimension names and attrs travel with it.
+
+        The dataset keeps a copy of ``data`` (its memory order too), so changing
+        the caller's array afterwards changes nothing here. ``copy=False`` keeps
+        a reference instead: no copy of a large array, but the caller must not
+        change it before the dataset is put.
+        """
         check_name(name, "tensor")
         if name == "meta":
             raise ValueError(f"dataset {self._name!r}: a tensor cannot be called 'meta' (that key is the metadata's)")
-        array = np.asarray(data)
+        array = np.array(data, order="K") if copy else np.asarray(data)
         try:
             wire.dtype_code(array.dtype)
         except UnsupportedDtypeError as exc:

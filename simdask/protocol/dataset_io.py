@@ -104,7 +104,7 @@ def get_datasets(session: Session, bases: Sequence[str]) -> list[Dataset]:
             keys.append(f"{base}.{name}")
             owners.append((dataset, name))
     for (dataset, name), (info, array) in zip(owners, get_tensors(session, keys, what="get_dataset")):
-        dataset.add_tensor(name, array, dims=info.dims, attrs=info.attrs)
+        dataset.add_tensor(name, array, dims=info.dims, attrs=info.attrs, copy=False)  # received: ours alone
     return datasets
 
 

@@ -21,7 +21,7 @@ def append_to_list(session: Session, key: str, base: str) -> None:
 
 
 def list_entries(session: Session, key: str, start: int = 0, end: int = -1) -> list[str]:
-    """The dataset bases at positions ``start``..``end`` (inclusive; negatives count from the end)."""
+    """The dataset bases at positions ``start`` to ``end`` (inclusive; negatives count from the end)."""
     entries: Sequence[bytes] = session.transport.execute(key, "LRANGE", key, start, end)
     return [e.decode() for e in entries]
 

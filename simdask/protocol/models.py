@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import re
+import secrets
 import zipfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -221,7 +222,9 @@ def write_stored(session: Session, kind: Kind, name: str, blob: bytes, spec: Mod
     """Store ``blob`` with ``spec`` under ``name``, bumping its version (``INCR``); returns the new version."""
     counter = version_key(kind, name)
     version = int(session.transport.execute(counter, "INCR", counter))
-    final = replace(spec, version=version)
+    # ``stored``: this store's own id, so that a serving loop tells it from an earlier one of the same version
+    # (versions start again at 1 after a flush)
+    final = replace(spec, version=version, extra={**spec.extra, "stored": secrets.token_hex(16)})
     array = np.frombuffer(blob, np.uint8)
     put_tensors(session, [encode_tensor(session, stored_key(kind, name), array, attrs=final.to_attrs())])
     return version

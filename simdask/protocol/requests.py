@@ -1,10 +1,14 @@
 """Run requests (``docs/protocol.md``, "Run requests"): the stream, the request, the reply.
 
-A caller puts its inputs, then ``XADD simdask:requests * model <name> inputs
-<json keys> outputs <json keys> reply <key>`` (``script <name> function <fn>``
-for scripts) and blocks on ``BLPOP <reply key>``; a serving loop answers
-``OK`` or ``ERR <message>``. This module holds the names and the encoding of
-both sides, and the caller's side of the exchange.
+A caller puts its inputs, then appends ``model <name> inputs <json keys>
+outputs <json keys> reply <key>`` (``script <name> function <fn>`` for
+scripts) to the stream ``simdask:requests`` with the script
+:data:`~.scripts.SUBMIT` and blocks on ``BLPOP <reply key>``; a serving loop
+answers ``OK`` or ``ERR <message>``. Serving loops keep a lease in
+:data:`LOOPS_KEY`; when none is alive, ``SUBMIT`` answers ``ERR`` itself, so
+that a caller with no inference service fails at once instead of waiting for
+its timeout. This module holds the names and the encoding of both sides, and
+the caller's side of the exchange.
 """
 
 from __future__ import annotations
@@ -27,15 +31,21 @@ from ..errors import (
 )
 from ..transport import ErrorReply, Request, deadline
 from .models import Kind
+from .scripts import LOOP_ALIVE, SUBMIT
 from .session import Session
 
 __all__ = [
     "REQUEST_STREAM",
     "GPU_STREAM",
     "GROUP",
+    "LOOPS_KEY",
     "REPLY_TTL_S",
     "RunRequest",
+    "drop_loops",
+    "live_loops",
+    "mark_loops_alive",
     "new_reply_key",
+    "no_service_message",
     "run_timeout",
     "run_request",
     "parse_reply",
@@ -47,12 +57,24 @@ REQUEST_STREAM = "simdask:requests"
 GPU_STREAM = "simdask:gpu-requests:{simdask:requests}"
 #: The consumer group every serving loop reads through.
 GROUP = "simdask"
+#: Sorted set of the serving loops alive (consumer names), scored by the store time (ms) their lease ends.
+LOOPS_KEY = "simdask:loops:{simdask:requests}"
 #: Seconds a reply waits for its caller before the store drops it.
 REPLY_TTL_S = 300
 #: Seconds the socket waits beyond the ``BLPOP`` timeout, so that the server's own timeout (checked about
 #: every 100 ms) answers first; a store that does not answer at all is given up after this.
 REPLY_GRACE_S = 0.5
 _FIELDS = ("model", "script", "function", "inputs", "outputs", "reply")
+_SUBMIT, _LOOP_ALIVE = SUBMIT.encode(), LOOP_ALIVE.encode()  # sent with every request and heartbeat
+
+
+def no_service_message(address: str) -> str:
+    """What a run request is answered when no serving loop is alive: what to start."""
+    return (
+        f"no inference service is serving the store at {address} (no serving loop is running): start one with "
+        "`simdask serve`, simdask.InferenceServer, or a store that runs its own (simdask.Store(serve=N), "
+        "`simdask store start --serve N`)"
+    )
 
 
 def new_reply_key() -> str:
@@ -155,11 +177,12 @@ def run_timeout(session: Session, timeout: float | None) -> float:
 
 
 def run_request(session: Session, request: RunRequest, timeout: float | None = None) -> None:
-    """Send ``request`` and wait for its answer: ``XADD`` and ``BLPOP`` pipelined on one connection.
+    """Send ``request`` and wait for its answer: ``EVAL SUBMIT`` and ``BLPOP`` pipelined on one connection.
 
     ``timeout`` is in seconds (``None``: :func:`run_timeout`). Returns when a
     serving loop answered ``OK`` (the outputs are stored); raises
-    :class:`~simdask.errors.ModelError` for its ``ERR``, and
+    :class:`~simdask.errors.ModelError` for its ``ERR`` (at once when no
+    serving loop is alive: :func:`no_service_message`), and
     :class:`~simdask.errors.ModelTimeoutError` when no answer came in time,
     also when the store itself stopped answering: the whole call ends within
     ``timeout`` plus :data:`REPLY_GRACE_S`. When the connection breaks after
@@ -167,8 +190,9 @@ def run_request(session: Session, request: RunRequest, timeout: float | None = N
     stream already); the answer is awaited on a new connection instead.
     """
     wait = run_timeout(session, timeout)
+    message = no_service_message(session.address)
     commands = [
-        ("XADD", REQUEST_STREAM, "*", *request.fields()),
+        ("EVAL", _SUBMIT, 3, LOOPS_KEY, REQUEST_STREAM, request.reply, REPLY_TTL_S, message, *request.fields()),
         ("BLPOP", request.reply, wait),
     ]
     transport = session.transport
@@ -199,10 +223,37 @@ def parse_reply(reply: bytes | None, label: str, timeout: float) -> None:
     """Raise the error a serving loop reported (or a timeout when there was no reply)."""
     if reply is None:
         raise ModelTimeoutError(
-            f"{label}: no answer within {timeout:g} s (is an inference service running? `simdask serve`)"
+            f"{label}: no answer within {timeout:g} s (a serving loop is alive but did not answer in time: "
+            "busy with other requests or a long model run, or it died and its lease has not ended yet)"
         )
     text = reply.decode("utf-8", "replace")
     if text == "OK":
         return
     message = text[4:] if text.startswith("ERR ") else text
     raise ModelError(message if label in message else f"{label}: {message}")
+
+
+def live_loops(session: Session) -> list[str]:
+    """The serving loops whose lease has not ended (consumer names, sorted), as the store's clock says."""
+    commands = [("TIME",), ("ZRANGE", LOOPS_KEY, 0, -1, "WITHSCORES")]
+    now, entries = session.transport.run([Request(LOOPS_KEY, commands, idempotent=True)])[0]
+    for reply in (now, entries):
+        if isinstance(reply, ErrorReply):
+            raise error_from_reply(reply, f"listing the serving loops at {session.transport.node_for(LOOPS_KEY)}")
+    now_ms = int(now[0]) * 1000 + int(now[1]) // 1000
+    return sorted(name.decode() for name, score in zip(entries[::2], entries[1::2]) if float(score) > now_ms)
+
+
+def mark_loops_alive(session: Session, consumers: list[str], lease_ms: int) -> None:
+    """Renew the lease of ``consumers`` (``LOOP_ALIVE``): alive for ``lease_ms`` from now, store time."""
+    if consumers:
+        command = ("EVAL", _LOOP_ALIVE, 1, LOOPS_KEY, int(lease_ms), *consumers)
+        reply = session.transport.run([Request(LOOPS_KEY, [command], idempotent=True)])[0]
+        if isinstance(reply, ErrorReply):
+            raise error_from_reply(reply, f"renewing the lease of serving loops {consumers}")
+
+
+def drop_loops(session: Session, consumers: list[str]) -> None:
+    """End the lease of ``consumers`` at once (loops that stopped)."""
+    if consumers:
+        session.transport.execute(LOOPS_KEY, "ZREM", LOOPS_KEY, *consumers)

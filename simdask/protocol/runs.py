@@ -15,16 +15,21 @@ marker :data:`END_OF_RUN`.
 from __future__ import annotations
 
 import atexit
+import json
 import os
+import re
 import secrets
 import socket
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
-from .. import config, env, wire
+import psutil
+
+from .. import _html, config, env, wire
 from ..errors import RunFailedError, RunNotFoundError, SimdaskError
 from ..transport import Request, deadline
 from .scripts import BEGIN_RUN, END_RUN
@@ -34,17 +39,21 @@ from .tensors import delete_tensors, key_exists
 __all__ = [
     "END_OF_RUN",
     "RunInfo",
+    "RunList",
     "RunScope",
     "RunState",
     "WriterIdentity",
     "WriterInfo",
+    "check_launch",
     "current_run",
     "delete_run",
     "find_run",
     "identity_from_env",
     "lease_seconds",
     "list_runs",
+    "plain_key",
     "prune_runs",
+    "record_launch",
     "registry_key",
     "run_ended",
     "run_info",
@@ -125,14 +134,37 @@ def _launcher(environ: Mapping[str, str]) -> tuple[str, int, int] | None:
     return None
 
 
-def identity_from_env(environ: Mapping[str, str] | None = None) -> WriterIdentity | None:
+_RUN_SCOPED = re.compile(r"([^@{}]*)@[0-9]+\.(.+)", re.DOTALL)
+
+
+def plain_key(key: str) -> str | None:
+    """The plain key of a run-scoped key (``P@n.name`` -> ``P.name``, ``@n.name`` -> ``name``); ``None`` for a
+    key in no run. A read that finds a run-scoped key missing looks there next ("Runs", fallback 1).
+
+    >>> plain_key("sim@3.u"), plain_key("@12.{ds}.meta"), plain_key("u"), plain_key("simdask:model:{m}")
+    ('sim.u', '{ds}.meta', None, None)
+    """
+    match = _RUN_SCOPED.fullmatch(key)
+    if match is None:
+        return None
+    group, name = match.groups()
+    return f"{group}.{name}" if group else name
+
+
+def identity_from_env(environ: Mapping[str, str] | None = None, *, launcher: bool = True) -> WriterIdentity | None:
     """The run this process writes in, as its environment says (``None``: not in a run).
+
+    ``launcher=False`` leaves out the runs of MPI and srun launches (rules 2-3
+    of ``docs/protocol.md`` "Runs"): only ``SIMDASK_RUN_ID`` names a run, the
+    launcher still giving its default writer index and count.
 
     >>> identity_from_env({"SIMDASK_RUN_ID": "case7", "SIMDASK_RUN_WRITERS": "4", "SIMDASK_RUN_WRITER": "2"})
     WriterIdentity(run_id='case7', writer=2, writers=4)
     >>> identity_from_env({"PMIX_NAMESPACE": "1234", "OMPI_COMM_WORLD_RANK": "1", "OMPI_COMM_WORLD_SIZE": "2"})
     WriterIdentity(run_id='ompi:1234', writer=1, writers=2)
     >>> identity_from_env({}) is None
+    True
+    >>> identity_from_env({"PMIX_NAMESPACE": "1234", "OMPI_COMM_WORLD_SIZE": "2"}, launcher=False) is None
     True
     """
     environ = os.environ if environ is None else environ
@@ -145,7 +177,7 @@ def identity_from_env(environ: Mapping[str, str] | None = None) -> WriterIdentit
         writer = _integer(environ, env.RUN_WRITER, launched[1] if launched else 0)
         assert writers is not None and writer is not None
         return WriterIdentity(run_id, writer, writers)
-    if launched:
+    if launched and launcher:
         return WriterIdentity(*launched)
     return None
 
@@ -221,6 +253,7 @@ class RunInfo:
     began: float
     ended: int
     members: tuple[WriterInfo, ...] = field(default=())
+    read_at: float | None = None  # the store's time when this was read (``began`` is the store's time too)
 
     @property
     def prefix(self) -> str:
@@ -239,6 +272,18 @@ class RunInfo:
             return "ended"
         return "failed" if self.dead else "running"
 
+    def cells(self) -> list[str]:
+        """Its row of a table of runs (HTML): number, id, state, writers ended, began, key prefix, dead writers."""
+        tone = {"running": "ok", "ended": "off", "failed": "bad"}[self.state]
+        began = datetime.fromtimestamp(self.began).strftime("%Y-%m-%d %H:%M:%S")
+        dead = "; ".join(f"{w.describe()} {w.death}" for w in self.dead)
+        ended = f"{self.ended} of {self.writers}"
+        values = (self.number, self.run_id, None, ended, began, self.prefix, dead)
+        return [_html.esc(v) if v is not None else _html.badge(self.state, tone) for v in values]
+
+    def _repr_html_(self) -> str:
+        return _html.guarded(lambda: _runs_table([self], f"run {self.number} of writer group {self.group!r}"), "run")
+
     def check(self) -> None:
         """Raise :class:`~simdask.errors.RunFailedError` naming the dead writers, if any."""
         dead = self.dead
@@ -251,13 +296,14 @@ class RunInfo:
 
 
 def _pid_gone(pid: int) -> bool:
+    """Whether process ``pid`` of this host has exited: there is none, or a zombie (it died and its parent has not
+    waited for it yet, as a writer started with ``subprocess.Popen`` and not polled)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:  # ZombieProcess too
         return True
-    except PermissionError:
+    except psutil.Error:  # not ours to look at: it runs
         return False
-    return False
 
 
 def _decode(value: Any) -> str:
@@ -278,7 +324,7 @@ def _writer(index: int, record: Any, alive: bool, began: float, now: float, leas
     death = None
     if w_ended is None:
         if host == _HOST and _pid_gone(pid):
-            death = "is gone (its process no longer exists)"
+            death = "is gone (its process has exited)"
         elif not alive:
             death = f"stopped its heartbeat (lease {lease:g} s)"
     return WriterInfo(index, host, pid, w_began, w_ended, alive, death)
@@ -301,7 +347,7 @@ def run_info(session: Session, group: str, run: int, *, lease: float | None = No
     replies = transport.run([Request(k, [("EXISTS", k)]) for k in alive_keys])
     lease = lease_seconds(lease)
     members = tuple(_writer(i, record.get(f"w:{i}"), bool(replies[i]), began, now, lease) for i in range(writers))
-    return RunInfo(group, run, _decode(record.get("token", "")), writers, began, ended, members)
+    return RunInfo(group, run, _decode(record.get("token", "")), writers, began, ended, members, now)
 
 
 def find_run(session: Session, group: str, run: int | str) -> int:
@@ -324,12 +370,57 @@ def current_run(session: Session, group: str) -> int | None:
     return None if value is None else int(value)
 
 
-def list_runs(session: Session, group: str, *, lease: float | None = None) -> list[RunInfo]:
+def record_launch(session: Session, group: str, run_id: str, pid: int) -> None:
+    """Record that process ``pid`` of this host was launched to write run ``run_id`` of ``group`` (an
+    ``Experiment`` launch): a reader waiting for that run then knows when it exits before the run began."""
+    key = registry_key(group)
+    record = json.dumps({"host": _HOST, "pid": pid})
+    session.transport.execute(key, "HSET", key, f"launch:{run_id}", record)
+
+
+def check_launch(session: Session, group: str, run_id: str) -> None:
+    """Raise :class:`~simdask.errors.RunFailedError` when run ``run_id`` of ``group`` has not begun and never will:
+    the process launched to write it (:func:`record_launch`) ran on this host and has exited."""
+    key = registry_key(group)
+    token, record = session.transport.execute(key, "HMGET", key, f"tok:{run_id}", f"launch:{run_id}")
+    if token is not None or record is None:
+        return
+    try:
+        doc = wire.parse_json(record)
+        host, pid = str(doc["host"]), int(doc["pid"])
+    except (KeyError, TypeError, ValueError):  # not a record of ours: nothing known
+        return
+    if host != _HOST or not _pid_gone(pid) or session.transport.execute(key, "HEXISTS", key, f"tok:{run_id}"):
+        return  # elsewhere, still running, or it began the run just before it exited
+    raise RunFailedError(
+        f"run {run_id!r} of writer group {group!r} failed: the process launched to write it (pid {pid} on {host}) "
+        "exited before any of its writers began the run (it wrote nothing)"
+    )
+
+
+class RunList(list[RunInfo]):
+    """Runs of a writer group, oldest first: a list, which Jupyter shows as a table."""
+
+    def __init__(self, group: str, runs: Iterable[RunInfo] = ()) -> None:
+        super().__init__(runs)
+        self.group = group
+
+    def _repr_html_(self) -> str:
+        title = f"{len(self)} run(s) of writer group {self.group!r}"
+        return _html.guarded(lambda: _runs_table(self, title), "runs")
+
+
+def _runs_table(runs: Iterable[RunInfo], title: str) -> str:
+    head = ["run", "id", "state", "writers ended", "began", "key prefix", "dead writers"]
+    return _html.table(head, [r.cells() for r in runs], cls="simdask-runs", caption=_html.esc(title))
+
+
+def list_runs(session: Session, group: str, *, lease: float | None = None) -> RunList:
     """Every run of ``group`` still in the store, oldest first."""
     key = registry_key(group)
     last = session.transport.execute(key, "HGET", key, "seq")
     runs = (run_info(session, group, n, lease=lease) for n in range(1, int(last or 0) + 1))
-    return [info for info in runs if info is not None]
+    return RunList(group, (info for info in runs if info is not None))
 
 
 def _glob_escape(text: str) -> str:
@@ -354,7 +445,7 @@ def delete_run(session: Session, group: str, run: int, *, force: bool = False) -
     commands: list[tuple[Any, ...]] = [
         ("DEL", f"{base}:{run}", *(f"{base}:{run}:alive:{i}" for i in range(info.writers)))
     ]
-    commands.append(("HDEL", base, f"tok:{info.run_id}"))
+    commands.append(("HDEL", base, f"tok:{info.run_id}", f"launch:{info.run_id}"))
     session.transport.run([Request(base, commands)])
     return deleted
 

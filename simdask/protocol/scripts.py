@@ -6,7 +6,7 @@ client sends the same bytes, so the store caches one compiled copy.
 
 from __future__ import annotations
 
-__all__ = ["BEGIN_RUN", "CLEANUP_CHUNKS", "END_RUN"]
+__all__ = ["BEGIN_RUN", "CLEANUP_CHUNKS", "END_RUN", "LOOP_ALIVE", "SUBMIT"]
 
 #: ``EVAL CLEANUP_CHUNKS n <head key 1> ... <head key n> <chunk key prefix 1> ... <prefix n>``:
 #: unlink the chunks of every chunked tensor currently stored at the head keys
@@ -83,4 +83,31 @@ if doc.ended == nil then
 end
 redis.call('DEL', run .. ':alive:' .. ARGV[2])
 return tonumber(redis.call('HGET', run, 'ended'))
+"""
+
+#: ``EVAL SUBMIT 3 <loops> <stream> <reply key> <reply ttl s> <message> <field> <value> ...``: append a
+#: run request to the stream (``XADD <stream> * <field> <value> ...``) and return its id, when a serving
+#: loop is alive: ``<loops>`` is a sorted set of loops scored by the store time (ms) their lease ends.
+#: Expired entries are dropped first; when none is left, the reply key gets ``ERR <message>`` (expiring
+#: after the reply TTL) and nothing is appended: the caller's ``BLPOP`` returns at once. Returns 0 then.
+SUBMIT = """\
+local now = redis.call('TIME')
+local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', ms))
+if redis.call('ZCARD', KEYS[1]) == 0 then
+  redis.call('RPUSH', KEYS[3], 'ERR ' .. ARGV[2])
+  redis.call('EXPIRE', KEYS[3], ARGV[1])
+  return 0
+end
+return redis.call('XADD', KEYS[2], '*', unpack(ARGV, 3))
+"""
+
+#: ``EVAL LOOP_ALIVE 1 <loops> <lease ms> <consumer> ...``: a serving loop's heartbeat: each consumer's
+#: lease in the sorted set ``<loops>`` ends ``<lease ms>`` from now (store time). Returns the store time (ms).
+LOOP_ALIVE = """\
+local now = redis.call('TIME')
+local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local expiry = string.format('%.0f', ms + tonumber(ARGV[1]))
+for i = 2, #ARGV do redis.call('ZADD', KEYS[1], expiry, ARGV[i]) end
+return ms
 """

@@ -123,3 +123,31 @@ def test_dataset_api_errors(client):
     with pytest.raises(TypeError, match="cannot be stored"):
         ds.add_tensor("s", np.array(["a"]))
     assert "time" in repr(ds)
+
+
+def test_add_tensor_copies_so_a_reused_buffer_keeps_each_step(client):
+    """A time loop fills one buffer and adds it to each step's dataset: every step keeps its own values."""
+    field = np.zeros((4, 3), order="F")
+    steps = []
+    for step in range(3):
+        field[...] = step
+        ds = Dataset(f"step_{step}")
+        ds.add_tensor("field", field)
+        steps.append(ds)
+    for step, ds in enumerate(steps):
+        assert (ds.get_tensor("field") == step).all()
+        assert ds.get_tensor("field").flags.f_contiguous
+        client.put_dataset(ds)
+    field[...] = -1
+    for step in range(3):
+        assert (client.get_dataset(f"step_{step}").get_tensor("field") == step).all()
+
+
+def test_add_tensor_without_copy_keeps_a_reference(client):
+    buffer = np.zeros(5)
+    ds = Dataset("ref")
+    ds.add_tensor("u", buffer, copy=False)
+    buffer[:] = 7.0  # changed before the put: the put sends the new values
+    assert ds.get_tensor("u") is buffer
+    client.put_dataset(ds)
+    np.testing.assert_array_equal(client.get_dataset("ref").get_tensor("u"), np.full(5, 7.0))

@@ -26,6 +26,12 @@
  *   delds=DS            sd_delete_dataset
  *   append=LIST:DS      sd_append_to_list (DS as put with putds)
  *   dellist=LIST        sd_delete_list
+ *   len=LIST:N          LIST must have N entries, as sd_get_list_length and its polls (one try each) say
+ *   range=LIST[:S,E]    prints "RANGE DS=V ..." for the datasets at positions S..E (sd_get_dataset_list_range;
+ *                       without S,E: sd_get_datasets_from_list), V their tensor "t"
+ *   copylist=SRC:DST    sd_copy_list
+ *   renamelist=SRC:DST  sd_rename_list
+ *   uselist=0|1         sd_use_list_prefix
  *   raw=KEY:0|1         whether the raw key exists
  *   source=PREFIX       sd_set_data_source
  *   model=IN:OUT        sd_run_model("copy", [IN], [OUT]) (the test's responder answers)
@@ -145,6 +151,45 @@ static void op_dataset(sd_client *c, const char *op, const char *arg, int append
     sd_dataset_free(ds);
 }
 
+/* LIST:N: the length call and the ==, >= and <= polls (one try each) agree on N. */
+static void op_len(sd_client *c, const char *op, const char *arg)
+{
+    char name[256];
+    size_t want = (size_t)split(arg, name, sizeof name), got = 999;
+    int eq = -1, gte = -1, lte = -1;
+    check(c, op, sd_get_list_length(c, name, &got));
+    check(c, op, sd_poll_list_length(c, name, want, 0, 1, &eq));
+    check(c, op, sd_poll_list_length_gte(c, name, want, 0, 1, &gte));
+    check(c, op, sd_poll_list_length_lte(c, name, want, 0, 1, &lte));
+    CHECK(got == want && eq == 1 && gte == 1 && lte == 1, "%s: length %zu, polls %d %d %d", op, got, eq, gte, lte);
+}
+
+static void op_range(sd_client *c, const char *op, const char *arg)
+{
+    char name[256];
+    long long start = 0, end = -1;
+    const char *colon = strchr(arg, ':');
+    snprintf(name, sizeof name, "%.*s", colon ? (int)(colon - arg) : (int)strlen(arg), arg);
+    if (colon && sscanf(colon + 1, "%lld,%lld", &start, &end) != 2) {
+        fprintf(stderr, "expected range=LIST:S,E, got %s\n", op);
+        exit(2);
+    }
+    sd_dataset **ds = NULL;
+    size_t n = 0, shape[1] = {1};
+    int rc = colon ? sd_get_dataset_list_range(c, name, start, end, &ds, &n)
+                   : sd_get_datasets_from_list(c, name, &ds, &n);
+    printf("RANGE");
+    for (size_t i = 0; rc == SD_OK && i < n; i++) {
+        double v = -1;
+        CHECK(sd_dataset_unpack_tensor(ds[i], "t", &v, sizeof v, SD_FLOAT64, 1, shape, SD_ORDER_C) == SD_OK, "%s",
+              sd_dataset_last_error(ds[i]));
+        printf(" %s=%g", sd_dataset_name(ds[i]), v);
+    }
+    printf("\n");
+    check(c, op, rc);
+    sd_datasets_free(ds, n);
+}
+
 static void op_begin(sd_client *c, const char *op, const char *arg)
 {
     if (!arg) {
@@ -211,6 +256,16 @@ static void do_op(sd_client *c, const char *op)
         op_dataset(c, op, arg, 1);
     } else if (IS("dellist")) {
         check(c, op, sd_delete_list(c, arg));
+    } else if (IS("len")) {
+        op_len(c, op, arg);
+    } else if (IS("range")) {
+        op_range(c, op, arg);
+    } else if (IS("copylist") || IS("renamelist")) { /* SRC:DST */
+        const char *colon = strchr(arg, ':');
+        snprintf(name, sizeof name, "%.*s", (int)(colon - arg), arg);
+        check(c, op, IS("copylist") ? sd_copy_list(c, name, colon + 1) : sd_rename_list(c, name, colon + 1));
+    } else if (IS("uselist")) {
+        check(c, op, sd_use_list_prefix(c, atoi(arg)));
     } else if (IS("raw")) {
         int ex = -1, want = (int)split(arg, name, sizeof name);
         check(c, op, sd_key_exists(c, name, &ex));

@@ -388,17 +388,24 @@ static int case_errors(const char *down_address)
     CHECK(out == NULL, "data set on failure");
     EXPECT(c, SD_ERR_NOT_FOUND, sd_unpack_tensor(c, "no_such_tensor", d, sizeof d, SD_FLOAT64, 3, sh, SD_ORDER_C));
     CHECK(sd_last_status(c) == SD_ERR_NOT_FOUND, "last status");
+    for (int i = 0; i < 24; i++) d[i] = i;
     OK(c, sd_put_tensor(c, "err_t", d, SD_FLOAT64, 3, sh, SD_ORDER_C));
     float f[24];
     EXPECT(c, SD_ERR_TYPE, sd_unpack_tensor(c, "err_t", f, sizeof f, SD_FLOAT32, 3, sh, SD_ORDER_C));
     MSG_HAS(c, "err_t");
     MSG_HAS(c, "float64");
     MSG_HAS(c, "(2, 3, 4)");
-    size_t sh2[3] = {2, 4, 3}, sh1[1] = {24};
+    size_t sh2[3] = {2, 4, 3}, sh1[1] = {24}, sh23[1] = {23};
     EXPECT(c, SD_ERR_SHAPE, sd_unpack_tensor(c, "err_t", d, sizeof d, SD_FLOAT64, 3, sh2, SD_ORDER_C));
     MSG_HAS(c, "(2, 3, 4)");
     MSG_HAS(c, "(2, 4, 3)");
-    EXPECT(c, SD_ERR_SHAPE, sd_unpack_tensor(c, "err_t", d, sizeof d, SD_FLOAT64, 1, sh1, SD_ORDER_C));
+    EXPECT(c, SD_ERR_SHAPE, sd_unpack_tensor(c, "err_t", d, sizeof d, SD_FLOAT64, 1, sh23, SD_ORDER_C));
+    /* {element count} unpacks flat, in the order asked (SmartRedis's contiguous layout) */
+    double flat[24];
+    OK(c, sd_unpack_tensor(c, "err_t", flat, sizeof flat, SD_FLOAT64, 1, sh1, SD_ORDER_C));
+    CHECK(memcmp(flat, d, sizeof flat) == 0, "flat unpack, row-major");
+    OK(c, sd_unpack_tensor(c, "err_t", flat, sizeof flat, SD_FLOAT64, 1, sh1, SD_ORDER_F));
+    CHECK(flat[0] == 0 && flat[1] == 12 && flat[2] == 4 && flat[23] == 23, "flat unpack, column-major");
     EXPECT(c, SD_ERR_ARG, sd_unpack_tensor(c, "err_t", d, sizeof d - 1, SD_FLOAT64, 3, sh, SD_ORDER_C));
     MSG_HAS(c, "too small");
     /* the connection is still in step after all that */

@@ -391,7 +391,9 @@ class Responder:
     This thread reads ``simdask:requests`` from the real store and pushes
     ``OK``/``ERR <message>`` to each reply key, keeping every raw request so
     that tests check the exact fields the C and Fortran clients send (the
-    real service runs the same programs in ``test_*_inference.py``).
+    real service runs the same programs in ``test_*_inference.py``). It holds
+    a serving loop's lease while it runs, as the real service does, so that
+    run requests reach the stream.
     Models: ``copy`` (inputs -> outputs), ``fail`` (answers ERR), ``slow``
     (never answers); script ``double`` with function ``twice`` (outputs = 2 * inputs).
     """
@@ -412,12 +414,18 @@ class Responder:
         self._last = newest[0][0] if newest else "0-0"
 
     def __enter__(self) -> Responder:
+        from simdask.protocol.requests import mark_loops_alive
+
+        mark_loops_alive(self.client.session, ["simdask-test-responder"], 3_600_000)
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        from simdask.protocol.requests import drop_loops
+
         self._stop.set()
         self._thread.join(timeout=10)
+        drop_loops(self.client.session, ["simdask-test-responder"])
         self.client.close()
 
     def _loop(self) -> None:

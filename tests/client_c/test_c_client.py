@@ -94,7 +94,7 @@ def test_builds_without_warnings(native_c):
     assert "warning" not in "".join(native_c.build_log).lower()
 
 
-@pytest.mark.parametrize("name", ["CLEANUP_CHUNKS", "BEGIN_RUN", "END_RUN"])
+@pytest.mark.parametrize("name", ["CLEANUP_CHUNKS", "BEGIN_RUN", "END_RUN", "SUBMIT"])
 def test_scripts_are_byte_identical_in_the_source(name):
     """client_c/src/scripts.c embeds each script of simdask/protocol/scripts.py as a C string: same bytes."""
     source = (ROOT / "client_c" / "src" / "scripts.c").read_text()
@@ -480,7 +480,7 @@ def test_run_model_and_script(native_c, store_client, c_store):
     ]
     first = responder.requests[0]
     assert first["inputs"] == '["in1","in2"]' and first["outputs"] == '["out1","out2"]'
-    assert re.fullmatch(r"simdask:reply:[0-9a-f]{32}", first["reply"])
+    assert re.fullmatch(r"simdask:reply:\{simdask:requests\}:[0-9a-f]{32}", first["reply"])  # on the stream's slot
 
 
 def test_run_model_with_prefixes(native_c, store_client, c_store):

@@ -25,6 +25,7 @@ from simdask_tests_native import (
 )
 
 from simdask import Client, Store
+from simdask.protocol.requests import drop_loops, mark_loops_alive
 
 MARGIN_MS = 1500  # what a call may take beyond its deadline
 
@@ -159,6 +160,7 @@ def test_a_connection_dropped_after_the_store_answered(native_c, store_client, c
     before the head, is done again whole."""
     proxy = DroppingProxy(c_store.address)
     r = store_client.redis()
+    mark_loops_alive(store_client.session, ["dropped-test"], 600_000)  # a serving loop is alive: the request is sent
     try:
         # the proxy's address has no credentials file: the password is given
         prog = Interactive([native_c.c_faults, "dropped"], native_env(proxy.address, SIMDASK_PASSWORD=c_store.password))
@@ -167,7 +169,7 @@ def test_a_connection_dropped_after_the_store_answered(native_c, store_client, c
             ("get", b"", 0),
             ("put", b"", 0),
             ("append", b"", 0),
-            ("run", b"XADD", 0),
+            ("run", b"simdask:loops:", 0),
             ("head", b"MULTI", 0),
             ("between", b"simdask:chunk:", 3 * len(b"+OK\r\n")),
         )  # the 3 chunk SETs' answers
@@ -181,6 +183,7 @@ def test_a_connection_dropped_after_the_store_answered(native_c, store_client, c
         prog.finish()
     finally:
         proxy.close()
+        drop_loops(store_client.session, ["dropped-test"])
     status, ms = timings(lines)["run_model"]
     assert status == "SD_ERR_CONNECTION" and ms < 5000  # not the 30 s of its timeout
     assert r.xlen("simdask:requests") == 1  # sent once

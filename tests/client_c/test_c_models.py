@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import zipfile
 from dataclasses import replace
 from pathlib import Path
@@ -65,13 +66,16 @@ def test_a_model_file_stored_from_c_is_what_python_stores(native_c, store_client
         "CPU",
     )
     assert (spec.batch_size, spec.min_batch_size, spec.min_batch_timeout, spec.tag) == (8, 2, 50, "v1")
-    assert (spec.inputs, spec.outputs, spec.version, spec.extra) == (("x",), ("y",), 1, {})
+    assert (spec.inputs, spec.outputs, spec.version, list(spec.extra)) == (("x",), ("y",), 1, ["stored"])
+    assert re.fullmatch("[0-9a-f]{32}", spec.extra["stored"])  # this store's id (protocol.md, "Run requests")
     # the same file and settings stored by Python give the same record
     store_client.set_model_from_file(
         "py_double", tmp_path / "double.pt", "TORCH", "CPU", batch_size=8, min_batch_size=2, min_batch_timeout=50,
         tag="v1", inputs=["x"], outputs=["y"],
     )  # fmt: skip
-    assert store_client.get_model_spec("py_double") == replace(spec, name="py_double")
+    python_spec = store_client.get_model_spec("py_double")
+    assert python_spec.extra["stored"] != spec.extra["stored"]  # each store its own id
+    assert python_spec == replace(spec, name="py_double", extra=python_spec.extra)
     # storing again bumps the version
     again = run_c(native_c, c_store.address, "model", "c_double", tmp_path / "double.pt", "TORCH", *settings)
     assert again["version"] == "2" and store_client.get_model_spec("c_double").version == 2

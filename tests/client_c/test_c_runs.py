@@ -355,6 +355,95 @@ def test_a_prefixed_name_reads_that_groups_run(native_c, store_client, c_store):
     assert "tensor '@1.ens_0.v' not found (nor at 'ens_0.v', 'ens_0@1.v')" in scoped_miss
 
 
+def ranges(lines: list[str]) -> list[str]:
+    """The ``RANGE ...`` lines (datasets as ``name=value``)."""
+    return [line for line in lines if line.startswith("RANGE")]
+
+
+def test_a_client_in_no_run_reads_its_list_after_a_run_of_its_group(native_c, store_client, c_store):
+    """The issue's case: once an MPI job wrote run 1 of group "" (keys @1.*), a client in no run appends to list L
+    (plain key L) while its reads look at @1.L first: length, polls, ranges, datasets, copy and rename all find L
+    through the fallback; a list that is nowhere is empty, and copying it names every key tried."""
+    r = store_client.redis()
+    c_runs(native_c, c_store.address, "begin", "putds=sim:1", "append=runlist:sim")  # run 1: @1.runlist
+    lines = c_runs(
+        native_c,
+        c_store.address,
+        "putds=a:2",
+        "putds=b:3",
+        "append=L:a",
+        "append=L:b",
+        "len=L:2",
+        "range=L",
+        "range=L:-1,-1",
+        "range=L:5,9",
+        "copylist=L:M",
+        "len=M:2",
+        "renamelist=M:N",
+        "len=M:0",
+        "range=N",
+        "len=nolist:0",
+        "range=nolist",
+        "expect=SD_ERR_NOT_FOUND",
+        "copylist=nolist:X",
+        "len=runlist:1",  # the run's own list still reads first
+        "range=runlist",
+        "run",
+    )
+    assert runs_printed(lines) == [0]
+    assert ranges(lines) == ["RANGE a=2 b=3", "RANGE b=3", "RANGE", "RANGE a=2 b=3", "RANGE", "RANGE sim=1"]
+    [miss] = messages(lines)
+    assert "aggregation list '@1.nolist' does not exist in the store (nor at 'nolist')" in miss
+    assert r.lrange("L", 0, -1) == r.lrange("N", 0, -1) == [b"{a}", b"{b}"]
+    assert not r.exists("@1.L", "M", "@1.M", "X", "@1.X")
+
+
+def test_lists_written_outside_runs_show_in_runs_and_other_groups_runs_are_found(native_c, store_client, c_store):
+    """The reverse: a list written outside any run (sim.steer) is read through the fallback by a writer in a run and
+    by a reader of that run, and copied from; the run's own list hides the plain one of the same name, past its
+    end too; "q.rest" reads list rest of group q's run; with the list prefix off the bare name has no fallback."""
+    r = store_client.redis()
+    plain = ("putds=cfg:4", "append=steer:cfg", "append=P:cfg", "append=P:cfg", "append=P:cfg")
+    c_runs(native_c, c_store.address, *plain, SIMDASK_KEY_PREFIX="sim")  # outside runs
+    lines = c_runs(
+        native_c,
+        c_store.address,
+        "putds=u:5",
+        "append=P:u",
+        "len=steer:1",
+        "range=steer",
+        "len=P:1",
+        "range=P:1,2",
+        "copylist=steer:mine",
+        "uselist=0",
+        "len=P:0",
+        "run",
+        SIMDASK_KEY_PREFIX="sim",
+        SIMDASK_RUN_ID="r1",
+    )
+    assert runs_printed(lines) == [1]
+    assert ranges(lines) == ["RANGE cfg=4", "RANGE"]
+    assert r.lrange("sim@1.mine", 0, -1) == [b"sim.{cfg}"] and r.llen("sim.P") == 3
+    lines = c_runs(
+        native_c,
+        c_store.address,
+        "len=steer:1",
+        "range=P",
+        "copylist=steer:got",
+        "len=sim.P:1",  # "q.rest": list P in run 1 of group sim
+        "uselist=0",
+        "len=sim.P:3",  # the bare key sim.P: the plain list
+        "len=sim.mine:1",  # no bare sim.mine: in run 1 of group sim
+        "expect=SD_ERR_NOT_FOUND",
+        "copylist=sim.Q:x",
+        SIMDASK_KEY_PREFIXES_IN="sim",
+    )
+    assert ranges(lines) == ["RANGE u=5"]
+    [miss] = messages(lines)
+    assert "aggregation list 'sim.Q' does not exist in the store (nor at 'sim@1.Q')" in miss
+    assert r.lrange("got", 0, -1) == [b"sim.{cfg}"]
+
+
 def test_deletes_use_the_write_prefix_and_its_run(native_c, store_client, c_store):
     """The issue's case: with SIMDASK_KEY_PREFIX=runC and SIMDASK_KEY_PREFIXES_IN=other, deleting simdask:end
     removes runC.simdask:end and leaves other.simdask:end; datasets and lists likewise. In a run, a delete removes

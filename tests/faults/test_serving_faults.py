@@ -219,7 +219,7 @@ def test_poisoned_records_and_inputs_are_answered_err(serving):
             call()
         assert not isinstance(info.value, simdask.ModelTimeoutError), message
     client.run_model("newer", ["x"], ["y"], timeout=30)  # fields of a newer client are ignored
-    assert client.get_model_spec("newer").extra == {"added_by_a_newer_client": {"x": 1}}
+    assert client.get_model_spec("newer").extra["added_by_a_newer_client"] == {"x": 1}
     still_serving(client, server)
 
 

@@ -13,6 +13,7 @@ import torch
 from inference_helpers import MLP, onnx_bytes
 
 import simdask
+from simdask.protocol.requests import live_loops
 
 SLOW = """
 def slow(x):
@@ -47,6 +48,11 @@ def pending(raw) -> int:
         return 0
 
 
+def wait_for_lease(client: simdask.Client, consumer: str) -> None:
+    """A run request fails at once while no serving loop is alive: wait for the loop process's lease."""
+    wait_until(lambda: consumer in live_loops(client.session), what=f"the lease of {consumer}")
+
+
 def wait_until(check, timeout: float = 60, what: str = "") -> None:
     deadline = time.monotonic() + timeout
     while not check():
@@ -63,6 +69,7 @@ def test_requests_held_by_a_killed_loop_are_answered_by_another(dask_client):
         x = np.random.default_rng(0).random((600, 600), dtype=np.float32) / 600
         client.put_tensor("x", x)
         doomed = start_loop(store.address, "doomed")
+        wait_for_lease(client, "doomed-0")
         outcome: dict[str, object] = {}
 
         def caller() -> None:
@@ -101,6 +108,7 @@ def test_a_backend_that_is_not_installed_is_reported():
         client.put_tensor("x", np.zeros((1, 64), np.float32))
         loop = start_loop(store.address, "no-onnx", "--no-onnx")
         try:
+            wait_for_lease(client, "no-onnx-0")
             message = r"model 'onnx_mlp'.*ONNX backend.*not installed.*simdask\[onnx\]"
             with pytest.raises(simdask.ModelError, match=message):
                 client.run_model("onnx_mlp", ["x"], ["y"], timeout=60)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import threading
+import time
 
+import dask
 import numpy as np
 import pytest
 import torch
 from inference_helpers import MLP, onnx_bytes, reference, worker_addresses
 
 import simdask
+from simdask.protocol.requests import drop_loops, live_loops, mark_loops_alive
 
 SLOW_SCRIPT = """
 def slow(x):
@@ -163,11 +166,52 @@ def test_predict_over_dask_chunks(serving, dask_client, mlp):
     np.testing.assert_allclose(predicted.values, reference(mlp, x), rtol=1e-5, atol=1e-6)
 
 
-def test_timeout_when_nobody_serves(mlp):
+def test_no_serving_loop_is_an_answer_that_says_what_to_start(mlp):
+    """Not a wait for the timeout: the store answers the request itself, and nothing is queued."""
     with simdask.Store() as store:
         client = simdask.Client(store.address)
         client.set_model("mlp", torch.jit.script(mlp), "TORCH")
         client.put_tensor("x", np.zeros((1, 64), np.float32))
+        message = rf"no inference service is serving the store at {store.address}.*`simdask serve`"
+        for label, run in (
+            ("model 'mlp'", lambda: client.run_model("mlp", ["x"], ["y"], timeout=30)),
+            ("script 'mlp' function 'f'", lambda: client.run_script("mlp", "f", ["x"], ["y"], timeout=30)),
+        ):
+            with pytest.raises(simdask.ModelError, match=f"{label}: {message}") as info:
+                run()
+            assert not isinstance(info.value, simdask.ModelTimeoutError)
+        assert not client.redis().exists("simdask:requests")
+
+
+def test_timeout_when_a_serving_loop_is_alive_but_does_not_answer(mlp):
+    with simdask.Store() as store:
+        client = simdask.Client(store.address)
+        client.set_model("mlp", torch.jit.script(mlp), "TORCH")
+        client.put_tensor("x", np.zeros((1, 64), np.float32))
+        mark_loops_alive(client.session, ["silent"], 60_000)  # a loop's lease, and no loop
         with pytest.raises(simdask.ModelTimeoutError, match="model 'mlp': no answer within 0.5 s") as info:
             client.run_model("mlp", ["x"], ["y"], timeout=0.5)
         assert isinstance(info.value, TimeoutError)
+        assert client.redis().xlen("simdask:requests") == 1
+        drop_loops(client.session, ["silent"])
+        assert live_loops(client.session) == []
+        with pytest.raises(simdask.ModelError, match="no inference service"):
+            client.run_model("mlp", ["x"], ["y"], timeout=30)
+
+
+def test_a_loop_holds_its_lease_while_it_runs_and_ends_it_when_stopped(dask_client):
+    """InferenceServer.start() begins the leases (requests sent at once wait for the loops); the loops renew
+    them (the lease outlives its first term) and end them when stopped."""
+    with simdask.Store() as store, dask.config.set({"simdask.inference.loop-lease": 2}):
+        client = simdask.Client(store.address)
+        client.set_script("twice", "def twice(x):\n    return 2 * x\n")
+        client.put_tensor("x", np.ones(2, np.float32))
+        server = simdask.InferenceServer(store.address, dask_client, name="leased").start()
+        try:
+            assert live_loops(client.session) == server.consumers
+            client.run_script("twice", "twice", ["x"], ["y"], timeout=60)
+            time.sleep(2.5)  # past the first lease: renewed by the loops
+            assert live_loops(client.session) == server.consumers
+        finally:
+            server.stop()
+        assert live_loops(client.session) == []
