@@ -4,12 +4,12 @@ VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 export VENV
 
-.PHONY: demo test lint bench setup clean
+.PHONY: demo test lint bench docs setup clean
 
-SOURCES := simdask tests benchmarks examples
+SOURCES := simdask tests benchmarks examples compat/python
 
 demo:
-	@scripts/setup.sh
+	@scripts/setup.sh --demo
 	$(PYTHON) -m simdask demo
 
 test:
@@ -22,7 +22,12 @@ test:
 lint:
 	$(VENV)/bin/ruff check $(SOURCES)
 	$(VENV)/bin/ruff format --check $(SOURCES)
-	$(VENV)/bin/mypy simdask
+	$(VENV)/bin/mypy simdask compat/python/smartredis
+
+# The documentation site (Sphinx), warnings as errors: build/docs/index.html
+docs:
+	@scripts/setup.sh
+	$(PYTHON) -m sphinx -W --keep-going -b html docs build/docs
 
 bench:
 	@scripts/setup.sh --system
@@ -32,4 +37,4 @@ setup:
 	@scripts/setup.sh --system
 
 clean:
-	rm -rf $(VENV) build .pytest_cache .hypothesis .simdask
+	rm -rf $(VENV) build .pytest_cache .hypothesis .simdask demo-output

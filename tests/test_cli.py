@@ -1,15 +1,20 @@
-"""The simdask command: store start/status/stop in separate processes, and the demo."""
+"""The simdask command: store start/status/stop in separate processes (the demo: tests/demo/)."""
 
 from __future__ import annotations
 
+import argparse
 import os
+import re
+import signal
 import subprocess
 import sys
 
 import numpy as np
 import psutil
+import pytest
 
 import simdask
+from simdask.cli import build_parser
 from simdask.transport import credentials_file, parse_addresses
 
 
@@ -60,10 +65,72 @@ def test_second_start_in_the_same_run_dir_is_refused(tmp_path):
     address = exported_address(first)
     try:
         second = simdask_cli("store", "start", "--run-dir", str(tmp_path))
-        assert second.returncode == 1 and f"a store already runs in {tmp_path}" in second.stderr
-        assert f"at {address}" in second.stderr
+        assert second.returncode == 1 and second.stdout == ""
+        assert second.stderr.splitlines() == [
+            f"simdask store: error: a store already runs in {tmp_path} (at {address}, detached); stop it first "
+            f"with `simdask store stop --run-dir {tmp_path}`, or use another run directory"
+        ]
         simdask.Client(address).put_tensor("u", np.ones(1))  # the first one is untouched, not orphaned
         assert simdask.Store.from_run_dir(tmp_path).address == address
+    finally:
+        assert simdask_cli("store", "stop", "--run-dir", str(tmp_path)).returncode == 0
+
+
+def test_starts_at_once_in_one_run_dir_leave_one_store(tmp_path):
+    command = [sys.executable, "-m", "simdask", "store", "start", "--run-dir", str(tmp_path)]
+    starts = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    results = [(proc.wait(timeout=120), *proc.communicate()) for proc in starts]
+    try:
+        assert sorted(code for code, _, _ in results) == [0, 1, 1], results
+        (out,) = [out for code, out, _ in results if code == 0]
+        address = out.splitlines()[0].removeprefix("export SIMDASK_ADDRESS=")
+        assert all("a store already runs in" in err for code, _, err in results if code == 1)
+        assert simdask.Store.from_run_dir(tmp_path).address == address
+    finally:
+        assert simdask_cli("store", "stop", "--run-dir", str(tmp_path)).returncode == 0
+    # no server of this run directory is left: not one started by a start that lost
+    assert not [p for p in psutil.process_iter(["cwd", "name"]) if p.info["cwd"] == str(tmp_path)]
+
+
+def test_a_start_cleans_up_after_a_store_that_died(tmp_path):
+    first = simdask_cli("store", "start", "--run-dir", str(tmp_path))
+    assert first.returncode == 0, first.stderr
+    old = exported_address(first)
+    credentials = credentials_file(parse_addresses(old)[0])
+    os.kill(simdask.Store.from_run_dir(tmp_path).servers[0].pid, 9)
+    second = simdask_cli("store", "start", "--run-dir", str(tmp_path))
+    try:
+        assert second.returncode == 0, second.stderr
+        assert simdask.Store.from_run_dir(tmp_path).address == exported_address(second)
+        assert exported_address(second) == old or not credentials.exists()  # the dead store's password is gone
+    finally:
+        assert simdask_cli("store", "stop", "--run-dir", str(tmp_path)).returncode == 0
+
+
+def test_status_shows_memory_keys_and_serving_loops(tmp_path):
+    started = simdask_cli("store", "start", "--serve", "1", "--run-dir", str(tmp_path))
+    assert started.returncode == 0, started.stderr
+    address = exported_address(started)
+    try:
+        before = simdask_cli("store", "status", "--run-dir", str(tmp_path))
+        assert before.returncode == 0, before.stderr
+        with simdask.Client(address) as client:
+            client.put_tensor("status_u", np.zeros(100_000))  # 800 kB
+            client.put_tensor("status_v", np.zeros(1))
+        after = simdask_cli("store", "status", "--run-dir", str(tmp_path))
+        server_lines = [
+            re.fullmatch(rf"{re.escape(address)}  pid \d+  running  memory ([\d.]+)([KMG])  keys (\d+)", line)
+            for line in (before.stdout.splitlines()[0], after.stdout.splitlines()[0])
+        ]
+        assert all(server_lines), before.stdout + after.stdout
+        (m0, u0, k0), (m1, u1, k1) = (m.groups() for m in server_lines if m)
+        megabytes = [float(m) * {"K": 1e-3, "M": 1, "G": 1e3}[u] for m, u in ((m0, u0), (m1, u1))]
+        assert int(k1) == int(k0) + 2 and megabytes[1] > megabytes[0] + 0.7
+        lines = after.stdout.splitlines()
+        assert re.fullmatch(r"serving loops: 1  pid \d+  running", lines[1])
+        assert lines[2] == "serving loops with a lease: 1"
+        assert re.fullmatch(r"  store-[0-9a-f]+-0  \(has answered nothing yet\)", lines[3])
+        assert lines[4:] == [f"store {address}: running"]
     finally:
         assert simdask_cli("store", "stop", "--run-dir", str(tmp_path)).returncode == 0
 
@@ -125,24 +192,6 @@ def test_start_errors_are_reported_not_raised(tmp_path):
     assert "simdask store: error: the store server binary named by SIMDASK_SERVER_BIN does not exist" in result.stderr
 
 
-def test_demo_runs_end_to_end(tmp_path):
-    result = simdask_cli("demo", "--size", "64", "--steps", "2", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    for expected in (
-        "started a standalone store",
-        "identical=True",
-        "64 MiB tensor",
-        "training_samples",
-        "KeyNotFoundError",
-        "total heat per step",
-        "run_model('diffusion_step')",
-        "store stopped",
-    ):
-        assert expected in result.stdout
-    error = float(result.stdout.split("max |model - numpy step| = ")[1].split()[0])
-    assert error < 1e-5  # the stored model computed the same diffusion step as numpy
-
-
 def _foreground(run_dir) -> subprocess.Popen:
     proc = subprocess.Popen(
         [sys.executable, "-m", "simdask", "store", "start", "--foreground", "--run-dir", str(run_dir)],
@@ -187,3 +236,49 @@ def test_version_keys_and_get(standalone_store):
     assert "..." in summarized.stdout and "..." not in full.stdout
     missing = simdask_cli("get", "cli_nothing", env=env)
     assert missing.returncode == 1 and "cli_nothing" in missing.stderr
+
+
+@pytest.mark.parametrize("how", [["--workers", "2"], ["--threads", "2"]], ids=["dask", "threads"])
+def test_serve_stops_on_the_first_ctrl_c_with_one_line(standalone_store, how):
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "simdask", "serve", *how],
+        env={**os.environ, "SIMDASK_ADDRESS": standalone_store.address},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+    )
+    try:
+        ready = serve.stdout.readline()
+        assert ready.startswith("simdask serve: 2 serving loops"), ready + serve.stderr.read()
+        os.killpg(serve.pid, signal.SIGINT)  # what Ctrl-C does: every process of the group gets it
+        out, err = serve.communicate(timeout=10)  # it took 30 s, with 105 lines of tracebacks
+    finally:
+        if serve.poll() is None:
+            os.killpg(serve.pid, signal.SIGKILL)
+    assert (serve.returncode, out, err) == (130, "simdask serve: interrupted; served 0 requests\n", "")
+    group = [p for p in psutil.process_iter() if _session_of(p) == serve.pid]
+    assert not psutil.wait_procs(group, timeout=5)[1]  # nothing it started outlives it (zombies are gone already)
+
+
+def _session_of(proc: psutil.Process) -> int | None:
+    try:
+        return os.getsid(proc.pid) if proc.status() != psutil.STATUS_ZOMBIE else None
+    except (OSError, psutil.Error):
+        return None
+
+
+def test_help_texts_have_no_markup():
+    def helps(parser: argparse.ArgumentParser, path: tuple[str, ...]):
+        yield path, parser.format_help()
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    yield from helps(sub, (*path, name))
+
+    texts = dict(helps(build_parser(), ("simdask",)))
+    assert {"simdask store start", "simdask serve", "simdask runs prune", "simdask get"} <= {" ".join(p) for p in texts}
+    for path, text in texts.items():
+        assert not re.search(r"``|:[a-z]+:`|\.\. [a-z]+::", text), f"{' '.join(path)} --help:\n{text}"
+    shown = simdask_cli("store", "status", "--help")
+    assert shown.returncode == 0 and shown.stdout == texts[("simdask", "store", "status")]

@@ -4,6 +4,7 @@ Every module under ``simdask/`` is parsed with ``ast`` (nothing is imported)
 and each of its imports of simdask is checked against the layer order:
 
     errors, env, config, wire      the bottom: they import no other part
+    _html, _progress               display helpers (HTML reprs, progress bars), at the bottom too
     transport                      connections, reply readers, cluster routing
     protocol, store                what clients do on the store; starting stores
     client                         the Python client facade
@@ -34,6 +35,8 @@ LAYERS: dict[str, int] = {
     "env": 0,
     "config": 0,
     "wire": 0,
+    "_html": 0,  # HTML for _repr_html_ (store, client, inference, experiment, runs)
+    "_progress": 0,  # tqdm progress bars
     "transport": 1,
     "protocol": 2,
     "store": 2,
@@ -49,7 +52,14 @@ LAYERS: dict[str, int] = {
     "__main__": 5,
 }
 #: Parts of the bottom layer import nothing of simdask but each other's names listed here.
-BOTTOM_IMPORTS: dict[str, set[str]] = {"errors": set(), "env": set(), "config": set(), "wire": {"errors"}}
+BOTTOM_IMPORTS: dict[str, set[str]] = {
+    "errors": set(),
+    "env": set(),
+    "config": set(),
+    "wire": {"errors"},
+    "_html": set(),
+    "_progress": {"config"},
+}
 
 
 def module_name(path: Path) -> str:

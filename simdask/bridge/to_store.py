@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .. import _progress as progress
 from ..client import Client
 from .loading import write_block
 from .recipe import ClientRecipe, connected
@@ -173,6 +174,8 @@ def to_store(
     obj
         What to write. Dask-backed data are written by the Dask workers (the
         active scheduler), one task per key; numpy data from this process.
+        A progress bar shows the bytes and tasks written (in Jupyter or on a
+        terminal; ``simdask.progress``).
     template
         Tensor names (the client's write prefix goes in front). ``{var}``
         takes the variable name; any other field names a dimension and takes
@@ -228,14 +231,19 @@ def to_store(
     with connected(address) as client:
         recipe = ClientRecipe(client)
     tasks: list[Any] = []
-    for plan, name, block, drop, described in slabs:
-        if compute and isinstance(block, np.ndarray):
-            write_block(recipe, name, block, drop, plan.tensor_dims, plan.attrs, *described)
-        else:
-            write = dask.delayed(write_block, pure=False)
-            tasks.append(write(recipe, name, block, drop, plan.tensor_dims, plan.attrs, *described))
+    here = sum(block.nbytes for _, _, block, _, _ in slabs if compute and isinstance(block, np.ndarray))
+    with progress.bar(here, f"to_store {template}", unit="B", unit_scale=True) as shown:
+        for plan, name, block, drop, described in slabs:
+            if compute and isinstance(block, np.ndarray):
+                write_block(recipe, name, block, drop, plan.tensor_dims, plan.attrs, *described)
+                shown.update(block.nbytes)
+            else:
+                write = dask.delayed(write_block, pure=False)
+                tasks.append(write(recipe, name, block, drop, plan.tensor_dims, plan.attrs, *described))
+    if compute and not tasks:  # numpy data: written above
+        return names
     written = dask.delayed(_written, pure=True)(tasks, names)
-    return written.compute() if compute else written
+    return progress.compute(written, f"to_store {template}") if compute else written
 
 
 def _written(done: list[int], names: list[str]) -> list[str]:

@@ -20,7 +20,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from ..client import Client
 from ..errors import KeyNotFoundError, RunNotFoundError, StoreTimeoutError, WatchTimeoutError
-from ..protocol.runs import END_OF_RUN, current_run, find_run, run_ended, run_info
+from ..protocol.runs import END_OF_RUN, RunInfo, check_launch, current_run, find_run, lease_seconds, run_ended, run_info
 from .catalog import Catalog, Entry
 from .dataset import layout_of, to_xarray
 from .layout import Chunks, Missing, name_keys
@@ -192,9 +192,11 @@ def watch(
     run
         Which run of the writer group (``docs/protocol.md``, "Runs"): a run
         number follows that run from its first step; ``None`` (default)
-        follows the group's current run while it is running, else waits for
-        the next run to begin, so a watch started before the writers never
-        shows an earlier run. A run id (``Model.run_id`` of an ``Experiment``)
+        follows the group's current run while it is running (or when it
+        failed within one lease of its beginning: a writer on this host died
+        at once, and the watch fails), else waits for the next run to begin,
+        so a watch started before the writers never shows an earlier run. A
+        run id (``Model.run_id`` of an ``Experiment``)
         is waited for until it begins, and followed from its first step even
         when it ended before the watch began. A group without runs is
         followed through its plain keys.
@@ -202,8 +204,15 @@ def watch(
     Raises
     ------
     RunFailedError
-        A writer of the run died without ending it (its process is gone, or
-        its heartbeat stopped): the message names it (index, host, pid).
+        A writer of the run died without ending it: the message names it
+        (index, host, pid). Known at the next poll when its process was on
+        this host, else when its heartbeat expires (``SIMDASK_RUN_LEASE``,
+        default 60 s, after its last write); a writer index that never began,
+        a lease after the run began. A run id launched by an ``Experiment``
+        on this host fails as soon as its process exits without having begun
+        the run. A writer that dies before its first write, launched any
+        other way, leaves nothing in the store: the watch waits for its run
+        until ``timeout`` (``docs/protocol.md``, "Runs").
     WatchTimeoutError
         Nothing new (no run began, no step completed) within ``timeout``.
 
@@ -251,11 +260,12 @@ def _follow(
     since = time.monotonic()
 
     def timed_out(cause: StoreTimeoutError | None = None) -> WatchTimeoutError:
-        what = (
-            f"no run of writer group {source.group!r} began"
-            if source.catalog is None
-            else f"no new complete step of key template {template!r}"
-        )
+        if source.catalog is not None:
+            what = f"no new complete step of key template {template!r}"
+        elif source.awaited is not None:  # a writer that died before its first write left nothing to say so
+            what = f"run {source.awaited!r} of writer group {source.group!r} did not begin"
+        else:
+            what = f"no run of writer group {source.group!r} began"
         hint = (
             ""
             if source.catalog is None or source.run is not None
@@ -268,7 +278,9 @@ def _follow(
 
     try:
         while True:
-            left = None if timeout is None else max(0.0, since + timeout - time.monotonic())
+            left = None if timeout is None else since + timeout - time.monotonic()
+            if left is not None and left <= 0:
+                raise timed_out()  # not the store's doing: a last poll would have no time left to answer
             try:
                 with client.session.limit(left):  # never held across the yields below
                     if source.look(started=bool(done)):
@@ -333,7 +345,7 @@ class _Source:
             self.catalog = Catalog(client, template, None)  # plain keys, until a run begins
         else:
             info = run_info(session, self.group, current)
-            if info is not None and info.state == "running":
+            if info is not None and (info.state == "running" or _just_failed(info)):
                 self._follow_run(current)
             else:
                 self.baseline = current  # wait for the next run
@@ -348,6 +360,7 @@ class _Source:
             try:
                 self._follow_run(find_run(self.client.session, self.group, self.awaited))
             except RunNotFoundError:
+                check_launch(self.client.session, self.group, self.awaited)  # its launched process is gone: raises
                 return False
             return True
         if self.run is not None or self.plain or (started and self.baseline is None):
@@ -369,3 +382,9 @@ class _Source:
             raise RunNotFoundError(f"run {self.run} of writer group {self.group!r} was deleted during the watch")
         info.check()
         return info.state == "ended"
+
+
+def _just_failed(info: RunInfo) -> bool:
+    """Whether a run failed within one lease of its beginning: a writer on this host died (a heartbeat runs a
+    lease). A watch called then is taken to be the caller's watch of that run, not one for the next run."""
+    return info.state == "failed" and info.read_at is not None and info.read_at - info.began < lease_seconds()

@@ -6,6 +6,7 @@ import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from .. import _progress as progress
 from ..client import Client
 from .dataset import open_dataset
 from .layout import Chunks, Missing
@@ -47,7 +48,8 @@ def to_zarr(
 
     The copy runs on the active Dask scheduler: workers read the tensors
     from the store and write zarr chunks, so the data never pass through
-    this process. Reopen it with ``xarray.open_zarr(store)``.
+    this process; a progress bar counts its tasks (in Jupyter or on a
+    terminal; ``simdask.progress``). Reopen it with ``xarray.open_zarr(store)``.
 
     Parameters
     ----------
@@ -85,7 +87,8 @@ def to_zarr(
     dataset = _regular(dataset)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Consolidated metadata is currently not part", category=UserWarning)
-        dataset.to_zarr(  # type: ignore[call-overload]
-            store, mode=mode, zarr_format=3, consolidated=consolidated, encoding=dict(encoding or {})
+        writes = dataset.to_zarr(  # type: ignore[call-overload]
+            store, mode=mode, zarr_format=3, consolidated=consolidated, encoding=dict(encoding or {}), compute=False
         )
+        progress.compute(writes, f"to_zarr {template}")
     return dataset

@@ -18,11 +18,17 @@ import sys
 from pathlib import Path
 
 from .. import config, env
+from ..client import Client
+from ..errors import SimdaskError
+from ..inference.stats import loop_records
+from ..protocol.requests import live_loops
 from ..store import Store, reap_stale_stores
+from ..transport import Address
 
 DEFAULT_RUN_DIR = Path(".simdask") / "store"
 _SERVER_CHECK_S = 1.0  # seconds between checks that a foreground store's servers still run
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+_STATUS_TIMEOUT_S = 5.0  # seconds `simdask store status` waits for each answer of the store
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -30,7 +36,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     actions = store.add_subparsers(dest="action", required=True, metavar="ACTION")
 
     start = actions.add_parser("start", help="start a store and print its address")
-    start.add_argument("--kind", choices=("standalone", "unix", "cluster"), default="standalone")
+    start.add_argument(
+        "--kind",
+        choices=("standalone", "unix", "cluster"),
+        default="standalone",
+        help="one server on TCP (default), one on a Unix socket, or a cluster of --shards servers",
+    )
     start.add_argument("--shards", type=int, default=3, help="servers of a cluster store (>= 3)")
     start.add_argument("--host", default="127.0.0.1", help="IP address or interface name to bind to")
     start.add_argument("--port", type=int, help="TCP port (first shard's for a cluster); free port if omitted")
@@ -43,6 +54,14 @@ def register(commands: argparse._SubParsersAction) -> None:
         help=f"no password, even if {env.PASSWORD} is set (loopback or Unix socket only: every local "
         "account can then use the store)",
     )
+    start.add_argument(
+        "--serve",
+        type=int,
+        default=0,
+        metavar="N",
+        help="N serving loops run with the store (a process of its own, log in the run directory): "
+        "run_model/run_script need no other inference service",
+    )
     start.add_argument("--foreground", action="store_true", help="run until interrupted, then stop the store")
     _add_run_dir(start)
     start.set_defaults(run=_start)
@@ -51,7 +70,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     _add_run_dir(stop)
     stop.set_defaults(run=_stop)
 
-    status = actions.add_parser("status", help="say whether the store of a run directory is running")
+    status = actions.add_parser(
+        "status",
+        help="say whether the store of a run directory runs: memory and keys per server, serving loops",
+    )
     _add_run_dir(status)
     status.set_defaults(run=_status)
 
@@ -80,19 +102,22 @@ def _start(args: argparse.Namespace) -> int:
         maxmemory=args.maxmemory,
         persist=args.persist,
         run_dir=args.run_dir.resolve(),
+        serve=args.serve,
     )
     store.start(detach=not args.foreground)
-    wakeup = _catch_stop_signals() if args.foreground else None
+    wakeup = catch_stop_signals() if args.foreground else None
     # Only export lines go to stdout, so that `eval "$(simdask store start)"` works; the password
     # itself stays in its file (this output may be a job's log).
     print(f"simdask store ({args.kind}) running at {store.address}; run directory {store.run_dir}", file=sys.stderr)
+    if store.serving is not None:
+        print(f"simdask store: {args.serve} serving loops (log {store.serving.log_path})", file=sys.stderr)
     print(f"export {env.ADDRESS}={store.address}", flush=True)
     if store.password_file is not None:
         print(f'export {env.PASSWORD}="$(cat {shlex.quote(str(store.password_file))})"', flush=True)
     return _serve(store, wakeup) if wakeup is not None else 0
 
 
-def _catch_stop_signals() -> int:
+def catch_stop_signals() -> int:
     """Make SIGTERM and SIGINT wake a pipe instead of ending the process; the pipe's read end.
 
     The handlers do nothing themselves: one that did work (set an Event,
@@ -107,14 +132,28 @@ def _catch_stop_signals() -> int:
     return read_end
 
 
+def stop_signal(wakeup: int, timeout: float | None = None) -> int | None:
+    """Wait at most ``timeout`` seconds (``None``: forever) for a signal of :func:`catch_stop_signals`: SIGINT when
+    one was Ctrl-C, else SIGTERM; ``None`` when none came."""
+    if not select.select([wakeup], [], [], timeout)[0]:
+        return None
+    numbers = os.read(wakeup, 256)  # the wakeup fd gets each signal's number, one byte each
+    return signal.SIGINT if signal.SIGINT in numbers else signal.SIGTERM
+
+
 def _serve(store: Store, wakeup: int) -> int:
-    """Run until SIGTERM or SIGINT (then stop the store: 0) or until a server dies (1)."""
+    """Run until SIGTERM or SIGINT (then stop the store: 0) or until a server dies (1). The store's serving
+    loops ending is reported once; the store goes on (run requests then fail at once)."""
+    serving_reported = False
     try:
         while not select.select([wakeup], [], [], _SERVER_CHECK_S)[0]:
             dead = [s for s in store.servers if not s.is_alive()]
             if dead:
                 print(f"simdask store: the server at {dead[0].address} exited:\n{dead[0].log_tail()}", file=sys.stderr)
                 return 1
+            if store.serving is not None and not serving_reported and not store.serving.is_alive():
+                print(f"simdask store: the serving loops exited; see {store.serving.log_path}", file=sys.stderr)
+                serving_reported = True
         return 0
     finally:
         store.stop()
@@ -131,11 +170,62 @@ def _stop(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
+    """Each server (memory used and keys when it answers), the store's serving loops, the loops holding a lease in
+    the store (where they run, what they served); 0 when the store runs."""
     _reap()
     store = Store.from_run_dir(args.run_dir)
     running = store.is_running()
-    for server in store.servers:
-        state = "running" if server.is_alive() else "not running"
-        print(f"{server.address}  pid {server.pid}  {state}")
+    client = Client(store.address, password=store.password, connect_timeout=_STATUS_TIMEOUT_S) if running else None
+    try:
+        for server in store.servers:
+            state = "running" if server.is_alive() else "not running"
+            print(f"{server.address}  pid {server.pid}  {state}{_usage(client, server.address) if client else ''}")
+        if store.serving is not None:
+            state = "running" if store.serving.is_alive() else "NOT running"
+            print(f"serving loops: {store.serving.loops}  pid {store.serving.pid}  {state}")
+        if client is not None:
+            _print_loops(client)
+    finally:
+        if client is not None:
+            client.close()
     print(f"store {store.address}: {'running' if running else 'NOT running'}")
     return 0 if running else 1
+
+
+def _usage(client: Client, node: Address) -> str:
+    """``  memory 1.02M  keys 3`` for one server (``INFO memory``, ``DBSIZE``), or why it did not say."""
+    transport = client.session.transport
+    try:
+        with client.session.limit(_STATUS_TIMEOUT_S):
+            info = transport.execute_on(node, "INFO", "memory")
+            keys = int(transport.execute_on(node, "DBSIZE"))
+    except SimdaskError as exc:
+        return f"  (no answer: {exc})"
+    text = info.decode("utf-8", "replace") if isinstance(info, bytes) else str(info)
+    fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line and not line.startswith("#"))
+    limit = fields.get("maxmemory_human", "0B").strip()
+    memory = fields.get("used_memory_human", "?").strip() + ("" if limit in ("0B", "0") else f" of {limit}")
+    return f"  memory {memory}  keys {keys}"
+
+
+def _print_loops(client: Client) -> None:
+    """The serving loops holding a lease in the store (any server's: Dask workers, threads), one line each."""
+    try:
+        with client.session.limit(_STATUS_TIMEOUT_S):
+            names = live_loops(client.session)
+            records = loop_records(client.session, names)
+    except SimdaskError as exc:
+        print(f"serving loops: the store did not say ({exc})")
+        return
+    if not names:
+        print("serving loops with a lease: none (run_model/run_script fail at once)")
+        return
+    print(f"serving loops with a lease: {len(names)}")
+    for name in names:
+        record = records.get(name)
+        if record is None:
+            print(f"  {name}  (has answered nothing yet)")
+            continue
+        served = sum(record.served.values())
+        where = f"on {record.worker}, " if record.worker else ""
+        print(f"  {name}  {where}{'GPU' if record.gpu else 'CPU'}, {served} served, {record.errors} errors")

@@ -27,9 +27,32 @@ if TYPE_CHECKING:
     from distributed.deploy import Cluster
     from distributed.security import Security
 
-__all__ = ["DaskCluster", "Ensemble", "Entity", "Model", "StoreEntity"]
+__all__ = ["DaskCluster", "Ensemble", "Entity", "Model", "SMARTSIM_NAMES", "StoreEntity", "smartsim_env"]
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+#: SmartSim's variables that an experiment sets beside simdask's, so that SmartRedis programs run unchanged:
+#: the store's address(es), its kind (``Standalone``/``Clustered``), the write prefix, the read prefixes.
+SMARTSIM_NAMES = ("SSDB", "SR_DB_TYPE", "SSKEYOUT", "SSKEYIN")
+
+
+def smartsim_env(env: Mapping[str, str], *, clustered: bool) -> dict[str, str]:
+    """SmartSim's variables saying what the ``SIMDASK_*`` ones of ``env`` say: ``SSDB`` and ``SR_DB_TYPE``
+    for ``SIMDASK_ADDRESS``, ``SSKEYOUT`` for ``SIMDASK_KEY_PREFIX``, ``SSKEYIN`` for ``SIMDASK_KEY_PREFIXES_IN``.
+
+    >>> smartsim_env({"SIMDASK_ADDRESS": "n1:6379", "SIMDASK_KEY_PREFIX": "ens_0"}, clustered=False)
+    {'SSDB': 'n1:6379', 'SR_DB_TYPE': 'Standalone', 'SSKEYOUT': 'ens_0'}
+    """
+    ssdb, db_type, keyout, keyin = SMARTSIM_NAMES
+    names = {}
+    if env.get(envvars.ADDRESS):
+        names[ssdb] = env[envvars.ADDRESS]
+        names[db_type] = "Clustered" if clustered else "Standalone"
+    if env.get(envvars.KEY_PREFIX):
+        names[keyout] = env[envvars.KEY_PREFIX]
+    if env.get(envvars.KEY_PREFIXES_IN):
+        names[keyin] = env[envvars.KEY_PREFIXES_IN]
+    return names
 
 
 class Entity:
@@ -51,8 +74,8 @@ class Model(Entity):
     """One application (serial or MPI): its command, its ranks, its environment and its input files.
 
     ``key_prefix`` is the prefix its tensors are written under
-    (``SIMDASK_KEY_PREFIX``; ensemble members have their name);
-    ``incoming`` the prefixes it reads from (``SIMDASK_KEY_PREFIXES_IN``);
+    (``SIMDASK_KEY_PREFIX`` and SmartSim's ``SSKEYOUT``; ensemble members have their name);
+    ``incoming`` the prefixes it reads from (``SIMDASK_KEY_PREFIXES_IN`` and ``SSKEYIN``);
     ``run_id`` the run its last launch writes (``SIMDASK_RUN_ID``, ``docs/protocol.md``
     "Runs"): ``simdask.watch(..., run=model.run_id)`` follows that launch.
     """
@@ -152,7 +175,8 @@ class StoreEntity(Entity):
     """A store the experiment launches: standalone, cluster (>= 3 shards), or co-located with a model.
 
     ``address`` and ``env`` are known once it runs (a co-located store's at once:
-    a Unix socket at the same path on every node of its model). Its
+    a Unix socket at the same path on every node of its model). ``serve``
+    serving loops run with it (``simdask store start --serve``). Its
     ``password`` is the one given, or the one the store generated once it
     runs (``""``: none); job scripts read it from :attr:`password_file`,
     never from their own text. A co-located store's password is made on
@@ -176,9 +200,11 @@ class StoreEntity(Entity):
         batch: BatchSettings,
         model: Model | None = None,
         socket_path: str | None = None,
+        serve: int = 0,
     ) -> None:
         super().__init__(name, path)
         self.store_kind = store_kind
+        self.serve = serve
         self.shards = shards
         self.port = port
         self.interface = interface
@@ -206,9 +232,15 @@ class StoreEntity(Entity):
         self._address = address
 
     @property
+    def clustered(self) -> bool:
+        return self.store_kind == "cluster"
+
+    @property
     def env(self) -> dict[str, str]:
-        """The environment that points a process at this store (the password included: for this machine's processes)."""
-        return client_env(self.address, self.password)
+        """The environment that points a process at this store (the password included: for this machine's
+        processes), SmartSim's ``SSDB`` and ``SR_DB_TYPE`` included."""
+        variables = client_env(self.address, self.password)
+        return {**variables, **smartsim_env(variables, clustered=self.clustered)}
 
     @property
     def password_file(self) -> Path | None:
@@ -217,8 +249,10 @@ class StoreEntity(Entity):
 
     @property
     def job_env(self) -> dict[str, str]:
-        """What a job script exports as it is: the address (the password is in :attr:`env_files`)."""
-        return client_env(self.address, None)
+        """What a job script exports as it is: the address, also as SmartSim's ``SSDB`` and ``SR_DB_TYPE``
+        (the password is in :attr:`env_files`)."""
+        variables = client_env(self.address, None)
+        return {**variables, **smartsim_env(variables, clustered=self.clustered)}
 
     @property
     def env_files(self) -> dict[str, Path]:

@@ -1,7 +1,10 @@
 """``simdask.Experiment``: describe a coupled workflow's entities, then launch them here, on Slurm or on PBS.
 
 A store starts first and must be ready before anything that uses it
-launches; models and Dask workers get its address (``SIMDASK_ADDRESS``).
+launches; models and Dask workers get its address (``SIMDASK_ADDRESS``, and
+SmartSim's ``SSDB``/``SR_DB_TYPE``, so that SmartRedis programs run
+unchanged), models their key prefixes (``SIMDASK_KEY_PREFIX`` and
+``SSKEYOUT``, ``SIMDASK_KEY_PREFIXES_IN`` and ``SSKEYIN``).
 Every wait has a timeout; ``stop()``, leaving a ``with`` block, Ctrl-C during
 ``start``/``wait`` and the end of the Python process stop what the
 experiment launched (processes, batch jobs, Dask workers).
@@ -17,22 +20,25 @@ import shutil
 import sys
 import time
 import uuid
-import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from .. import _progress as progress
 from .. import config
 from .. import env as envvars
-from ..errors import EntityStateError, ExperimentTimeoutError, JobFailedError, StoreError, StoreStartError
+from ..client import Client
+from ..errors import EntityStateError, ExperimentTimeoutError, JobFailedError, SimdaskError, StoreError, StoreStartError
+from ..protocol.runs import record_launch
 from ..store import Store, find_server_binary
 from ..store.files import private_dir, write_private
 from ..store.state import in_use, read_state
 from ..store.store import check_password
 from .dask_cluster import start_dask_cluster
+from .display import experiment_html, experiment_line
 from .ensemble import PermStrategy, expand_params
-from .entities import DaskCluster, Ensemble, Entity, Model, StoreEntity
+from .entities import DaskCluster, Ensemble, Entity, Model, StoreEntity, smartsim_env
 from .generate import generate_run_dir
 from .jobs import BatchSettings, Job, JobScript, Status
 from .launchers import get_launcher
@@ -44,7 +50,9 @@ __all__ = ["Experiment"]
 
 log = logging.getLogger("simdask.experiment")
 
-_LIVE: weakref.WeakSet[Experiment] = weakref.WeakSet()
+#: Experiments that launched something and were not stopped as a whole: held (a notebook cell run again rebinds
+#: its name, and the first experiment's store must still stop at exit), stopped at exit.
+_LIVE: set[Experiment] = set()
 _STORE_KINDS = ("standalone", "cluster", "colocated")
 
 
@@ -106,6 +114,7 @@ class Experiment:
         queue: str | None = None,
         account: str | None = None,
         directives: Sequence[str] = (),
+        serve: int = 0,
     ) -> StoreEntity:
         """A store: ``"standalone"``, ``"cluster"`` (``shards`` >= 3 servers) or ``"colocated"`` with ``model``.
 
@@ -122,7 +131,15 @@ class Experiment:
         generates (``password=""``: none, for a store on loopback only). Jobs
         read it from the store's ``password`` file (0600), never from their
         script; processes of the same user find it in their credentials files.
+
+        ``serve`` serving loops run with the store, in its job (one process
+        beside each server of a co-located store), as RedisAI ran models
+        inside the database: ``run_model``/``run_script`` need no Dask
+        cluster (``simdask.Store(serve=N)``). An ``InferenceServer`` on the
+        experiment's Dask cluster is the path that scales.
         """
+        if isinstance(serve, bool) or not isinstance(serve, int) or serve < 0:
+            raise ValueError(f"serve must be a number of serving loops >= 0, got {serve!r}")
         if kind not in _STORE_KINDS:
             raise ValueError(f"kind must be one of {', '.join(_STORE_KINDS)}, got {kind!r}")
         if kind == "cluster" and shards < 3:
@@ -150,6 +167,7 @@ class Experiment:
                 batch=model.batch,
                 model=model,
                 socket_path=socket_path,
+                serve=serve,
             )
             self._add(store)
             model.colocated_store = store
@@ -169,6 +187,7 @@ class Experiment:
             maxmemory=maxmemory,
             binary=binary,
             batch=batch,
+            serve=serve,
         )
         self._add(store)
         return store
@@ -458,10 +477,15 @@ class Experiment:
             job_env[envvars.SERVER_BIN] = str(find_server_binary(colocated.binary))
             timeout = float(config.get("store.startup-timeout")) + 30
             before, after = colocated_lines(self._launcher, self._python(), colocated, model, exitcode, timeout)
+        clustered = colocated is None and store is not None and store.clustered
+        # SmartSim's names say what the SIMDASK_* ones finally say (unless the model's own env sets them)
+        job_env.update({k: v for k, v in smartsim_env(job_env, clustered=clustered).items() if k not in model.env})
         launch = self._launcher.launch_command([model.exe, *model.args], model.batch, model.run_command, model.run_args)
         body = [*before, *record_exit([shlex.join(launch)], exitcode, after=after)]
         script = JobScript(model.name, "model", model.path, body, job_env, model.batch, files)
-        self._submit(model.name, "model", script)
+        job = self._submit(model.name, "model", script)
+        if store is not None and colocated is None and not self._launcher.batch_system:
+            _record_launch(store, job_env.get(envvars.KEY_PREFIX, ""), model.run_id, int(job.job_id))
 
     def _submit(self, name: str, kind: str, script: JobScript) -> Job:
         job_id = self._launcher.submit(script)
@@ -495,6 +519,8 @@ class Experiment:
         seconds (default ``simdask.experiment.wait-timeout``), and, with
         ``check=True``, :class:`~simdask.errors.JobFailedError` naming each
         failed model with the tail of its stderr. Ctrl-C stops everything.
+        A progress bar counts the models finished (in Jupyter or on a
+        terminal; ``simdask.progress``).
         """
         units = (
             [u for e in entities for u in self._units(e)]
@@ -518,17 +544,19 @@ class Experiment:
         limit = float(config.get("experiment.wait-timeout", timeout))
         deadline = time.monotonic() + limit
         try:
-            while True:
-                self._refresh(jobs)
-                running = [j for j in jobs if not j.status.finished]
-                if not running:
-                    break
-                if time.monotonic() >= deadline:
-                    raise ExperimentTimeoutError(
-                        f"after {limit:g} s still not finished: "
-                        + ", ".join(f"{j.entity} ({j.status})" for j in running)
-                    )
-                time.sleep(min(self._poll_interval(), max(0.0, deadline - time.monotonic())))
+            with progress.bar(len(jobs), f"{self.name}: models finished", unit="model") as shown:
+                while True:
+                    self._refresh(jobs)
+                    running = [j for j in jobs if not j.status.finished]
+                    shown.update(len(jobs) - len(running) - shown.n)
+                    if not running:
+                        break
+                    if time.monotonic() >= deadline:
+                        raise ExperimentTimeoutError(
+                            f"after {limit:g} s still not finished: "
+                            + ", ".join(f"{j.entity} ({j.status})" for j in running)
+                        )
+                    time.sleep(min(self._poll_interval(), max(0.0, deadline - time.monotonic())))
         except KeyboardInterrupt:
             self.stop()
             raise
@@ -545,22 +573,33 @@ class Experiment:
             for unit in self._units(entity):
                 if isinstance(unit, DaskCluster):
                     ids = ",".join(unit.job_ids()) or ("local" if unit.cluster is not None else "")
-                    rows.append(SummaryRow(unit.name, unit.kind, ids, unit.status, None, None, None))
+                    stopped = unit.status == Status.CANCELLED  # only stop() cancels a Dask cluster
+                    rows.append(SummaryRow(unit.name, unit.kind, ids, unit.status, None, None, None, stopped=stopped))
                     continue
                 job = self._job(unit)
                 kind = "store (co-located)" if isinstance(unit, StoreEntity) and unit.colocated else unit.kind
                 if job is None:
                     rows.append(SummaryRow(unit.name, kind, "", Status.NEW, None, None, None))
                 else:
+                    stopped = job.cancel_requested and job.status == Status.CANCELLED
                     rows.append(
                         SummaryRow(
-                            unit.name, kind, job.job_id, job.status, job.returncode, job.started, job.ended, job.error
+                            unit.name,
+                            kind,
+                            job.job_id,
+                            job.status,
+                            job.returncode,
+                            job.started,
+                            job.ended,
+                            job.error,
+                            stopped=stopped,
                         )
                     )
         return Summary(f"Experiment {self.name!r} ({self.launcher} launcher, {self.exp_path})", rows)
 
     def _repr_html_(self) -> str:
-        return self.summary()._repr_html_()
+        """Jupyter's view: the summary table, then where to reach the store and the Dask dashboards."""
+        return experiment_html(self)
 
     # -- stopping --------------------------------------------------------------------------
 
@@ -570,6 +609,8 @@ class Experiment:
         for entity in targets:
             self._check_own(entity)
         self._stop(targets)
+        if not entities:
+            _LIVE.discard(self)
 
     def _stop(self, targets: Iterable[Entity]) -> None:
         targets = list(targets)
@@ -704,7 +745,7 @@ class Experiment:
         return status != Status.NEW and not status.finished
 
     def __repr__(self) -> str:
-        return f"<Experiment {self.name!r} {self.launcher} {len(self._entities)} entities at {self.exp_path}>"
+        return experiment_line(self)
 
 
 def _check_dask_settings(
@@ -728,3 +769,13 @@ def _stop_live_experiments() -> None:
             experiment.stop()
         except Exception as exc:  # at exit: say it, do not hide other experiments' cleanup
             log.warning("stopping experiment %s at exit failed: %s", experiment.name, exc)
+
+
+def _record_launch(store: StoreEntity, group: str, run_id: str, pid: int) -> None:
+    """Tell the store which process of this host writes run ``run_id`` (``docs/protocol.md``, "Runs"): a watch of
+    that run fails as soon as the process exits without having begun it, instead of waiting its whole timeout."""
+    try:
+        with Client(store.address, password=store.password) as client:
+            record_launch(client.session, group, run_id, pid)
+    except SimdaskError as exc:  # the launch goes on; only that early failure is not seen
+        log.warning("could not record the launch of run %r in the store at %s: %s", run_id, store.address, exc)

@@ -35,6 +35,8 @@ def store_argv(python: str, store: StoreEntity, kind: str, *, socket: str | None
         argv += ["--maxmemory", str(store.maxmemory)]
     if store.password == "":
         argv.append("--no-password")
+    if store.serve:
+        argv += ["--serve", str(store.serve)]
     return argv
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import signal
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,13 +27,32 @@ class SummaryRow:
     started: datetime | None
     ended: datetime | None
     error: str = ""
+    stopped: bool = False  # cancelled because the experiment stopped it (its status says Cancelled)
 
     def cells(self) -> tuple[str, ...]:
+        """The row as text: an entity the experiment stopped reads ``Stopped`` (no return code); a process killed
+        by a signal shows the signal's name."""
+
         def when(t: datetime | None) -> str:
             return t.strftime("%H:%M:%S") if t else ""
 
-        code = "" if self.returncode is None else str(self.returncode)
-        return (self.entity, self.kind, self.job_id, str(self.status), code, when(self.started), when(self.ended))
+        status = "Stopped" if self.stopped else str(self.status)
+        code = "" if self.returncode is None or self.stopped else _code(self.returncode)
+        return (self.entity, self.kind, self.job_id, status, code, when(self.started), when(self.ended))
+
+
+def _code(returncode: int) -> str:
+    """A return code as text: a negative one (killed by a signal) by the signal's name.
+
+    >>> _code(3), _code(-9)
+    ('3', 'SIGKILL')
+    """
+    if returncode < 0:
+        try:
+            return signal.Signals(-returncode).name
+        except ValueError:
+            pass
+    return str(returncode)
 
 
 class Summary(Sequence[SummaryRow]):

@@ -31,6 +31,7 @@ from ..transport import Address, credentials_dir, credentials_file
 from ..transport.credentials import read_password
 from .files import private_dir, write_private
 from .server import ServerConfig, ServerProcess
+from .service import ServingProcess
 
 __all__ = [
     "PASSWORD_FILE",
@@ -176,12 +177,15 @@ def in_use(state: dict[str, Any]) -> bool:
     owner = _owner(state)
     if owner is not None:
         return owner.is_alive()
-    return any(s.is_alive() for s in server_processes(state))
+    serving = ServingProcess.from_state(state["serving"]) if state.get("serving") else None
+    return any(s.is_alive() for s in server_processes(state)) or (serving is not None and serving.is_alive())
 
 
 def clean_orphan(run_dir: Path, state: dict[str, Any], timeout: float) -> None:
-    """Stop the servers a store no one owns left running; remove its socket folder, state, password and
-    credentials files (those that still hold its password)."""
+    """Stop the serving loops and the servers a store no one owns left running; remove its socket folder,
+    state, password and credentials files (those that still hold its password)."""
+    if state.get("serving"):
+        ServingProcess.from_state(state["serving"]).stop(timeout=timeout)
     for server in server_processes(state):
         server.stop(timeout=timeout)
     if state.get("password_required"):

@@ -20,12 +20,18 @@ A store that is not detached dies with the process that started it (see
 :mod:`simdask.store.watchdog`), and the temporary run directory of an owner
 that died is removed by the next store start or ``simdask store`` command at
 the latest.
+
+A store started with ``serve=N`` answers ``run_model``/``run_script`` itself:
+N serving loops in a process of its own (:mod:`simdask.store.service`),
+started with the servers and stopped with them.
 """
 
 from __future__ import annotations
 
 import atexit
+import fcntl
 import ipaddress
+import os
 import random
 import secrets
 import shutil
@@ -34,7 +40,7 @@ import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import psutil
 
@@ -43,8 +49,10 @@ from ..errors import StoreError, StoreStartError
 from ..transport import credentials_file, format_addresses
 from .binary import find_server_binary
 from .cluster import form_cluster
+from .display import store_html, store_line
 from .files import private_dir, write_private
 from .server import ServerConfig, ServerProcess, port_is_free
+from .service import ServingProcess
 from .state import (
     PASSWORD_FILE,
     STATE_FILE,
@@ -100,6 +108,17 @@ def needs_password(kind: str, host: str) -> bool:
     (False, True)
     """
     return kind != "unix" and not ipaddress.ip_address(host).is_loopback
+
+
+def _in_use_message(run_dir: Path, state: dict[str, Any]) -> str:
+    """Why a store cannot start in ``run_dir``: the store already there, where it answers and how to stop it."""
+    address = state.get("address") or "an address not known yet: it is starting"
+    owner = state.get("owner")
+    held = f"owned by process {owner['pid']}" if isinstance(owner, dict) else "detached"
+    return (
+        f"a store already runs in {run_dir} (at {address}, {held}); stop it first with "
+        f"`simdask store stop --run-dir {run_dir}`, or use another run directory"
+    )
 
 
 def check_password(password: str) -> str:
@@ -170,6 +189,13 @@ class Store:
         Seconds to wait for the servers (and the cluster) to be ready.
     server_config
         Extra server settings, e.g. ``{"io-threads": "2"}``.
+    serve
+        Serving loops the store runs itself, so that ``run_model`` and
+        ``run_script`` need no other inference service (as RedisAI ran models
+        inside the database): a process of ``serve`` loops (threads, no Dask;
+        GPU models too where the node shows an NVIDIA GPU), logging to
+        ``serve.log`` in the run directory. 0 (default): none.
+        :class:`~simdask.InferenceServer` on Dask workers is the path that scales.
 
     Examples
     --------
@@ -192,6 +218,7 @@ class Store:
         binary: str | Path | None = None,
         startup_timeout: float | None = None,
         server_config: dict[str, str] | None = None,
+        serve: int = 0,
     ) -> None:
         if kind not in ("standalone", "unix", "cluster"):
             raise ValueError(f"kind must be 'standalone', 'unix' or 'cluster', got {kind!r}")
@@ -199,6 +226,8 @@ class Store:
             raise ValueError(f"a cluster store needs at least 3 shards, got {shards}")
         if password is not None:
             check_password(password)
+        if isinstance(serve, bool) or not isinstance(serve, int) or serve < 0:
+            raise ValueError(f"serve must be a number of serving loops >= 0, got {serve!r}")
         self.kind: StoreKind = kind
         self.shards = shards if kind == "cluster" else 1
         self.host = resolve_host(host)
@@ -223,6 +252,8 @@ class Store:
         self._started = False
         self._socket_dir: Path | None = None  # a short socket path's folder, when run_dir is too deep
         self._watchdog: Watchdog | None = None
+        self.serve = serve
+        self.serving: ServingProcess | None = None
 
     @property
     def password_file(self) -> Path | None:
@@ -250,13 +281,15 @@ class Store:
             raise StoreError(f"store at {self.address} is already started")
         binary = find_server_binary(self._binary)
         reap_stale_stores(timeout=float(config.get("store.shutdown-timeout")))
-        self._claim_run_dir()
         starter = Owner.this_process()  # owns the run directory while it starts, detached or not
+        self._claim_run_dir(binary, starter)
         owner = None if detach else starter
         try:
             self._start_servers(binary, starter, detach)
             if self.password:
                 write_credentials([s.address for s in self.servers], self.password)
+            if self.serve:
+                self._start_serving(binary, starter, detach)
             if not detach:
                 self._start_watchdog()
             self._write_state(binary, owner, "ready")
@@ -268,22 +301,25 @@ class Store:
             _RUNNING.add(self)
         return self
 
-    def _claim_run_dir(self) -> None:
-        """Create the run directory (0700), or take over a given one unless a live store holds it."""
+    def _claim_run_dir(self, binary: Path, starter: Owner) -> None:
+        """Create the run directory (0700), or take over a given one unless a live store holds it: checked and
+        claimed (a state naming ``starter``) under a lock, so that of two starts at once one is refused."""
         if self.run_dir is None:
             self.run_dir = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))  # 0700
         else:
             private_dir(self.run_dir)
-            state = read_state(self.run_dir)
-            if state is not None and in_use(state):
-                owner = (state.get("owner") or {}).get("pid", "none: detached")
-                raise StoreError(
-                    f"a store already runs in {self.run_dir} (at {state.get('address', 'an address not yet known')}, "
-                    f"owner pid {owner}); stop it first (`simdask store stop --run-dir {self.run_dir}`)"
-                )
-            if state is not None:  # a store whose owner died: stop what it left
-                clean_orphan(self.run_dir, state, float(config.get("store.shutdown-timeout")))
-            clear_state(self.run_dir)
+            lock = os.open(self.run_dir, os.O_RDONLY)
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                state = read_state(self.run_dir)
+                if state is not None and in_use(state):
+                    raise StoreError(_in_use_message(self.run_dir, state))
+                if state is not None:  # a store whose owner died: stop what it left
+                    clean_orphan(self.run_dir, state, float(config.get("store.shutdown-timeout")))
+                clear_state(self.run_dir)
+                self._write_state(binary, starter, "starting")
+            finally:
+                os.close(lock)  # and with it the lock
         if self.password:
             write_private(self.run_dir / PASSWORD_FILE, self.password)
 
@@ -308,9 +344,20 @@ class Store:
         if self.kind == "cluster":
             form_cluster(self.servers, deadline)
 
+    def _start_serving(self, binary: Path, owner: Owner, detach: bool) -> None:
+        """Start the store's own serving loops and wait until they hold their leases."""
+        assert self.run_dir is not None
+        deadline = time.monotonic() + self.startup_timeout
+        self.serving = ServingProcess(self.serve, self.run_dir, f"store-{secrets.token_hex(4)}")
+        self.serving.start(self.address, self.password, [s.pid for s in self.servers if s.pid], detach=detach)
+        self._write_state(binary, owner, "starting")  # its pid, for whoever cleans up after a crash
+        self.serving.wait_ready(self.address, self.password, deadline)
+
     def _start_watchdog(self) -> None:
         """What stops the servers and removes the leftovers if this process dies without :meth:`stop`."""
         servers = [(s.pid, s.run_dir) for s in self.servers if s.pid]
+        if self.serving is not None and self.serving.pid:
+            servers.insert(0, (self.serving.pid, self.serving.run_dir))
         try:
             remove = self._leftovers() + self.credentials_files
             self._watchdog = start_watchdog(servers, remove, float(config.get("store.shutdown-timeout")))
@@ -330,6 +377,7 @@ class Store:
 
     def _abandon(self) -> None:
         """Undo a start that failed: stop what runs, remove what only this store used."""
+        self._stop_serving()
         self._stop_servers()
         self._remove_leftovers()
 
@@ -388,6 +436,7 @@ class Store:
             "owner": {"pid": owner.pid, "started": owner.started} if owner else None,
             "temporary": self._temporary,
             "socket_dir": str(self._socket_dir) if self._socket_dir else None,
+            "serving": self.serving.state() if self.serving is not None else None,
             "servers": [
                 {
                     "pid": s.pid,
@@ -428,6 +477,9 @@ class Store:
         store = cls(state["kind"], shards=max(3, len(state["servers"])), run_dir=run_dir, password=password)
         store.shards = len(state["servers"])
         store.servers = server_processes(state, password)
+        if state.get("serving"):
+            store.serving = ServingProcess.from_state(state["serving"])
+            store.serve = store.serving.loops
         store._socket_dir = Path(state["socket_dir"]) if state.get("socket_dir") else None
         store._own_run_dir = False
         store._started = True
@@ -464,11 +516,12 @@ class Store:
     # -- stopping ----------------------------------------------------------------
 
     def stop(self) -> None:
-        """Stop every server (by the PID simdask started) and clean up. Idempotent.
+        """Stop the store's serving loops, then every server (by the PID simdask started), and clean up. Idempotent.
 
         A temporary run directory is removed (unless ``persist``); a given one
         keeps its logs and loses its state and password files.
         """
+        self._stop_serving()
         self._stop_servers()
         if self._watchdog is not None:
             self._watchdog.release()
@@ -477,6 +530,10 @@ class Store:
         was_started, self._started = self._started, False
         if self.run_dir is not None and was_started:
             self._remove_leftovers()
+
+    def _stop_serving(self) -> None:
+        if self.serving is not None:
+            self.serving.stop(timeout=float(config.get("store.shutdown-timeout")))
 
     def _stop_servers(self) -> None:
         timeout = float(config.get("store.shutdown-timeout"))
@@ -492,8 +549,11 @@ class Store:
         self.stop()
 
     def __repr__(self) -> str:
-        where = self.address if self.servers else "not started"
-        return f"<Store {self.kind} {where}>"
+        return store_line(self)
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: state, address, run directory, memory and keys, serving loops (never the password)."""
+        return store_html(self)
 
 
 @atexit.register

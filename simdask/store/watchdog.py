@@ -13,6 +13,14 @@ It runs by path as ``python -I -S watchdog.py``: standard library only, no
 site-packages, no simdask import, so it costs a few MB and ~20 ms to start.
 A process that forks without exec (``multiprocessing``'s fork) hands the
 pipe to its children: the watchdog then acts once they are all gone.
+
+The owner can also tell a running watchdog of process groups to stop with
+it (:meth:`Watchdog.watch_group`): an experiment's local jobs, launched one
+by one after it started. On the owner's death each group that is still
+ours (one of its processes works in the job's folder) gets SIGTERM, with
+every descendant that left it, and SIGKILL after ``--timeout``. The owner
+writes NUL-terminated records on the pipe: ``g<pgid>:<folder>`` adds a
+group, ``x`` releases the watchdog.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ from pathlib import Path
 __all__ = ["Watchdog", "start_watchdog"]
 
 _RELEASE = b"x"
+_END = b"\0"  # ends each record the owner writes
 _EXIT_WAIT = 5.0  # seconds for the watchdog itself to exit once released
 
 
@@ -45,11 +54,11 @@ class Watchdog:
         return self._proc.pid
 
     def release(self) -> None:
-        """The owner stopped the store itself: let the watchdog exit without doing anything."""
+        """The owner stopped what it watches itself: let the watchdog exit without doing anything."""
         if self._fd is None:
             return
         try:
-            os.write(self._fd, _RELEASE)
+            os.write(self._fd, _RELEASE + _END)
         except OSError:  # the watchdog is gone already
             pass
         os.close(self._fd)
@@ -59,6 +68,12 @@ class Watchdog:
         except subprocess.TimeoutExpired:
             self._proc.kill()
             self._proc.wait()
+
+    def watch_group(self, pgid: int, folder: Path) -> None:
+        """Stop process group ``pgid`` too when the owner dies, if one of its processes still works in ``folder``."""
+        if self._fd is None:
+            raise ValueError("the watchdog was released")
+        os.write(self._fd, b"g%d:%s" % (pgid, os.fsencode(os.path.realpath(folder))) + _END)
 
 
 def start_watchdog(servers: Sequence[tuple[int, Path]], remove: Sequence[Path], timeout: float) -> Watchdog:
@@ -109,12 +124,53 @@ def _ours(pid: int, cwd: str) -> bool:
         return False
 
 
-def _stop(servers: list[tuple[int, str]], timeout: float) -> None:
+def _processes() -> dict[int, tuple[int, int]]:
+    """pid -> (parent pid, process group) of every process in /proc (none where there is no /proc)."""
+    found = {}
+    for name in os.listdir("/proc") if os.path.isdir("/proc/self") else []:
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()  # state, ppid, pgrp, ...
+                found[int(name)] = (int(fields[1]), int(fields[2]))
+            except (OSError, IndexError, ValueError):
+                continue
+    return found
+
+
+def _group(pgid: int, folder: str, processes: dict[int, tuple[int, int]]) -> list[int]:
+    """The processes of group ``pgid`` and their descendants (also those that left it), if one of the group
+    works in ``folder``; none otherwise (the group is gone, or its id went to someone else's)."""
+    members = [pid for pid, (_, group) in processes.items() if group == pgid]
+    if not any(_ours(pid, folder) for pid in members):
+        return []
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _) in processes.items():
+        children.setdefault(parent, []).append(pid)
+    found, todo = set(members), list(members)
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return sorted(found)
+
+
+def _stop(servers: list[tuple[int, str]], timeout: float, groups: Sequence[tuple[int, str]] = ()) -> None:
     live = [pid for pid, cwd in servers if not _gone(pid) and _ours(pid, cwd)]
+    if groups:
+        processes = _processes()
+        live += [pid for pgid, folder in groups for pid in _group(pgid, folder, processes) if pid not in live]
+    blind = [pgid for pgid, _ in groups] if not os.path.isdir("/proc/self") else []  # no /proc: trust the ids
     for sig, wait_s in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
         for pid in live:
             try:
                 os.kill(pid, sig)
+            except OSError:
+                pass
+        for pgid in blind:
+            try:
+                os.killpg(pgid, sig)
             except OSError:
                 pass
         deadline = time.monotonic() + wait_s
@@ -135,6 +191,27 @@ def _remove(path: str) -> None:
             pass
 
 
+def _read_owner() -> tuple[bool, list[tuple[int, str]]]:
+    """Read the owner's records until it releases the watchdog (``True``) or dies (``False``: the pipe ends),
+    and the process groups it named on the way."""
+    groups: list[tuple[int, str]] = []
+    pending = b""
+    while True:
+        try:
+            chunk = os.read(0, 4096)  # blocks until the owner writes, releases the watchdog or dies
+        except OSError:
+            chunk = b""
+        if not chunk:
+            return False, groups
+        *records, pending = (pending + chunk).split(_END)
+        for record in records:
+            if record == _RELEASE:
+                return True, groups
+            if record.startswith(b"g"):
+                pgid, _, folder = record[1:].partition(b":")
+                groups.append((int(pgid), os.fsdecode(folder)))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Wait for the owner to release or die; on death stop the servers and remove the files."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -145,13 +222,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--remove", action="append", default=[])
     args = parser.parse_args(argv)
     servers = [(int(pid), cwd) for pid, _, cwd in (s.partition(":") for s in args.server)]
-    try:
-        word = os.read(0, 1)  # blocks until the owner releases the watchdog or dies
-    except OSError:
-        word = b""
-    if word == _RELEASE:
+    released, groups = _read_owner()
+    if released:
         return 0
-    _stop(servers, args.timeout)
+    _stop(servers, args.timeout, groups)
     for path in args.remove:
         _remove(path)
     return 0

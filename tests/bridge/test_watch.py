@@ -7,12 +7,14 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 
 import numpy as np
 import pytest
 import xarray as xr
 
 import simdask
+from simdask.errors import RunFailedError
 
 WRITER = textwrap.dedent(
     """
@@ -120,3 +122,93 @@ def test_refreshing_reads_only_new_headers(client):
     assert [(e.key, e.info.shape) for e in catalog.refresh()] == [("u.2", (3,))]
     assert catalog.refresh() == [] and len(catalog.entries) == 3
     raw.close()
+
+
+# -- writers that die (docs/protocol.md, "Runs": when a watch knows that a run failed) ---------------------------
+
+# A writer of run SIMDASK_RUN_ID that puts step 0 ("write") or nothing ("idle"), says so, then waits to be killed.
+DOOMED = textwrap.dedent(
+    """
+    import sys, time
+    import numpy as np
+    import simdask
+
+    client = simdask.Client(sys.argv[2])
+    if sys.argv[1] == "write":
+        client.put_tensor("u_0", np.zeros(3))
+    print("ready", flush=True)
+    time.sleep(600)
+    """
+)
+
+
+@pytest.fixture
+def runs_store(standalone_store, monkeypatch):
+    """The standalone store, emptied; this process reads writer group "sim" and writes in no run."""
+    for name in ("SIMDASK_KEY_PREFIX", "SIMDASK_RUN_ID", "SIMDASK_RUN_LEASE", "SIMDASK_RUN_WRITER"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SIMDASK_RUN_WRITERS", "1")
+    monkeypatch.setenv("SIMDASK_KEY_PREFIXES_IN", "sim")
+    with simdask.Client(standalone_store.address) as client:
+        client.flush()
+    return standalone_store
+
+
+def _doomed(store, what: str, run_id: str) -> subprocess.Popen:
+    """A writer that is ready (its step written, or nothing) and not yet killed; its heartbeat lasts 600 s."""
+    env = {**os.environ, "SIMDASK_RUN_ID": run_id, "SIMDASK_KEY_PREFIX": "sim", "SIMDASK_RUN_LEASE": "600"}
+    del env["SIMDASK_KEY_PREFIXES_IN"]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", DOOMED, what, store.address], env=env, stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout.readline() == "ready\n"
+    return proc
+
+
+def test_a_writer_killed_after_its_first_step_fails_the_watch_at_its_next_poll(runs_store):
+    writer = _doomed(runs_store, "write", "short")
+    stream = simdask.watch("u_{step:d}", runs_store.address, timeout=30, interval=0.05)  # follows the running run
+    writer.kill()  # not waited for: a zombie, dead all the same
+    # long before the watch's 30 s and the writer's 600 s heartbeat: its process is gone from this host
+    with pytest.raises(RunFailedError, match=rf"run 1 \('short'\).*writer 0 \(pid {writer.pid} on .*\) is gone"):
+        next(stream)
+    writer.wait()
+    # a watch called after the writer died, within a lease of the run's beginning: that run, not the next one
+    with pytest.raises(RunFailedError, match=r"run 1 \('short'\)"):
+        next(simdask.watch("u_{step:d}", runs_store.address, timeout=30))
+
+
+def test_a_watch_called_a_lease_after_a_failed_run_began_waits_for_the_next_run(runs_store, monkeypatch):
+    writer = _doomed(runs_store, "write", "old")
+    writer.kill()
+    writer.wait()
+    monkeypatch.setenv("SIMDASK_RUN_LEASE", "0.2")  # this reader's lease: run 1 is older than that
+    time.sleep(0.3)
+    with pytest.raises(simdask.WatchTimeoutError, match=r"no run of writer group 'sim' began .* within 0.2 s"):
+        next(simdask.watch("u_{step:d}", runs_store.address, timeout=0.2, interval=0.05))
+
+
+def test_a_run_whose_writer_died_before_writing_is_unknown_unless_its_launch_was_recorded(runs_store):
+    writer = _doomed(runs_store, "idle", "silent")
+    writer.kill()
+    writer.wait()
+    # nothing in the store says that run "silent" was ever meant to begin: the watch waits for it
+    with pytest.raises(simdask.WatchTimeoutError, match=r"run 'silent' of writer group 'sim' did not begin"):
+        next(simdask.watch("u_{step:d}", runs_store.address, run="silent", timeout=0.3, interval=0.05))
+
+
+def test_an_experiment_launch_that_dies_before_writing_fails_the_watch_of_its_run(tmp_path, monkeypatch):
+    from simdask.experiment import Experiment
+
+    monkeypatch.setenv("SIMDASK_KEY_PREFIXES_IN", "sim")  # the watch reads writer group "sim"
+    exp = Experiment("doomed", exp_path=tmp_path / "exp", launcher="local")
+    try:
+        store = exp.create_store()
+        sim = exp.create_model("sim", sys.executable, ["-c", "import sys; sys.exit('diverged at step 0')"])
+        sim.enable_key_prefixing()  # writer group "sim"
+        exp.start(store)
+        exp.start(sim)
+        with pytest.raises(RunFailedError, match=rf"run '{sim.run_id}' of writer group 'sim' failed: the proc"):
+            next(simdask.watch("u_{step:d}", store.address, run=sim.run_id, timeout=30, interval=0.05))
+    finally:
+        exp.stop()

@@ -4,6 +4,8 @@ exchange NAME   wait for tensor "x", put NAME = 2 * x + rank (rank: SLURM_PROCID
 roundtrip NAME  put NAME{rank}, read it back, print the store address (a co-located store)
 gather NAME     for each prefix in SIMDASK_KEY_PREFIXES_IN, wait for its "y"; put NAME = their sum
 param FILE      put "nu" read from a configured input file (`nu = <value>`)
+infer MODEL     put x = [1, 2, 3, 4] (float32), run MODEL on it into y (a store that serves models itself)
+smartsim        print SmartSim's variables (SSDB SR_DB_TYPE SSKEYOUT SSKEYIN) as NAME=value lines
 fail            write to stderr and exit with status 3
 sleep SECONDS   sleep (to be stopped or cancelled)
 """
@@ -29,6 +31,10 @@ def main(action: str, *args: str) -> None:
     if action == "sleep":
         time.sleep(float(args[0]))
         return
+    if action == "smartsim":
+        for name in ("SSDB", "SR_DB_TYPE", "SSKEYOUT", "SSKEYIN"):
+            print(f"{name}={os.environ.get(name, '')}")
+        return
     import simdask
 
     client = simdask.Client()
@@ -49,6 +55,9 @@ def main(action: str, *args: str) -> None:
                 sys.exit(f"app: no tensor {prefix}.y after 60 s")
             total = total + client.get_tensor("y")
         client.put_tensor(args[0], total)
+    elif action == "infer":
+        client.put_tensor("x", np.arange(1, 5, dtype=np.float32))
+        client.run_model(args[0], ["x"], ["y"], timeout=60)
     elif action == "param":
         text = open(args[0]).read()
         client.put_tensor("nu", np.array(float(text.split("=")[1])))

@@ -2,6 +2,9 @@
 
 Stopping a job stops its whole process group (and any descendant that left
 it): SIGTERM, then SIGKILL after ``simdask.experiment.stop-timeout`` seconds.
+The jobs do not outlive the Python process that launched them: a watchdog
+(:mod:`simdask.store.watchdog`) stops them the same way when it dies without
+stopping them, even killed (a Jupyter kernel restarted).
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from pathlib import Path
 import psutil
 
 from ... import config
+from ...errors import LaunchError
+from ...store.watchdog import Watchdog, start_watchdog
 from ..jobs import JobScript, JobState, Status
 from .base import Launcher
 
@@ -90,13 +95,25 @@ class LocalLauncher(Launcher):
 
     def __init__(self) -> None:
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
+        self._watchdog: Watchdog | None = None
 
     def submit(self, job: JobScript) -> str:
         path = self.write(job)
+        watchdog = self._watch()
         with open(job.out_path, "wb") as out, open(job.err_path, "wb") as err:
             proc = self._spawn(["bash", str(path)], cwd=job.run_dir, stdout=out, stderr=err)
         self._procs[str(proc.pid)] = proc
+        watchdog.watch_group(proc.pid, job.run_dir)  # its own session: the group's id is its pid
         return str(proc.pid)
+
+    def _watch(self) -> Watchdog:
+        """The watchdog that stops this launcher's jobs if this process dies first (started with the first job)."""
+        if self._watchdog is None:
+            try:
+                self._watchdog = start_watchdog([], [], float(config.get("experiment.stop-timeout")))
+            except OSError as exc:
+                raise LaunchError(f"cannot start the watchdog of local jobs: {exc}") from None
+        return self._watchdog
 
     def query(self, jobs: Mapping[str, Path | None]) -> dict[str, JobState]:
         states = {}
@@ -111,3 +128,6 @@ class LocalLauncher(Launcher):
             proc = self._procs.get(job_id)
             if proc is not None and proc.poll() is None:
                 stop_process_tree(proc, timeout)
+        if self._watchdog is not None and all(p.poll() is not None for p in self._procs.values()):
+            self._watchdog.release()  # nothing left to watch: the next job starts another
+            self._watchdog = None
