@@ -110,6 +110,11 @@ class Switch:
         errors = np.asarray(trace.model_error[-self.steps :])
         return bool(np.all(errors <= self.tolerance * self.eps * max(peak, 1e-3) ** 4))
 
+    def failing(self, trace: Trace, peak: float) -> bool:
+        """Whether the latest answer is off by more than ``tolerance`` (the plate got hotter than the surrogate
+        has seen): the simulation goes back to the exact term until the surrogate qualifies again."""
+        return bool(trace.model_error) and trace.model_error[-1] > self.tolerance * self.eps * max(peak, 1e-3) ** 4
+
 
 def follow(
     trace: Trace,
@@ -148,7 +153,13 @@ def follow(
             trace.heating_used += _per_step(ds, "heating").tolist()
             trace.surrogate += _per_step(ds, "surrogate").tolist()
             trace.model_error += _per_step(ds, "model_error").tolist()
-            if not use and switch is not None and switch.ready(trace, peak):
+            if use and switch is not None and switch.failing(trace, peak):
+                use = 0.0
+                say(
+                    f"  {trace.language:>7} step {steps[-1]:>4}: the surrogate's error grew past "
+                    f"{switch.tolerance:.0%}: the simulation goes back to the exact cooling while training goes on"
+                )
+            elif not use and switch is not None and switch.ready(trace, peak):
                 use = 1.0
                 say(
                     f"  {trace.language:>7} step {steps[-1]:>4}: the surrogate's answers stayed within "

@@ -79,7 +79,11 @@ def summary_lines(r: Results) -> list[str]:
                     f"{count} answers"
                 )
         lines += [f"models       {r.placements[0]}", *[f"             {p}" for p in r.placements[1:]]]
-        uses = [f"{lang} from step {_first_use(t)}" for lang, t in r.traces.items() if _first_use(t) is not None]
+        uses = [
+            f"{lang} from step {_first_use(t)} ({int(np.count_nonzero(t.surrogate))} of {len(t.steps)} steps)"
+            for lang, t in r.traces.items()
+            if _first_use(t) is not None
+        ]
         lines.append("surrogate    " + ("in use: " + ", ".join(uses) if uses else "never good enough to use"))
     steer = []
     for lang, t in r.traces.items():
@@ -164,8 +168,9 @@ def _diagnostics(r: Results, path: Path, plt: Any) -> Path:
             continue
         err_ax.semilogy(t.steps, np.maximum(t.model_error, 1e-9), color=line.get_color(), label=f"{lang}")
         used = np.asarray(t.surrogate) > 0
-        if used.any():
-            err_ax.axvspan(t.steps[int(np.argmax(used))], t.steps[-1], color=line.get_color(), alpha=0.08)
+        edges = np.flatnonzero(np.diff(np.concatenate(([0], used.astype(int), [0]))))
+        for first, end in zip(edges[::2], edges[1::2]):  # each stretch of steps that used the surrogate
+            err_ax.axvspan(t.steps[first], t.steps[end - 1], color=line.get_color(), alpha=0.08)
     first = next((t for t in r.traces.values() if t.steps), None)
     if first is not None:
         mean_ax.plot(first.steps, first.target, "k--", label="target (the analysis)")
