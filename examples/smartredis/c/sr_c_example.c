@@ -10,11 +10,18 @@
  * there) it also runs it on the last field and prints what it returned.
  *
  * The store comes from SSDB (SmartSim sets it), the key prefix from SSKEYOUT.
+ * Built with MPI (USE_MPI, CMake does it when it finds MPI) every rank of
+ * `mpirun -np N` runs its own rod: with N > 1 its keys end in _r<rank>
+ * ("field_0100_r1"), and all ranks append to the one list "snapshots".
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#ifdef USE_MPI
+#include <mpi.h>
+#endif
 
 #include "c_client.h"
 #include "c_dataset.h"
@@ -34,14 +41,25 @@ static void check(SRError rc, const char *what)
     }
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    int rank = 0, size = 1;
+#ifdef USE_MPI
+    MPI_Init(&argc, &argv);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+#else
+    (void)argc;
+    (void)argv;
+#endif
+    char tag[16] = ""; /* what this rank's key names end in */
+    if (size > 1) snprintf(tag, sizeof tag, "_r%d", rank);
     void *client = NULL;
     check(SimpleCreateClient("heat", strlen("heat"), &client), "SimpleCreateClient");
 
     double u[NX], next[NX], back[NX];
     const double kappa = 0.2, dt = 0.1;
-    for (int i = 0; i < NX; i++) u[i] = exp(-0.01 * (i - NX / 2) * (i - NX / 2)); /* a warm spot */
+    for (int i = 0; i < NX; i++) u[i] = (1 + rank) * exp(-0.01 * (i - NX / 2) * (i - NX / 2)); /* a warm spot */
     size_t dims[1] = {NX};
 
     for (int step = 1; step <= STEPS; step++) {
@@ -53,7 +71,7 @@ int main(void)
         if (step % OUTPUT_EVERY) continue;
 
         char name[32];
-        snprintf(name, sizeof name, "field_%04d", step);
+        snprintf(name, sizeof name, "field_%04d%s", step, tag);
         check(put_tensor(client, name, strlen(name), u, dims, 1, SRTensorTypeDouble, SRMemLayoutContiguous),
               "put_tensor");
         check(unpack_tensor(client, name, strlen(name), back, dims, 1, SRTensorTypeDouble, SRMemLayoutContiguous),
@@ -64,7 +82,7 @@ int main(void)
         }
 
         char ds_name[32];
-        snprintf(ds_name, sizeof ds_name, "snapshot_%04d", step);
+        snprintf(ds_name, sizeof ds_name, "snapshot_%04d%s", step, tag);
         void *ds = NULL;
         double time = step * dt;
         int64_t step64 = step;
@@ -78,6 +96,9 @@ int main(void)
         check(DeallocateDataSet(&ds), "DeallocateDataSet");
         printf("step %d: put %s and %s\n", step, name, ds_name);
     }
+#ifdef USE_MPI
+    MPI_Barrier(MPI_COMM_WORLD); /* every rank's snapshots are in the list */
+#endif
 
     int length = 0;
     check(get_list_length(client, "snapshots", strlen("snapshots"), &length), "get_list_length");
@@ -86,7 +107,10 @@ int main(void)
     bool have_model = false;
     check(model_exists(client, "heat_model", strlen("heat_model"), &have_model), "model_exists");
     if (have_model) {
-        const char *in[1] = {"field_0100"}, *out[1] = {"heat_model_out"};
+        char field[32], answer[32];
+        snprintf(field, sizeof field, "field_%04d%s", STEPS, tag);
+        snprintf(answer, sizeof answer, "heat_model_out%s", tag);
+        const char *in[1] = {field}, *out[1] = {answer};
         size_t in_len[1] = {strlen(in[0])}, out_len[1] = {strlen(out[0])};
         check(run_model(client, "heat_model", strlen("heat_model"), in, in_len, 1, out, out_len, 1), "run_model");
         check(unpack_tensor(client, out[0], out_len[0], back, dims, 1, SRTensorTypeDouble, SRMemLayoutContiguous),
@@ -96,5 +120,9 @@ int main(void)
         printf("no heat_model stored: inference skipped\n");
     }
     check(DeleteCClient(&client), "DeleteCClient");
+    printf("rank %d of %d: done\n", rank, size);
+#ifdef USE_MPI
+    MPI_Finalize();
+#endif
     return 0;
 }

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+import os
+import shutil
 
 import numpy as np
 import pytest
@@ -38,3 +40,30 @@ def test_example_runs_the_model_a_driver_stored(sr_c, sr_env):
         out = run_program([sr_c.example], sr_env(store)).stdout
         np.testing.assert_allclose(client.get_tensor("heat_model_out"), 10 * client.get_tensor("field_0100"))
     assert "heat_model: out[32]" in out
+
+
+def test_example_under_mpirun(sr_c, sr_env):
+    """The same program as the ranks of `mpirun -np 2` (built with MPI when CMake finds it): each rank puts its
+    own rod, all append to one list, each runs the model on its field; the keys keep SmartRedis's names."""
+    torch = pytest.importorskip("torch", reason="running models needs torch")
+    flags = sr_c.example.parent / "CMakeFiles" / "sr_c_example.dir" / "flags.make"
+    if shutil.which("mpirun") is None or "-DUSE_MPI" not in flags.read_text():
+        pytest.skip("no MPI for C here (apt-get install openmpi-bin libopenmpi-dev)")
+
+    class Scale(torch.nn.Module):
+        def forward(self, u: torch.Tensor) -> torch.Tensor:
+            return 10 * u
+
+    root = ["--allow-run-as-root"] if os.geteuid() == 0 else []
+    mpirun = ["mpirun", "-np", "2", "--oversubscribe", *root, "--bind-to", "none"]
+    with simdask.Store("standalone", serve=1) as store, simdask.Client(store.address) as client:
+        client.set_model("heat_model", torch.jit.script(Scale()), "TORCH")
+        out = run_program([*mpirun, sr_c.example], sr_env(store), timeout=180).stdout
+        assert "rank 0 of 2: done" in out and "rank 1 of 2: done" in out, out
+        assert "snapshots: 8" in out
+        for rank in (0, 1):
+            field = client.get_tensor(f"field_0100_r{rank}")
+            np.testing.assert_allclose(client.get_tensor(f"heat_model_out_r{rank}"), 10 * field)
+        np.testing.assert_allclose(client.get_tensor("field_0100_r1"), 2 * client.get_tensor("field_0100_r0"))
+        assert client.get_list_length("snapshots") == 8
+        assert not client.keys("@*")  # no run-scoped keys: SmartRedis's names under mpirun

@@ -25,8 +25,8 @@ def _mpirun(ranks: int) -> list[str]:
 
 @pytest.fixture(scope="module")
 def example_store():
-    """A store with its own serving loop for the MPI run alone: the ranks write in a run of their own
-    (docs/protocol.md, "Runs"), which would change how later programs on a shared store read plain keys."""
+    """A store with its own serving loop for the MPI run alone (its keys and list stay apart from the other
+    tests'); the ranks write SmartRedis's plain key names (no run: docs/smartredis.md)."""
     pytest.importorskip("torch", reason="serving loops need torch (pip install 'simdask[torch]')")
     with simdask.Store("standalone", serve=1) as store:
         yield store
