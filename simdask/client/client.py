@@ -10,6 +10,7 @@ round trip per shard), dimension names and attrs stored with each tensor,
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any, TypeVar
 
 import numpy as np
@@ -522,24 +523,30 @@ class Client(ModelMethods, AdminMethods):
         """
         lists.delete_list(self._session, self._prefixes.list(list_name, write=not from_source))
 
-    def _list_source(self, list_name: str) -> tuple[str, int]:
-        """The key list ``list_name`` is read at and its length: the read key, else the first of its fallbacks
-        that holds the list (``docs/protocol.md``, "Runs"), else the read key (no such list: length 0)."""
+    def _list_read(self, list_name: str, read: Callable[[str], _T]) -> tuple[str, _T]:
+        """``read`` of list ``list_name`` at its read key, and that key; when no list is there (an empty answer
+        and no such key), at the first of its fallbacks that holds one (``docs/protocol.md``, "Runs").
+        One round trip when the list is where it is read."""
         key = self._prefixes.list(list_name)
-        length = lists.list_length(self._session, key)
-        if not length:
-            for fallback in self._fallbacks(key, self._prefixes.use_list_prefix):
-                if found := lists.list_length(self._session, fallback):
-                    return fallback, found
-        return key, length
+        result = read(key)
+        if result or lists.list_length(self._session, key):
+            return key, result
+        for fallback in self._fallbacks(key, self._prefixes.use_list_prefix):
+            if lists.list_length(self._session, fallback):
+                return fallback, read(fallback)
+        return key, result
+
+    def _list_source(self, list_name: str) -> str:
+        """The key list ``list_name`` is read at (:meth:`_list_read`)."""
+        return self._list_read(list_name, lambda key: lists.list_length(self._session, key))[0]
 
     def copy_list(self, src_name: str, dest_name: str) -> None:
         """Copy an aggregation list's entries to a new list (replacing it)."""
-        lists.copy_list(self._session, self._list_source(src_name)[0], self._prefixes.list(dest_name, write=True))
+        lists.copy_list(self._session, self._list_source(src_name), self._prefixes.list(dest_name, write=True))
 
     def rename_list(self, src_name: str, dest_name: str) -> None:
         """Move an aggregation list to a new name."""
-        source = self._list_source(src_name)[0]
+        source = self._list_source(src_name)
         dest = self._prefixes.list(dest_name, write=True)
         if source == dest:
             return
@@ -548,7 +555,7 @@ class Client(ModelMethods, AdminMethods):
 
     def get_list_length(self, list_name: str) -> int:
         """Number of entries of aggregation list ``list_name`` (0 if it does not exist)."""
-        return self._list_source(list_name)[1]
+        return self._list_read(list_name, lambda key: lists.list_length(self._session, key))[1]
 
     def poll_list_length(self, name: str, list_length: int, poll_frequency_ms: int, num_tries: int) -> bool:
         """Wait until the list has exactly ``list_length`` entries."""
@@ -575,7 +582,9 @@ class Client(ModelMethods, AdminMethods):
 
     def get_dataset_list_range(self, list_name: str, start_index: int, end_index: int) -> list[Dataset]:
         """Datasets at list positions ``start_index`` to ``end_index`` (inclusive; negatives count from the end)."""
-        entries = lists.list_entries(self._session, self._list_source(list_name)[0], start_index, end_index)
+        entries = self._list_read(
+            list_name, partial(lists.list_entries, self._session, start=start_index, end=end_index)
+        )[1]
         return dataset_io.get_datasets(self._session, entries)
 
     # -- raw access ----------------------------------------------------------------

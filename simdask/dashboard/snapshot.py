@@ -173,16 +173,7 @@ def _shard(client: Client, node: Address) -> Shard:
 
 def _scan(session: Session, pattern: str) -> list[str]:
     """Every key matching ``pattern`` on every shard (``SCAN``, ``COUNT`` 10,000)."""
-    transport = session.transport
-    found: list[str] = []
-    for node in transport.nodes():
-        cursor: Any = b"0"
-        while True:
-            cursor, batch = transport.execute_on(node, "SCAN", cursor, "MATCH", pattern, "COUNT", _SCAN_COUNT)
-            found += [_text(k) for k in batch]
-            if cursor in (b"0", 0, "0"):
-                break
-    return found
+    return [key for shard in session.transport.scan(pattern, count=_SCAN_COUNT) for key in shard]
 
 
 def _streams_and_leases(session: Session) -> tuple[list[Stream], dict[str, tuple[int, float | None]], dict[str, bool]]:

@@ -264,15 +264,16 @@ class Transport:
         assert slots is not None
         return slots[0] if key is None else slots[key_slot(key)]
 
-    def scan(self, pattern: str) -> list[list[str]]:
-        """Keys matching a glob, one list per server (``SCAN`` on every shard, never ``KEYS``)."""
+    def scan(self, pattern: str, *, count: int = 1000) -> list[list[str]]:
+        """Keys matching a glob, one list per server (``SCAN`` on every shard, never ``KEYS``; ``count`` keys
+        looked at per call). A key that is not UTF-8 comes back with U+FFFD where its bytes are not."""
         groups = []
         for node in self.nodes():
             found: list[str] = []
             cursor = b"0"
             while True:
-                cursor, batch = self.execute_on(node, "SCAN", cursor, "MATCH", pattern, "COUNT", 1000)
-                found += [k.decode() for k in batch]
+                cursor, batch = self.execute_on(node, "SCAN", cursor, "MATCH", pattern, "COUNT", count)
+                found += [k.decode("utf-8", "replace") for k in batch]
                 if cursor == b"0":
                     break
             groups.append(found)

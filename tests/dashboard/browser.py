@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -61,7 +63,8 @@ def screenshot(url: str, ready: str, *, width: int = 1400, height: int = 1700, t
     """A PNG of ``url`` once the JavaScript expression ``ready`` is true (at most ``timeout`` seconds)."""
     binary = chromium()
     assert binary is not None
-    with tempfile.TemporaryDirectory(prefix="simdask-chromium-") as profile:
+    # chromium's helper processes may still write the profile while it is removed: never fail on that
+    with tempfile.TemporaryDirectory(prefix="simdask-chromium-", ignore_cleanup_errors=True) as profile:
         process = subprocess.Popen(
             [
                 binary,
@@ -79,6 +82,7 @@ def screenshot(url: str, ready: str, *, width: int = 1400, height: int = 1700, t
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
+            start_new_session=True,  # its own process group: its helper processes end with it
         )
         try:
             assert process.stderr is not None
@@ -93,5 +97,8 @@ def screenshot(url: str, ready: str, *, width: int = 1400, height: int = 1700, t
             assert devtools, "chromium did not start its DevTools endpoint"
             return asyncio.run(_screenshot(devtools, url, ready, width, height, timeout))
         finally:
-            process.kill()
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
             process.wait(10)
