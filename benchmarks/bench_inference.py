@@ -1,4 +1,4 @@
-"""run_model latency and throughput against calling the same model in-process (issue 5).
+"""run_model latency and throughput against calling the same model in-process (issues 5 and 14).
 
 Measures, in one run on one store and one Dask cluster:
 
@@ -6,10 +6,15 @@ Measures, in one run on one store and one Dask cluster:
 - ``run_model`` round trip (inputs already in the store) and the full
   put -> run_model -> get cycle, p50 and p99, through one serving loop;
 - throughput with N concurrent callers (separate processes, like simulation
-  ranks) with batching off (``batch_size=0``: every request runs alone) and on
-  (``batch_size=64``: the loop joins what is pending).
+  ranks) with batching off (``batch_size=0``: every request is read, run and
+  answered alone) and on (``batch_size=64``: the loop joins what is pending),
+  and the p50/p99 latency of each caller's calls meanwhile: Python callers
+  (``run_model`` of an input put once) and C callers (``c_run_model.c``:
+  ``sd_put_tensor`` + ``sd_run_model`` + ``sd_unpack_tensor`` per call),
+  ``--rounds`` times, alternating off and on.
 
-Run: python benchmarks/bench_inference.py [--requests 2000] [--callers 32] [--per-caller 100]
+Run: python benchmarks/bench_inference.py [--requests 2000] [--callers 32] [--per-caller 100] [--rounds 3]
+The C callers need gcc, cmake, pkg-config and libhiredis-dev (as bench_c_client.py); --no-c skips them.
 """
 
 from __future__ import annotations
@@ -17,7 +22,10 @@ from __future__ import annotations
 import argparse
 import io
 import multiprocessing
+import subprocess
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -51,28 +59,48 @@ def timed(action, count: int) -> list[float]:
     return samples
 
 
-def caller(address: str, model: str, index: int, count: int, barrier) -> float:
+def caller(address: str, model: str, index: int, count: int, barrier) -> list[float]:
     client = simdask.Client(address)
     x = np.random.default_rng(index).random((1, 64), dtype=np.float32)
     client.put_tensor(f"x{index}", x)
+    client.run_model(model, [f"x{index}"], [f"y{index}"])  # warm-up: before the others start
     barrier.wait()
-    start = time.perf_counter()
+    samples = []
     for _ in range(count):
+        start = time.perf_counter()
         client.run_model(model, [f"x{index}"], [f"y{index}"])
-    return time.perf_counter() - start
+        samples.append(time.perf_counter() - start)
+    return samples
 
 
-def throughput(address: str, model: str, callers: int, per_caller: int) -> float:
+def throughput(address: str, model: str, callers: int, per_caller: int) -> tuple[float, float, float]:
+    """Requests/s of ``callers`` Python processes (fork), and the p50/p99 (us) of their calls."""
     ctx = multiprocessing.get_context("fork")
     barrier = ctx.Manager().Barrier(callers + 1)
     with ctx.Pool(callers) as pool:
         results = [pool.apply_async(caller, (address, model, i, per_caller, barrier)) for i in range(callers)]
         barrier.wait()
         start = time.perf_counter()
-        for r in results:
-            r.get(timeout=600)
+        samples = [t for r in results for t in r.get(timeout=600)]
         wall = time.perf_counter() - start
-    return callers * per_caller / wall
+    return (callers * per_caller / wall, *percentiles(samples))
+
+
+def c_throughput(exe: Path, address: str, model: str, callers: int, per_caller: int) -> tuple[float, float, float]:
+    """Requests/s of ``callers`` C processes (c_run_model.c), and the p50/p99 (us) of their put+run+get cycles."""
+    out = subprocess.run([exe, address, model, str(callers), str(per_caller)], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"c_run_model failed:\n{out.stdout}{out.stderr}")
+    words = out.stdout.split()
+    figures = {k: float(v) for k, v in zip(words[::2], words[1::2])}
+    return figures["rps"], figures["cycle_p50_us"], figures["cycle_p99_us"]
+
+
+def build_c_caller(build_dir: Path) -> Path:
+    """The C caller, compiled against client_c as bench_c_client.py builds c_bench.c."""
+    from bench_c_client import build
+
+    return build(build_dir, "c_run_model.c")
 
 
 def main() -> None:
@@ -80,7 +108,11 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000, help="samples for the latency figures")
     parser.add_argument("--callers", type=int, default=32)
     parser.add_argument("--per-caller", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=1, help="throughput rounds (batching off, then on, each)")
+    parser.add_argument("--no-c", action="store_true", help="skip the C callers")
     args = parser.parse_args()
+    build_dir = tempfile.TemporaryDirectory()
+    c_exe = None if args.no_c else build_c_caller(Path(build_dir.name))
 
     torch.set_num_threads(1)
     model = MLP().eval()
@@ -123,9 +155,19 @@ def main() -> None:
                 client.get_tensor("y")
 
             rt_cycle = timed(cycle, args.requests)
-            unbatched = throughput(store.address, "mlp", args.callers, args.per_caller)
-            batched = throughput(store.address, "mlp_batched", args.callers, args.per_caller)
-            stats = {k.decode(): int(v) for k, v in client.redis().hgetall("simdask:inference:stats").items()}
+            runs_before = stats_of(client)
+            loads: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
+            for _ in range(args.rounds):
+                for model in ("mlp", "mlp_batched"):
+                    loads.setdefault(("Python", model), []).append(
+                        throughput(store.address, model, args.callers, args.per_caller)
+                    )
+                    if c_exe is not None:
+                        loads.setdefault(("C", model), []).append(
+                            c_throughput(c_exe, store.address, model, args.callers, args.per_caller)
+                        )
+            stats = stats_of(client)
+    build_dir.cleanup()
 
     rows = [
         ("TorchScript in-process", in_torch, None),
@@ -140,15 +182,37 @@ def main() -> None:
         p50, p99 = percentiles(samples)
         above = f"{p50 - percentiles(base)[0]:,.0f}" if base is not None else ""
         print(f"| {label} | {p50:,.0f} | {p99:,.0f} | {above} |")
-    runs_batched = stats.get("runs|model:mlp_batched", 0)
-    runs_unbatched = stats.get("runs|model:mlp", 0) - 2 * (args.requests + 1)  # minus the latency runs
-    requests_batched = args.callers * args.per_caller
+    runs = {m: stats.get(f"runs|model:{m}", 0) - runs_before.get(f"runs|model:{m}", 0) for m in ("mlp", "mlp_batched")}
+    answered = {m: stats.get(f"answered|{m}", 0) - runs_before.get(f"answered|{m}", 0) for m in ("mlp", "mlp_batched")}
     print()
-    print(f"| {args.callers} concurrent callers x {args.per_caller} run_model | requests/s | model runs |")
-    print("| --- | ---: | ---: |")
-    print(f"| batching off (batch_size=0) | {unbatched:,.0f} | {runs_unbatched:,} |")
-    print(f"| batching on (batch_size=64) | {batched:,.0f} | {runs_batched:,} for {requests_batched:,} requests |")
-    print(f"\nbatching on / off: {batched / unbatched:.1f}x")
+    print(f"{args.callers} concurrent callers x {args.per_caller} calls, {args.rounds} round(s): each round's figure")
+    print()
+    print("| callers | batching | requests/s | p50 µs | p99 µs | on / off |")
+    print("| --- | --- | ---: | ---: | ---: | ---: |")
+    for language in ("Python", "C"):
+        if (language, "mlp") not in loads:
+            continue
+        off, on = loads[(language, "mlp")], loads[(language, "mlp_batched")]
+        ratios = " / ".join(f"{b[0] / a[0]:.1f}x" for a, b in zip(off, on))
+        for label, rows_, ratio in (("off (batch_size=0)", off, ""), ("on (batch_size=64)", on, ratios)):
+            figures = [" / ".join(f"{row[i]:,.0f}" for row in rows_) for i in range(3)]
+            print(f"| {language} | {label} | {' | '.join(figures)} | {ratio} |")
+    print()
+    print(
+        f"model runs: batching off {runs['mlp']:,} for {answered['mlp']:,} requests, "
+        f"on {runs['mlp_batched']:,} for {answered['mlp_batched']:,} requests"
+    )
+
+
+def stats_of(client: simdask.Client) -> dict[str, int]:
+    """The serving loops' counters (``simdask:inference:stats``): ``runs|model:<name>`` model runs, and
+    ``answered|<name>`` the requests answered (summed over devices and workers)."""
+    raw = {k.decode(): int(v) for k, v in client.redis().hgetall("simdask:inference:stats").items()}
+    for key, value in list(raw.items()):
+        if key.startswith("model:"):
+            name = key[len("model:") :].split("|")[0]
+            raw[f"answered|{name}"] = raw.get(f"answered|{name}", 0) + value
+    return raw
 
 
 if __name__ == "__main__":

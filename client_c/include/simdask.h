@@ -129,6 +129,9 @@ typedef struct sd_options {
     int deletes_from_source; /* 1: sd_delete_tensor, sd_delete_dataset and sd_delete_list delete at the read
                                 prefix (sd_set_data_source), SmartRedis's rule (libsmartredis sets it);
                                 default 0: at the write prefix, so a client deletes only its own keys */
+    const char *node;       /* SIMDASK_NODE: the node this client is on, else (unset or empty) the host name up
+                               to its first dot; sd_run_model/sd_run_script go to a serving loop of this node
+                               when one is alive, else to any (docs/protocol.md, "Run requests"). "": to any */
 } sd_options;
 
 /* ---- client --------------------------------------------------------------- */

@@ -242,6 +242,7 @@ int sd_client_new_with_options(sd_client **out, const sd_options *opt)
     c->use_tensor_prefix = c->use_dataset_prefix = c->use_list_prefix = 1; /* models and scripts: off */
     c->deletes_from_source = opt->deletes_from_source != 0;
     if ((rc = sd__run_init(c, !opt->no_launcher_runs)) != SD_OK) return rc;
+    if ((rc = sd__requests_init(c, opt->node)) != SD_OK) return rc;
     if (!*address)
         return sd__fail(c, SD_ERR_ARG,
                         "no store address given and SIMDASK_ADDRESS is not set; start a store (simdask.Store or "
@@ -271,6 +272,8 @@ void sd_client_free(sd_client *c)
     free(c->credentials_note);
     free(c->write_prefix);
     free(c->read_prefix);
+    free(c->node_loops);
+    free(c->node_stream);
     sd__strv_free(&c->prefixes_in);
     sd__pipe_free(&c->pipe);
     free(c);

@@ -2,14 +2,17 @@
  * requests.c: run a model or script through the inference service with the
  * language-neutral protocol of docs/protocol.md ("Run requests"):
  *
- *   EVAL SUBMIT 3 simdask:loops:{simdask:requests} simdask:requests <reply key> 300 <message>
- *        model <name> inputs <json keys> outputs <json keys> reply <reply key>
+ *   EVAL SUBMIT 5 simdask:loops:{simdask:requests} simdask:requests <reply key>
+ *        simdask:node-loops:{simdask:requests}:<node> simdask:node-requests:{simdask:requests}:<node>
+ *        300 <message> model <name> inputs <json keys> outputs <json keys> reply <reply key>
  *   (or: script <name> function <fn> ...), then BLPOP <reply key> <timeout>
  *
  * and the reply is "OK" or "ERR <message>". SUBMIT (scripts.c) appends the
- * request to the stream when a serving loop holds a lease, else pushes
+ * request to the node's stream when a serving loop of the client's node
+ * holds a lease, else to the main stream when any loop does, else pushes
  * "ERR <message>" (no inference service: what to start) to the reply key
- * itself, so BLPOP returns at once. The reply key carries the stream's hash
+ * itself, so BLPOP returns at once. A client on no node (sd_options.node
+ * "") sends the first three keys only: any loop. The reply key carries the stream's hash
  * tag: in a cluster every key of both commands is on one node. The run's
  * deadline covers the whole call: looking up the runs of the keys' groups
  * (runs.c), the EVAL, whose reply must come by then, and BLPOP, which gets
@@ -24,12 +27,43 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define REQUEST_STREAM "simdask:requests"
 #define LOOPS_KEY "simdask:loops:{simdask:requests}"
 #define REPLY_PREFIX "simdask:reply:{simdask:requests}:"
+#define NODE_LOOPS_PREFIX "simdask:node-loops:{simdask:requests}:"
+#define NODE_STREAM_PREFIX "simdask:node-requests:{simdask:requests}:"
 #define REPLY_TTL_S "300"
 #define RUN_REPLY_GRACE_MS 500 /* the socket waits this much longer than BLPOP */
+
+static char *joined(const char *prefix, const char *node)
+{
+    size_t a = strlen(prefix), b = strlen(node);
+    char *out = malloc(a + b + 1);
+    if (out) {
+        memcpy(out, prefix, a);
+        memcpy(out + a, node, b + 1);
+    }
+    return out;
+}
+
+int sd__requests_init(sd_client *c, const char *node)
+{
+    char host[256];
+    if (node && !*node) return SD_OK; /* "": on no node, requests go to any loop */
+    if (!node) node = getenv("SIMDASK_NODE");
+    if (!node || !*node) { /* the host name up to its first dot (locality.py's node_name) */
+        if (gethostname(host, sizeof host) != 0) return SD_OK;
+        host[sizeof host - 1] = '\0';
+        host[strcspn(host, ".")] = '\0';
+        node = host;
+    }
+    c->node_loops = joined(NODE_LOOPS_PREFIX, node);
+    c->node_stream = joined(NODE_STREAM_PREFIX, node);
+    if (!c->node_loops || !c->node_stream) return sd__fail(c, SD_ERR_NOMEM, "out of memory creating a client");
+    return SD_OK;
+}
 
 static void free_keys(char **keys, size_t n)
 {
@@ -59,6 +93,7 @@ static int make_keys(sd_client *c, const char *what, int write, size_t n, const 
  * answers when no serving loop is alive (the same text as the Python client's no_service_message). */
 typedef struct run_req {
     const char *kind, *name, *function; /* function: scripts only */
+    const char *node_loops, *node_stream; /* NULL: the client is on no node */
     char *in_json, *out_json;
     size_t in_len, out_len;
     char reply_key[sizeof REPLY_PREFIX + 32];
@@ -69,13 +104,17 @@ static void build_submit(sd_pipe *p, const void *ctx, size_t i)
 {
     const run_req *q = ctx;
     (void)i;
-    sd__pipe_begin(p, q->function ? 18 : 16);
+    sd__pipe_begin(p, (q->function ? 18 : 16) + (q->node_loops ? 2 : 0));
     sd__pipe_arg(p, "EVAL", 4);
     sd__pipe_arg(p, sd__submit_script, sd__submit_script_len);
-    sd__pipe_arg(p, "3", 1);
+    sd__pipe_arg(p, q->node_loops ? "5" : "3", 1);
     sd__pipe_argz(p, LOOPS_KEY);
     sd__pipe_argz(p, REQUEST_STREAM);
     sd__pipe_argz(p, q->reply_key);
+    if (q->node_loops) {
+        sd__pipe_argz(p, q->node_loops);
+        sd__pipe_argz(p, q->node_stream);
+    }
     sd__pipe_argz(p, REPLY_TTL_S);
     sd__pipe_argz(p, q->no_service);
     sd__pipe_argz(p, q->kind);
@@ -146,7 +185,8 @@ static int run_request(sd_client *c, const char *kind, const char *name, const c
                        const char *const *inputs, size_t n_outputs, const char *const *outputs, int timeout_ms)
 {
     char **in_keys = NULL, **out_keys = NULL, *stored = NULL;
-    run_req q = {.kind = kind, .name = name, .function = function};
+    run_req q = {.kind = kind, .name = name, .function = function, .node_loops = c->node_loops,
+                 .node_stream = c->node_stream};
     unsigned char id[16];
     int wait = timeout_ms == 0 ? c->run_timeout_ms : timeout_ms;
     int64_t deadline = wait < 0 ? 0 : sd__now_ms() + wait, saved_until = c->until;

@@ -89,14 +89,19 @@ const size_t sd__end_run_script_len = sizeof sd__end_run_script - 1;
 /* BEGIN SUBMIT */
 const char sd__submit_script[] =
     "local now = redis.call('TIME')\n"
-    "local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)\n"
-    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', ms))\n"
+    "local ms = string.format('%.0f', tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000))\n"
+    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ms)\n"
     "if redis.call('ZCARD', KEYS[1]) == 0 then\n"
     "  redis.call('RPUSH', KEYS[3], 'ERR ' .. ARGV[2])\n"
     "  redis.call('EXPIRE', KEYS[3], ARGV[1])\n"
     "  return 0\n"
     "end\n"
-    "return redis.call('XADD', KEYS[2], '*', unpack(ARGV, 3))\n";
+    "local stream = KEYS[2]\n"
+    "if #KEYS == 5 then\n"
+    "  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', ms)\n"
+    "  if redis.call('ZCARD', KEYS[4]) > 0 then stream = KEYS[5] end\n"
+    "end\n"
+    "return redis.call('XADD', stream, '*', unpack(ARGV, 3))\n";
 /* END SUBMIT */
 
 const size_t sd__submit_script_len = sizeof sd__submit_script - 1;

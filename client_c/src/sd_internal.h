@@ -432,6 +432,12 @@ SD_HIDDEN void sd__run_forget_source(sd_client *c);
 /* sd_client_free: ends the run this process began and has not ended; frees. */
 SD_HIDDEN void sd__run_free(sd_client *c);
 
+/* ---- requests.c ----------------------------------------------------------- */
+
+/* At creation: the keys of this client's node for run requests (docs/protocol.md, "Run requests") from
+ * `node` (sd_options.node: NULL reads SIMDASK_NODE, else the host name up to its first dot; "": none). */
+SD_HIDDEN int sd__requests_init(sd_client *c, const char *node);
+
 /* ---- keys.c --------------------------------------------------------------- */
 
 /* Checks a user-given name; `what` names it in the message ("tensor name"). */
@@ -604,6 +610,7 @@ struct sd_client {
     int use_tensor_prefix, use_dataset_prefix, use_list_prefix, use_model_prefix; /* sd_use_*_prefix */
     int connect_timeout_ms, io_timeout_ms, run_timeout_ms;
     int run_lease_ms;  /* a writer's heartbeat lasts this long (runs.c) */
+    char *node_loops, *node_stream; /* the keys of this client's node for run requests (NULL: no node, requests.c) */
     sd_run run;
     int cluster;
     sd_node **nodes;

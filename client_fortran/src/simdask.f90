@@ -86,6 +86,8 @@ module simdask
   type, bind(C) :: c_options
     type(c_ptr) :: address, password, key_prefix, key_prefixes_in
     integer(c_int) :: connect_timeout_ms, io_timeout_ms, run_timeout_ms, run_lease_ms
+    integer(c_int) :: no_launcher_runs, deletes_from_source
+    type(c_ptr) :: node
   end type c_options
 
   type, bind(C) :: c_model_options

@@ -20,7 +20,7 @@ from ..client import Client
 from ..errors import RunNotFoundError
 from ..inference.loop import STATS_KEY
 from ..inference.stats import Latency, latency_summaries, loop_records
-from ..protocol.requests import GPU_STREAM, GROUP, LOOPS_KEY, REQUEST_STREAM
+from ..protocol.requests import GPU_STREAM, GROUP, LOOPS_KEY, REQUEST_STREAM, known_nodes, node_stream
 from ..protocol.runs import registry_key, run_info
 from ..protocol.session import Session
 from ..transport import Address, ErrorReply, Request
@@ -177,9 +177,11 @@ def _scan(session: Session, pattern: str) -> list[str]:
 
 
 def _streams_and_leases(session: Session) -> tuple[list[Stream], dict[str, tuple[int, float | None]], dict[str, bool]]:
-    """The request streams, each consumer's (pending, idle s), and each leased loop's liveness: one round trip."""
+    """The request streams (main, GPU, each node's), each consumer's (pending, idle s), and each leased loop's
+    liveness: two round trips."""
+    names = (REQUEST_STREAM, GPU_STREAM, *map(node_stream, known_nodes(session)))
     commands: list[tuple[Any, ...]] = [("TIME",), ("ZRANGE", LOOPS_KEY, 0, -1, "WITHSCORES")]
-    for stream in (REQUEST_STREAM, GPU_STREAM):
+    for stream in names:
         commands += [("XLEN", stream), ("XPENDING", stream, GROUP), ("XINFO", "CONSUMERS", stream, GROUP)]
     replies = session.transport.run([Request(REQUEST_STREAM, commands, idempotent=True)])[0]
     now, leases = replies[0], replies[1]
@@ -187,7 +189,7 @@ def _streams_and_leases(session: Session) -> tuple[list[Stream], dict[str, tuple
     alive = {_text(name): float(score) > now_ms for name, score in zip(leases[::2], leases[1::2])}
     streams: list[Stream] = []
     consumers: dict[str, tuple[int, float | None]] = {}
-    for i, stream in enumerate((REQUEST_STREAM, GPU_STREAM)):
+    for i, stream in enumerate(names):
         length, pending, infos = replies[2 + 3 * i : 5 + 3 * i]
         held = 0 if isinstance(pending, ErrorReply) or not pending else int(pending[0])
         streams.append(Stream(stream, 0 if isinstance(length, ErrorReply) else int(length), held))

@@ -39,20 +39,24 @@ import numpy as np
 from .. import config
 from ..client import Client
 from ..errors import KeyNotFoundError, ResponseError, SimdaskError, StoreConnectionError, StoreTimeoutError
+from ..locality import node_name
 from ..protocol import ModelSpec, RunRequest, Session, tensors
-from ..protocol.models import inspect_specs, read_blob
+from ..protocol.models import Kind, inspect_specs, read_blob, spec_from_reply, spec_request
 from ..protocol.requests import (
     GPU_STREAM,
     GROUP,
     REPLY_TTL_S,
     REQUEST_STREAM,
     drop_loops,
+    known_nodes,
     mark_loops_alive,
+    node_stream,
+    nodes_without_loops,
 )
 from ..protocol.runs import plain_key
-from ..transport import ErrorReply, Request, check_transaction
+from ..transport import ErrorReply, Request, check_transaction, read_reply_list
 from .backends import Runner, load_runner
-from .batching import join_inputs, plan_batches, split_outputs
+from .batching import Batch, join_inputs, plan_batches, split_outputs
 from .stats import answer_records
 
 __all__ = [
@@ -84,9 +88,9 @@ def stop_key(server_id: str) -> str:
     return f"simdask:serving:{{{server_id}}}:stop"
 
 
-def ensure_groups(session: Session) -> None:
-    """Create the consumer group on the request streams (idempotent)."""
-    for stream in (REQUEST_STREAM, GPU_STREAM):
+def ensure_groups(session: Session, node: str = "") -> None:
+    """Create the consumer group on the request streams (idempotent), also on ``node``'s stream when given."""
+    for stream in (REQUEST_STREAM, GPU_STREAM, *([node_stream(node)] if node else [])):
         try:
             session.transport.execute(stream, "XGROUP", "CREATE", stream, GROUP, "0", "MKSTREAM")
         except ResponseError as exc:
@@ -101,21 +105,28 @@ def release_consumers(session: Session, consumers: list[str]) -> int:
     Pending requests are claimed by :data:`HANDOVER_CONSUMER` with an idle
     time so long that the next ``XAUTOCLAIM`` of any running loop takes them;
     then ``XGROUP DELCONSUMER`` removes each consumer, so that the group does
-    not grow with every start and stop of a server, and their leases end.
+    not grow with every start and stop of a server, and their leases end (also on every node's stream).
     """
-    drop_loops(session, consumers)
+    nodes = known_nodes(session)
+    drop_loops(session, consumers, nodes)
     transport = session.transport
     handed = 0
-    for stream in (REQUEST_STREAM, GPU_STREAM):
+    for stream in (REQUEST_STREAM, GPU_STREAM, *map(node_stream, nodes)):
         for consumer in consumers:
-            while True:
-                pending = transport.execute(stream, "XPENDING", stream, GROUP, "-", "+", 1000, consumer)
-                ids = [entry[0] for entry in pending or []]
-                if not ids:
-                    break
-                transport.execute(stream, "XCLAIM", stream, GROUP, HANDOVER_CONSUMER, 0, *ids, "IDLE", 2**31, "JUSTID")
-                handed += len(ids)
-            transport.execute(stream, "XGROUP", "DELCONSUMER", stream, GROUP, consumer)
+            try:
+                while True:
+                    pending = transport.execute(stream, "XPENDING", stream, GROUP, "-", "+", 1000, consumer)
+                    ids = [entry[0] for entry in pending or []]
+                    if not ids:
+                        break
+                    transport.execute(
+                        stream, "XCLAIM", stream, GROUP, HANDOVER_CONSUMER, 0, *ids, "IDLE", 2**31, "JUSTID"
+                    )
+                    handed += len(ids)
+                transport.execute(stream, "XGROUP", "DELCONSUMER", stream, GROUP, consumer)
+            except ResponseError as exc:  # NOGROUP: a stream deleted meanwhile (a flush), nothing pending there
+                if "NOGROUP" not in str(exc):
+                    raise
     return handed
 
 
@@ -204,13 +215,14 @@ class LoopSettings:
 
 
 class _Lease:
-    """A loop's lease in the store (``LOOPS_KEY``), renewed every ``lease_ms / 4`` by a thread of its own,
-    so that a loop busy in a long model run stays alive; ended when the block is left, or when the stop
-    key appears (a loop stuck in a model run that never returns is not alive for new requests)."""
+    """A loop's lease in the store (``LOOPS_KEY``, and its node's set), renewed every ``lease_ms / 4`` by a
+    thread of its own, so that a loop busy in a long model run stays alive; ended when the block is left, or
+    when the stop key appears (a loop stuck in a model run that never returns is not alive for new requests)."""
 
-    def __init__(self, session: Session, consumer: str, lease_ms: int, stop: str) -> None:
+    def __init__(self, session: Session, consumer: str, lease_ms: int, stop: str, node: str) -> None:
         self.session = session
         self.consumer = consumer
+        self.node = node
         self.lease_ms = lease_ms
         self.stop_key = stop
         self._lock = threading.Lock()  # a renewal and the end never cross: nothing renews an ended lease
@@ -225,7 +237,7 @@ class _Lease:
                 return
             try:
                 with self.session.limit(self.lease_ms / 2000):
-                    mark_loops_alive(self.session, [self.consumer], self.lease_ms)
+                    mark_loops_alive(self.session, [self.consumer], self.lease_ms, self.node)
             except SimdaskError as exc:
                 log.debug("%s: renewing its lease failed: %s", self.consumer, exc)
 
@@ -237,7 +249,7 @@ class _Lease:
             self._ended = True
             try:
                 with self.session.limit(_END_LEASE_S):
-                    drop_loops(self.session, [self.consumer])
+                    drop_loops(self.session, [self.consumer], [self.node])
             except SimdaskError as exc:  # the lease ends by itself
                 log.debug("%s: ending its lease failed: %s", self.consumer, exc)
 
@@ -265,10 +277,25 @@ class _Lease:
 
 
 @dataclass
+class _Job:
+    """A run request and its inputs: ``None`` until they are read, then the arrays or why they could not be
+    read (``ERR ...``)."""
+
+    request: RunRequest
+    inputs: list[np.ndarray] | str | None = None
+
+    @property
+    def rows(self) -> int:
+        """Rows it adds to a batch (its first input's first dimension; 1 when that is not known)."""
+        first = self.inputs[0] if isinstance(self.inputs, list) and self.inputs else None
+        return first.shape[0] if first is not None and first.ndim else 1
+
+
+@dataclass
 class _Waiting:
     """Requests held for a model until ``min_batch_size`` rows arrived or its timeout passed."""
 
-    requests: list[RunRequest] = field(default_factory=list)
+    jobs: list[_Job] = field(default_factory=list)
     rows: int = 0
     since: float = 0.0
     timeout_s: float = 0.0
@@ -299,18 +326,26 @@ class ServingLoop:
         self.settings = settings
         self.session = client.session
         self.transport = client.session.transport
-        self.streams = [GPU_STREAM, REQUEST_STREAM] if settings.gpu else [REQUEST_STREAM]
+        self.node = node_name()  # callers on this node send here first (docs/protocol.md, "Run requests")
+        self.streams = [node_stream(self.node), *([GPU_STREAM] if settings.gpu else []), REQUEST_STREAM]
         self.worker = _worker_name()
         self.served = 0
         self._runners: dict[tuple[str, str], tuple[tuple[int, Any], Runner]] = {}  # (version, stored id), runner
+        self._seen: dict[tuple[str, str], tuple[Any, ModelSpec]] = {}  # settings last read: (their bytes, spec)
         self._waiting: dict[str, _Waiting] = {}
         self._draining = False
-        self._lease = _Lease(self.session, settings.consumer, settings.lease_ms, stop_key(settings.server_id))
+        self._lease = _Lease(
+            self.session, settings.consumer, settings.lease_ms, stop_key(settings.server_id), self.node
+        )
 
     # -- the loop ----------------------------------------------------------------
 
     def run(self) -> dict[str, Any]:
         """Serve until the stop key appears, holding the loop's lease meanwhile; returns what it served."""
+        try:  # the groups first: the lease sends this node's callers to its stream
+            ensure_groups(self.session, self.node)
+        except SimdaskError as exc:  # the store is away: serving makes them once it is back
+            log.debug("%s: creating the consumer groups failed: %s", self.settings.consumer, exc)
         with self._lease:
             return self._run()
 
@@ -321,7 +356,7 @@ class ServingLoop:
         while True:
             try:
                 if not grouped:
-                    ensure_groups(self.session)
+                    ensure_groups(self.session, self.node)
                     grouped = True
                 now = time.monotonic()
                 if now - last_stop_check >= _STOP_CHECK_S:
@@ -351,13 +386,13 @@ class ServingLoop:
     def _drain(self) -> None:
         """Told to stop: run the requests still held for a batch to fill up, at once."""
         self._draining = True
-        if any(held.requests for held in self._waiting.values()):
+        if any(held.jobs for held in self._waiting.values()):
             self.dispatch([])
 
     def _block_ms(self, now: float) -> int:
         block = self.settings.block_ms
         for held in self._waiting.values():
-            if held.requests:
+            if held.jobs:
                 block = min(block, max(1, int((held.since + held.timeout_s - now) * 1000)))
         return block
 
@@ -379,30 +414,46 @@ class ServingLoop:
         reply = self.transport.run([Request(REQUEST_STREAM, [command])], timeout=block_ms / 1000 + 30)[0]
         if isinstance(reply, ErrorReply):
             if reply.startswith("NOGROUP"):
-                ensure_groups(self.session)  # the stream was deleted (e.g. FLUSHALL): recreate it ...
+                ensure_groups(self.session, self.node)  # the stream was deleted (e.g. FLUSHALL): recreate it ...
                 self._lease.renew()  # ... and the lease with it
                 return []
             raise ResponseError(f"reading run requests at {self.transport.node_for(REQUEST_STREAM)}: {reply}")
         return [r for stream, entries in (reply or []) for r in self._parse(stream.decode(), entries)]
 
     def _claim(self) -> list[RunRequest]:
+        """Requests to serve that no live loop will: those a silent loop held for ``claim_idle_ms`` on this
+        loop's streams (``XAUTOCLAIM``), and on the stream of each node where no loop is alive any more, its
+        held requests and those no loop read yet. Two round trips."""
+        orphans = self._orphan_streams()
+        streams = self.streams + orphans
+        settings = self.settings
+        commands: list[tuple[Any, ...]] = [
+            ("XAUTOCLAIM", s, GROUP, settings.consumer, settings.claim_idle_ms, "0-0", "COUNT", settings.read_count)
+            for s in streams
+        ]
+        if orphans:
+            read = ("XREADGROUP", "GROUP", GROUP, settings.consumer, "COUNT", settings.read_count, "STREAMS")
+            commands.append((*read, *orphans, *[">"] * len(orphans)))
+        request = Request(REQUEST_STREAM, commands, read_reply_list(len(commands)))
+        replies = self.transport.run([request])[0]
         claimed: list[RunRequest] = []
-        for stream in self.streams:
-            reply = self.transport.execute(
-                stream,
-                "XAUTOCLAIM",
-                stream,
-                GROUP,
-                self.settings.consumer,
-                self.settings.claim_idle_ms,
-                "0-0",
-                "COUNT",
-                self.settings.read_count,
-            )
+        for stream, reply in zip(streams, replies):
+            if isinstance(reply, ErrorReply):
+                if stream in orphans:  # deleted meanwhile: nothing to claim
+                    continue
+                raise ResponseError(f"claiming run requests of {stream} at {self.transport.node_for(stream)}: {reply}")
             if reply[1]:
-                log.info("%s claimed %d requests a silent serving loop held", self.settings.consumer, len(reply[1]))
+                log.info("%s claimed %d requests a silent serving loop held", settings.consumer, len(reply[1]))
             claimed += self._parse(stream, [e for e in reply[1] if e])
+        unread = replies[len(streams)] if orphans else None
+        if unread and not isinstance(unread, ErrorReply):
+            log.info("%s serves requests sent to nodes without a serving loop: %d", settings.consumer, len(unread))
+            claimed += [r for stream, entries in unread for r in self._parse(stream.decode(), entries)]
         return claimed
+
+    def _orphan_streams(self) -> list[str]:
+        """The streams of the other nodes where no serving loop is alive."""
+        return [node_stream(node) for node in nodes_without_loops(self.session) if node != self.node]
 
     def _parse(self, stream: str, entries: list[Any]) -> list[RunRequest]:
         requests = []
@@ -426,50 +477,103 @@ class ServingLoop:
     # -- dispatching ---------------------------------------------------------------
 
     def dispatch(self, requests: list[RunRequest]) -> None:
-        """Run what can run now; hold requests of models waiting for ``min_batch_size``."""
-        groups: dict[tuple[str, str], list[RunRequest]] = {}
+        """Run what can run now; hold requests of models waiting for ``min_batch_size``.
+
+        Requests for a model that batches are read, run and answered together;
+        the others one by one (``batch_size=0``: the model takes one request at
+        a time). Each unit costs two round trips: the model's settings and the
+        inputs in one pipeline, then the outputs and the answers in one
+        transaction.
+        """
+        groups: dict[tuple[Kind, str], list[RunRequest]] = {}
         for request in requests:
             groups.setdefault((request.kind, request.name), []).append(request)
         for name, held in self._waiting.items():
-            if held.requests:
+            if held.jobs:
                 groups.setdefault(("model", name), [])
-        specs = self._specs(list(groups))
         for (kind, name), group in groups.items():
-            try:
-                self._dispatch_group(kind, name, group, specs[(kind, name)])
-            except (StoreConnectionError, StoreTimeoutError):
-                raise  # nothing can be answered now: the requests stay pending and are claimed again
-            except Exception as exc:  # whatever a request or a stored value held: answer, never die of it
-                waiting = self._waiting.pop(name, _Waiting()).requests if kind == "model" else []
-                log.warning("%s: %s %r failed: %s", self.settings.consumer, kind, name, exc)
-                text = _error_text(exc)
-                label = f"{kind} {name!r}"
-                message = f"ERR {text}" if label in text else f"ERR {label}: {text}"
-                unanswered = {(r.stream, r.entry_id): r for r in [*waiting, *group]}
-                self._reply([(r, message) for r in unanswered.values()])
+            seen = self._seen.get((kind, name))
+            together = kind == "model" and seen is not None and seen[1].batch_size > 0
+            for unit in [group] if together or not group else [[r] for r in group]:
+                try:
+                    self._dispatch_unit(kind, name, unit)
+                except (StoreConnectionError, StoreTimeoutError):
+                    raise  # nothing can be answered now: the requests stay pending and are claimed again
+                except Exception as exc:  # whatever a request or a stored value held: answer, never die of it
+                    waiting = self._waiting.pop(name, _Waiting()).jobs if kind == "model" else []
+                    log.warning("%s: %s %r failed: %s", self.settings.consumer, kind, name, exc)
+                    text = _error_text(exc)
+                    label = f"{kind} {name!r}"
+                    message = f"ERR {text}" if label in text else f"ERR {label}: {text}"
+                    unanswered = {(r.stream, r.entry_id): r for r in [*(j.request for j in waiting), *unit]}
+                    self._reply([(r, message) for r in unanswered.values()])
 
-    def _dispatch_group(
-        self, kind: str, name: str, group: list[RunRequest], spec: ModelSpec | SimdaskError | None
-    ) -> None:
+    def _dispatch_unit(self, kind: Kind, name: str, requests: list[RunRequest]) -> None:
+        spec, jobs = self._fetch(kind, name, requests)
+        if isinstance(spec, SimdaskError):
+            raise spec
+        here = spec is not None and not (spec.on_gpu and not self.settings.gpu)
+        holds = here and spec is not None and kind == "model" and spec.batch_size > 0 and spec.min_batch_size > 0
+        if kind == "model" and not holds and name in self._waiting:  # the model changed: what it held goes too
+            jobs = self._waiting.pop(name).jobs + jobs
         if spec is None:
             message = f"ERR {kind} {name!r} does not exist in the store (store it first: set_{kind})"
-            self._reply([(r, message) for r in group])
-        elif isinstance(spec, SimdaskError):
-            raise spec
-        elif spec.on_gpu and not self.settings.gpu:
-            self._not_here(spec, group)
-        elif kind == "model" and spec.batch_size > 0 and spec.min_batch_size > 0:
-            self._hold_or_run(name, spec, group)
+            self._reply([(j.request, message) for j in jobs])
+        elif not here:
+            self._not_here(spec, [j.request for j in jobs])
+        elif holds:
+            self._hold_or_run(name, spec, jobs)
         else:
-            self._process(spec, group)
+            self._process(spec, jobs)
 
-    def _specs(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], ModelSpec | SimdaskError | None]:
-        found: dict[tuple[str, str], ModelSpec | SimdaskError | None] = {}
-        for kind in ("model", "script"):
-            names = [n for k, n in keys if k == kind]
-            if names:
-                found.update({(kind, n): s for n, s in zip(names, inspect_specs(self.session, kind, names))})
-        return found
+    def _fetch(
+        self, kind: Kind, name: str, requests: list[RunRequest]
+    ) -> tuple[ModelSpec | SimdaskError | None, list[_Job]]:
+        """The model's settings and the requests' inputs, in one pipelined round trip.
+
+        The settings are read each time, so that a model stored again is
+        loaded again; decoding them is skipped while their bytes are those
+        seen last. Inputs of a model this loop hands to the GPU loops (as its
+        settings said last) are not read. A settings record or an input the
+        pipelined read does not settle (missing, chunked, not understood) is
+        read again on its own, which says what it is.
+        """
+        seen = self._seen.get((kind, name))
+        skip = seen is not None and seen[1].on_gpu and not self.settings.gpu
+        keys = [] if skip else [key for r in requests for key in r.inputs]
+        head, *values = self.transport.run([spec_request(kind, name), *tensors.get_requests(keys)])
+        spec: ModelSpec | SimdaskError | None
+        if seen is not None and seen[0] == head:
+            spec = seen[1]
+        else:
+            spec = spec_from_reply(kind, name, head)
+            if spec is None:
+                spec = inspect_specs(self.session, kind, [name])[0]
+            if isinstance(spec, ModelSpec):
+                self._seen[(kind, name)] = (head, spec)
+            else:
+                self._seen.pop((kind, name), None)
+        if skip:
+            return spec, [_Job(request) for request in requests]
+        jobs, position = [], 0
+        for request in requests:
+            jobs.append(_Job(request, self._inputs(request, values[position : position + len(request.inputs)])))
+            position += len(request.inputs)
+        return spec, jobs
+
+    def _inputs(self, request: RunRequest, replies: list[Any]) -> list[np.ndarray] | str:
+        """A request's inputs from the replies of their reads, or its error (``ERR ...``); an input the
+        replies do not hold (missing, chunked, an error) is read on its own."""
+        arrays = []
+        try:
+            for key, reply in zip(request.inputs, replies):
+                found = tensors.tensor_from_reply(key, reply)
+                arrays.append(self._read_input(key) if found is None else found[1])
+        except (StoreConnectionError, StoreTimeoutError):
+            raise
+        except Exception as exc:  # a missing or malformed input: this request's error only
+            return f"ERR {_error_text(exc)}"
+        return arrays
 
     def _not_here(self, spec: ModelSpec, group: list[RunRequest]) -> None:
         if self.settings.gpu_service:  # hand them to the GPU loops, atomically with the acknowledgement
@@ -486,18 +590,17 @@ class ServingLoop:
         message = f"ERR {spec.kind} declared for {spec.device} but this inference service has no GPU worker"
         self._reply([(r, message) for r in group])
 
-    def _hold_or_run(self, name: str, spec: ModelSpec, group: list[RunRequest]) -> None:
+    def _hold_or_run(self, name: str, spec: ModelSpec, jobs: list[_Job]) -> None:
         held = self._waiting.setdefault(name, _Waiting())
         held.timeout_s = (spec.min_batch_timeout or self.settings.default_min_batch_timeout_ms) / 1000
-        if group:
-            infos = tensors.tensor_infos(self.session, [r.inputs[0] for r in group if r.inputs], missing_ok=True)
-            held.rows += sum(i.shape[0] if i is not None and i.ndim else 1 for i in infos)
-            if not held.requests:
+        if jobs:
+            held.rows += sum(job.rows for job in jobs)
+            if not held.jobs:
                 held.since = time.monotonic()
-            held.requests += group
+            held.jobs += jobs
         full = held.rows >= spec.min_batch_size or time.monotonic() - held.since >= held.timeout_s
-        if held.requests and (full or self._draining):
-            ready, self._waiting[name] = held.requests, _Waiting()
+        if held.jobs and (full or self._draining):
+            ready, self._waiting[name] = held.jobs, _Waiting()
             self._process(spec, ready)
 
     # -- running ---------------------------------------------------------------------
@@ -521,7 +624,7 @@ class ServingLoop:
         )
         return runner
 
-    def _process(self, spec: ModelSpec, group: list[RunRequest]) -> None:
+    def _process(self, spec: ModelSpec, jobs: list[_Job]) -> None:
         try:
             runner = self._runner(spec)
         except (StoreConnectionError, StoreTimeoutError):
@@ -529,63 +632,62 @@ class ServingLoop:
         except Exception as exc:  # unreadable model, backend missing, model that does not load or is refused
             text = _error_text(exc)
             label = f"{spec.kind} {spec.name!r}"
-            self._reply([(r, f"ERR {text}" if label in text else f"ERR {label}: {text}") for r in group])
+            self._reply([(j.request, f"ERR {text}" if label in text else f"ERR {label}: {text}") for j in jobs])
             return
         if spec.kind == "model" and spec.batch_size > 0:
-            self._serve(spec, runner, group)
+            self._serve(spec, runner, jobs)
         else:
-            for request in group:  # no batching: every request on its own
-                self._serve(spec, runner, [request])
+            for job in jobs:  # no batching: every request on its own
+                self._serve(spec, runner, [job])
 
-    def _serve(self, spec: ModelSpec, runner: Runner, group: list[RunRequest]) -> None:
+    def _serve(self, spec: ModelSpec, runner: Runner, jobs: list[_Job]) -> None:
         outcome: dict[int, str | list[np.ndarray]] = {}
-        inputs = self._read_inputs(group, outcome)
-        ready = [i for i in range(len(group)) if i not in outcome]
-        batches = plan_batches([inputs[i] for i in ready], spec.batch_size)
-        for batch in batches:
+        inputs: list[list[np.ndarray]] = []
+        ready: list[int] = []
+        for index, job in enumerate(jobs):
+            read = self._inputs(job.request, [None] * len(job.request.inputs)) if job.inputs is None else job.inputs
+            if isinstance(read, str):
+                outcome[index] = read
+            else:
+                inputs.append(read)
+                ready.append(index)
+        runs = 0
+        for batch in plan_batches(inputs, spec.batch_size):
             members = [ready[m] for m in batch.members]
-            try:
-                started = time.perf_counter()
-                outputs = runner.run(join_inputs(batch, [inputs[i] for i in ready]), group[members[0]].function)
-                elapsed_ms = 1e3 * (time.perf_counter() - started)
-                log.debug("%s ran %d requests in %.3f ms", spec.name, len(members), elapsed_ms)
-                parts = split_outputs(batch, outputs)
-            except Exception as exc:
-                outcome.update({m: f"ERR {_error_text(exc)}" for m in members})
-                continue
-            for member, produced in zip(members, parts):
-                wanted = len(group[member].outputs)
-                if len(produced) != wanted:
+            results, count = self._run_batch(spec, runner, batch, inputs, jobs[members[0]].request.function)
+            runs += count
+            for member, produced in zip(members, results):
+                wanted = len(jobs[member].request.outputs)
+                if isinstance(produced, str):
+                    outcome[member] = produced
+                elif len(produced) != wanted:
                     outcome[member] = f"ERR the {spec.kind} gave {len(produced)} outputs; the request names {wanted}"
                 else:
                     outcome[member] = produced
-        self._finish(group, outcome, spec, runner.device, runs=len(batches))
+        self._finish([job.request for job in jobs], outcome, spec, runner.device, runs=runs)
 
-    def _read_inputs(self, group: list[RunRequest], outcome: dict[int, Any]) -> list[list[np.ndarray]]:
-        keys = [k for r in group for k in r.inputs]
+    def _run_batch(
+        self, spec: ModelSpec, runner: Runner, batch: Batch, inputs: list[list[np.ndarray]], function: str
+    ) -> tuple[list[list[np.ndarray] | str], int]:
+        """Each member's outputs (or ``ERR ...``), and how many model runs that took. A batch whose run raises
+        is run again one request at a time, so that a request whose inputs make the model throw fails alone."""
         try:
-            arrays: list[np.ndarray] | None = [
-                a for _, a in tensors.get_tensors(self.session, keys, what="reading model input")
-            ]
-        except (StoreConnectionError, StoreTimeoutError):
-            raise
-        except Exception:
-            arrays = None  # find out which request has the bad input
-        inputs: list[list[np.ndarray]] = []
-        position = 0
-        for index, request in enumerate(group):
-            if arrays is not None:
-                inputs.append(arrays[position : position + len(request.inputs)])
-                position += len(request.inputs)
-                continue
-            try:
-                inputs.append([self._read_input(key) for key in request.inputs])
-            except (StoreConnectionError, StoreTimeoutError):
-                raise
-            except Exception as exc:  # a missing or malformed input: this request's error only
-                outcome[index] = f"ERR {_error_text(exc)}"
-                inputs.append([])
-        return inputs
+            started = time.perf_counter()
+            outputs = runner.run(join_inputs(batch, inputs), function)
+            elapsed_ms = 1e3 * (time.perf_counter() - started)
+            log.debug("%s ran %d requests in %.3f ms", spec.name, len(batch.members), elapsed_ms)
+        except Exception as exc:
+            if len(batch.members) == 1:
+                return [f"ERR {_error_text(exc)}"], 1
+            results: list[list[np.ndarray] | str] = []
+            for member, rows in zip(batch.members, batch.rows):
+                alone, _ = self._run_batch(spec, runner, Batch([member], [rows]), inputs, function)
+                results += alone
+            return results, 1 + len(batch.members)
+        try:
+            return list(split_outputs(batch, outputs)), 1
+        except ValueError as exc:  # outputs that do not map rows to rows: the model cannot take batches
+            return [f"ERR {_error_text(exc)}"] * len(batch.members), 1
 
     def _read_input(self, key: str) -> np.ndarray:
         """One input; a missing run-scoped one is read at its plain key (a caller in no run wrote it there)."""

@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .. import wire
 from ..errors import KeyNotFoundError, ModelError, ResponseError, SimdaskError, TensorFormatError
 from ..transport import Request
 from ..wire import TensorInfo
@@ -47,6 +48,8 @@ __all__ = [
     "write_stored",
     "read_specs",
     "inspect_specs",
+    "spec_request",
+    "spec_from_reply",
     "read_blob",
     "stored_exists",
     "delete_stored",
@@ -256,6 +259,30 @@ def inspect_specs(session: Session, kind: Kind, names: Sequence[str]) -> list[Mo
         if len(names) == 1:
             return [exc]
     return [item for name in names for item in inspect_specs(session, kind, [name])]  # which record is bad
+
+
+def spec_request(kind: Kind, name: str) -> Request:
+    """The read of a stored model's or script's settings (the head of its record), for a caller that pipelines
+    it with requests of its own (the serving loop, with the inputs of a run request); decode its reply with
+    :func:`spec_from_reply`."""
+    key = stored_key(kind, name)
+    return Request(key, [("GETRANGE", key, 0, wire.HEADER_PROBE_BYTES - 1)])
+
+
+def spec_from_reply(kind: Kind, name: str, reply: Any) -> ModelSpec | None:
+    """The spec in the reply of :func:`spec_request`; ``None`` when the reply does not settle it (a missing
+    record, one whose settings are longer than the read, one not understood, an error reply): then
+    :func:`inspect_specs` says what it is."""
+    if not isinstance(reply, bytes) or not reply:
+        return None
+    needed = wire.header_length(reply)
+    if needed is None or needed > len(reply):
+        return None
+    key = stored_key(kind, name)
+    try:
+        return _spec(wire.decode_header(reply[:needed], key), kind, name, key)
+    except SimdaskError:
+        return None
 
 
 def read_blob(session: Session, kind: Kind, name: str) -> tuple[ModelSpec, bytes]:

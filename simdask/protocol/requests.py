@@ -9,6 +9,12 @@ answers ``OK`` or ``ERR <message>``. Serving loops keep a lease in
 that a caller with no inference service fails at once instead of waiting for
 its timeout. This module holds the names and the encoding of both sides, and
 the caller's side of the exchange.
+
+Node routing: a loop on node ``N`` (:func:`~simdask.locality.node_name`) also
+holds its lease in :func:`node_loops_key` ``(N)`` and reads
+:func:`node_stream` ``(N)`` beside the main stream; ``SUBMIT`` sends a caller's
+request to its node's stream while a loop of that node is alive, else to the
+main stream that every loop reads. All these keys share the main stream's slot.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import json
 import math
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +36,8 @@ from ..errors import (
     StoreTimeoutError,
     error_from_reply,
 )
-from ..transport import ErrorReply, Request, deadline
+from ..locality import node_name
+from ..transport import ErrorReply, Request, deadline, read_reply_list
 from .models import Kind
 from .scripts import LOOP_ALIVE, SUBMIT
 from .session import Session
@@ -39,13 +47,19 @@ __all__ = [
     "GPU_STREAM",
     "GROUP",
     "LOOPS_KEY",
+    "NODES_KEY",
     "REPLY_TTL_S",
     "RunRequest",
     "drop_loops",
+    "known_nodes",
     "live_loops",
+    "loop_nodes",
     "mark_loops_alive",
     "new_reply_key",
     "no_service_message",
+    "node_loops_key",
+    "node_stream",
+    "nodes_without_loops",
     "run_timeout",
     "run_request",
     "parse_reply",
@@ -59,6 +73,9 @@ GPU_STREAM = "simdask:gpu-requests:{simdask:requests}"
 GROUP = "simdask"
 #: Sorted set of the serving loops alive (consumer names), scored by the store time (ms) their lease ends.
 LOOPS_KEY = "simdask:loops:{simdask:requests}"
+#: Sorted set of the nodes that had serving loops, scored by the store time (ms) the last lease of their loops
+#: ends: loops elsewhere serve the stream of a node whose leases all ended.
+NODES_KEY = "simdask:nodes:{simdask:requests}"
 #: Seconds a reply waits for its caller before the store drops it.
 REPLY_TTL_S = 300
 #: Seconds the socket waits beyond the ``BLPOP`` timeout, so that the server's own timeout (checked about
@@ -75,6 +92,16 @@ def no_service_message(address: str) -> str:
         "`simdask serve`, simdask.InferenceServer, or a store that runs its own (simdask.Store(serve=N), "
         "`simdask store start --serve N`)"
     )
+
+
+def node_stream(node: str) -> str:
+    """The stream of the run requests sent by callers on ``node`` while a loop of that node is alive."""
+    return f"simdask:node-requests:{{{REQUEST_STREAM}}}:{node}"
+
+
+def node_loops_key(node: str) -> str:
+    """The sorted set of the serving loops on ``node``, scored like :data:`LOOPS_KEY`."""
+    return f"simdask:node-loops:{{{REQUEST_STREAM}}}:{node}"
 
 
 def new_reply_key() -> str:
@@ -176,10 +203,13 @@ def run_timeout(session: Session, timeout: float | None) -> float:
     return float(wait)
 
 
-def run_request(session: Session, request: RunRequest, timeout: float | None = None) -> None:
+def run_request(session: Session, request: RunRequest, timeout: float | None = None, node: str | None = None) -> None:
     """Send ``request`` and wait for its answer: ``EVAL SUBMIT`` and ``BLPOP`` pipelined on one connection.
 
-    ``timeout`` is in seconds (``None``: :func:`run_timeout`). Returns when a
+    ``timeout`` is in seconds (``None``: :func:`run_timeout`). ``node`` is the
+    caller's node (``None``: :func:`~simdask.locality.node_name`): the request
+    goes to a serving loop of that node when one is alive, else to any;
+    ``""`` sends it to any loop (the protocol before node routing). Returns when a
     serving loop answered ``OK`` (the outputs are stored); raises
     :class:`~simdask.errors.ModelError` for its ``ERR`` (at once when no
     serving loop is alive: :func:`no_service_message`), and
@@ -191,8 +221,10 @@ def run_request(session: Session, request: RunRequest, timeout: float | None = N
     """
     wait = run_timeout(session, timeout)
     message = no_service_message(session.address)
+    node = node_name() if node is None else node
+    keys = (LOOPS_KEY, REQUEST_STREAM, request.reply) + ((node_loops_key(node), node_stream(node)) if node else ())
     commands = [
-        ("EVAL", _SUBMIT, 3, LOOPS_KEY, REQUEST_STREAM, request.reply, REPLY_TTL_S, message, *request.fields()),
+        ("EVAL", _SUBMIT, len(keys), *keys, REPLY_TTL_S, message, *request.fields()),
         ("BLPOP", request.reply, wait),
     ]
     transport = session.transport
@@ -213,8 +245,8 @@ def run_request(session: Session, request: RunRequest, timeout: float | None = N
         raise ModelTimeoutError(f"{request.label}: no answer within {wait:g} s ({exc})") from None
     for reply in replies:
         if isinstance(reply, ErrorReply):
-            node = transport.node_for(REQUEST_STREAM)
-            raise error_from_reply(reply, f"{request.label}: sending the run request to {node}")
+            shard = transport.node_for(REQUEST_STREAM)
+            raise error_from_reply(reply, f"{request.label}: sending the run request to {shard}")
     popped = replies[1]
     parse_reply(None if popped is None else popped[1], request.label, wait)
 
@@ -233,27 +265,68 @@ def parse_reply(reply: bytes | None, label: str, timeout: float) -> None:
     raise ModelError(message if label in message else f"{label}: {message}")
 
 
-def live_loops(session: Session) -> list[str]:
-    """The serving loops whose lease has not ended (consumer names, sorted), as the store's clock says."""
-    commands = [("TIME",), ("ZRANGE", LOOPS_KEY, 0, -1, "WITHSCORES")]
-    now, entries = session.transport.run([Request(LOOPS_KEY, commands, idempotent=True)])[0]
-    for reply in (now, entries):
-        if isinstance(reply, ErrorReply):
-            raise error_from_reply(reply, f"listing the serving loops at {session.transport.node_for(LOOPS_KEY)}")
-    now_ms = int(now[0]) * 1000 + int(now[1]) // 1000
+def _now_ms(reply: Any) -> int:
+    return int(reply[0]) * 1000 + int(reply[1]) // 1000
+
+
+def _alive(entries: Any, now_ms: int) -> list[str]:
     return sorted(name.decode() for name, score in zip(entries[::2], entries[1::2]) if float(score) > now_ms)
 
 
-def mark_loops_alive(session: Session, consumers: list[str], lease_ms: int) -> None:
-    """Renew the lease of ``consumers`` (``LOOP_ALIVE``): alive for ``lease_ms`` from now, store time."""
+def _on_loops_slot(session: Session, commands: list[tuple[Any, ...]], what: str) -> list[Any]:
+    """Run ``commands`` (idempotent) on the shard of :data:`LOOPS_KEY` in one round trip; their replies."""
+    request = Request(LOOPS_KEY, commands, read_reply_list(len(commands)), idempotent=True)
+    replies: list[Any] = session.transport.run([request])[0]
+    for reply in replies:
+        if isinstance(reply, ErrorReply):
+            raise error_from_reply(reply, f"{what} at {session.transport.node_for(LOOPS_KEY)}")
+    return replies
+
+
+def live_loops(session: Session) -> list[str]:
+    """The serving loops whose lease has not ended (consumer names, sorted), as the store's clock says."""
+    commands: list[tuple[Any, ...]] = [("TIME",), ("ZRANGE", LOOPS_KEY, 0, -1, "WITHSCORES")]
+    now, entries = _on_loops_slot(session, commands, "listing the serving loops")
+    return _alive(entries, _now_ms(now))
+
+
+def known_nodes(session: Session) -> list[str]:
+    """The nodes that had serving loops (:data:`NODES_KEY`), sorted."""
+    return sorted(n.decode() for n in session.transport.execute(NODES_KEY, "ZRANGE", NODES_KEY, 0, -1) or [])
+
+
+def nodes_without_loops(session: Session) -> list[str]:
+    """The nodes of :data:`NODES_KEY` where the lease of every loop ended, as the store's clock says (one
+    round trip; a node whose last loop stopped counts once that loop's lease would have ended)."""
+    commands: list[tuple[Any, ...]] = [("TIME",), ("ZRANGE", NODES_KEY, 0, -1, "WITHSCORES")]
+    now, entries = _on_loops_slot(session, commands, "listing the nodes of the serving loops")
+    alive = set(_alive(entries, _now_ms(now)))
+    return sorted(n.decode() for n in entries[::2] if n.decode() not in alive)
+
+
+def loop_nodes(session: Session, nodes: list[str] | None = None) -> dict[str, list[str]]:
+    """The serving loops alive on each of ``nodes`` (default: :func:`known_nodes`), as the store's clock says;
+    a node without one maps to ``[]``. Loops of a server before node routing are on no node."""
+    nodes = known_nodes(session) if nodes is None else nodes
+    commands = [("TIME",), *[("ZRANGE", node_loops_key(n), 0, -1, "WITHSCORES") for n in nodes]]
+    replies = _on_loops_slot(session, commands, "listing the serving loops of each node")
+    now_ms = _now_ms(replies[0])
+    return {n: _alive(entries, now_ms) for n, entries in zip(nodes, replies[1:])}
+
+
+def mark_loops_alive(session: Session, consumers: list[str], lease_ms: int, node: str = "") -> None:
+    """Renew the lease of ``consumers`` (``LOOP_ALIVE``): alive for ``lease_ms`` from now, store time; also
+    as loops of ``node`` when given."""
     if consumers:
-        command = ("EVAL", _LOOP_ALIVE, 1, LOOPS_KEY, int(lease_ms), *consumers)
+        on_node = (node_loops_key(node), NODES_KEY, int(lease_ms), node) if node else (int(lease_ms),)
+        command = ("EVAL", _LOOP_ALIVE, 3 if node else 1, LOOPS_KEY, *on_node, *consumers)
         reply = session.transport.run([Request(LOOPS_KEY, [command], idempotent=True)])[0]
         if isinstance(reply, ErrorReply):
             raise error_from_reply(reply, f"renewing the lease of serving loops {consumers}")
 
 
-def drop_loops(session: Session, consumers: list[str]) -> None:
-    """End the lease of ``consumers`` at once (loops that stopped)."""
+def drop_loops(session: Session, consumers: list[str], nodes: Sequence[str] = ()) -> None:
+    """End the lease of ``consumers`` at once (loops that stopped), also as loops of each of ``nodes``."""
     if consumers:
-        session.transport.execute(LOOPS_KEY, "ZREM", LOOPS_KEY, *consumers)
+        commands = [("ZREM", key, *consumers) for key in (LOOPS_KEY, *map(node_loops_key, nodes))]
+        _on_loops_slot(session, commands, f"ending the lease of serving loops {consumers}")

@@ -85,29 +85,47 @@ redis.call('DEL', run .. ':alive:' .. ARGV[2])
 return tonumber(redis.call('HGET', run, 'ended'))
 """
 
-#: ``EVAL SUBMIT 3 <loops> <stream> <reply key> <reply ttl s> <message> <field> <value> ...``: append a
-#: run request to the stream (``XADD <stream> * <field> <value> ...``) and return its id, when a serving
-#: loop is alive: ``<loops>`` is a sorted set of loops scored by the store time (ms) their lease ends.
-#: Expired entries are dropped first; when none is left, the reply key gets ``ERR <message>`` (expiring
-#: after the reply TTL) and nothing is appended: the caller's ``BLPOP`` returns at once. Returns 0 then.
+#: ``EVAL SUBMIT 5 <loops> <stream> <reply key> <node loops> <node stream> <reply ttl s> <message> <field>
+#: <value> ...``: append a run request (``XADD <stream> * <field> <value> ...``) and return its id, when a
+#: serving loop is alive: ``<loops>`` is a sorted set of loops scored by the store time (ms) their lease
+#: ends, ``<node loops>`` the same for the loops on the caller's node. Expired entries are dropped first;
+#: when a loop of the caller's node is alive the request goes to ``<node stream>`` instead (node routing).
+#: When no loop at all is left, the reply key gets ``ERR <message>`` (expiring after the reply TTL) and
+#: nothing is appended: the caller's ``BLPOP`` returns at once. Returns 0 then. ``EVAL SUBMIT 3`` (the
+#: first three keys only) sends to ``<stream>`` as a caller before node routing did.
 SUBMIT = """\
 local now = redis.call('TIME')
-local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', ms))
+local ms = string.format('%.0f', tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000))
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ms)
 if redis.call('ZCARD', KEYS[1]) == 0 then
   redis.call('RPUSH', KEYS[3], 'ERR ' .. ARGV[2])
   redis.call('EXPIRE', KEYS[3], ARGV[1])
   return 0
 end
-return redis.call('XADD', KEYS[2], '*', unpack(ARGV, 3))
+local stream = KEYS[2]
+if #KEYS == 5 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', ms)
+  if redis.call('ZCARD', KEYS[4]) > 0 then stream = KEYS[5] end
+end
+return redis.call('XADD', stream, '*', unpack(ARGV, 3))
 """
 
 #: ``EVAL LOOP_ALIVE 1 <loops> <lease ms> <consumer> ...``: a serving loop's heartbeat: each consumer's
-#: lease in the sorted set ``<loops>`` ends ``<lease ms>`` from now (store time). Returns the store time (ms).
+#: lease in the sorted set ``<loops>`` ends ``<lease ms>`` from now (store time). ``EVAL LOOP_ALIVE 3 <loops>
+#: <node loops> <nodes> <lease ms> <node> <consumer> ...``: the same, also in ``<node loops>`` (the loops of
+#: ``<node>``), and ``<node>``'s score in the sorted set ``<nodes>`` is raised to that end (the last lease of
+#: any of its loops). Returns the store time (ms).
 LOOP_ALIVE = """\
 local now = redis.call('TIME')
 local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
 local expiry = string.format('%.0f', ms + tonumber(ARGV[1]))
-for i = 2, #ARGV do redis.call('ZADD', KEYS[1], expiry, ARGV[i]) end
+local first = 2
+if #KEYS == 3 then
+  redis.call('ZADD', KEYS[3], 'GT', expiry, ARGV[2])
+  first = 3
+end
+for k = 1, math.min(#KEYS, 2) do
+  for i = first, #ARGV do redis.call('ZADD', KEYS[k], expiry, ARGV[i]) end
+end
 return ms
 """

@@ -9,6 +9,8 @@ import time
 from collections.abc import Iterator
 
 import simdask
+from simdask.locality import node_name
+from simdask.protocol.requests import REQUEST_STREAM, node_stream
 
 #: What a call may take beyond its own time limit before a test calls it an overrun (2 shared cores).
 MARGIN_S = 1.0
@@ -24,6 +26,20 @@ def frozen(store: simdask.Store) -> Iterator[None]:
         yield
     finally:
         os.kill(pid, signal.SIGCONT)
+
+
+def held_requests(raw) -> int:
+    """Run requests serving loops hold (read, not answered): on the main stream, and on this node's stream once
+    loops of this node run (docs/protocol.md, "Run requests")."""
+    import redis
+
+    count = 0
+    for stream in (REQUEST_STREAM, node_stream(node_name())):
+        try:
+            count += raw.xpending(stream, "simdask")["pending"]
+        except redis.ResponseError:  # no loop made its group yet
+            pass
+    return count
 
 
 def restart(store: simdask.Store, down_s: float = 0.0) -> None:

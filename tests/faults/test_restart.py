@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 import pytest
-from fault_helpers import MARGIN_S, restart, within
+from fault_helpers import MARGIN_S, held_requests, restart, within
 
 import simdask
 from simdask.transport import Request
@@ -207,7 +207,7 @@ def test_a_run_request_in_flight_across_a_restart_is_answered(persistent_store, 
     try:
         thread.start()
         deadline = time.monotonic() + 30
-        while not raw.xpending("simdask:requests", "simdask")["pending"]:  # a loop is running it
+        while not held_requests(raw):  # a loop is running it
             assert time.monotonic() < deadline and thread.is_alive(), outcome
             time.sleep(0.01)
         raw.close()

@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 import pytest
-from fault_helpers import MARGIN_S, tensor_blob, within
+from fault_helpers import MARGIN_S, held_requests, tensor_blob, within
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("onnxruntime")
@@ -20,8 +20,10 @@ pytest.importorskip("onnxruntime")
 import hostile_models as hostile  # noqa: E402
 
 import simdask  # noqa: E402
+from simdask.locality import node_name  # noqa: E402
 from simdask.protocol import ModelSpec, tensors  # noqa: E402
 from simdask.protocol.models import stored_key, write_stored  # noqa: E402
+from simdask.protocol.requests import node_stream  # noqa: E402
 
 DEEP = 50_000
 SPIN = """
@@ -228,7 +230,7 @@ def test_poisoned_records_and_inputs_are_answered_err(serving):
 
 def consumers(raw) -> set[str]:
     names = set()
-    for stream in ("simdask:requests", "simdask:gpu-requests:{simdask:requests}"):
+    for stream in ("simdask:requests", "simdask:gpu-requests:{simdask:requests}", node_stream(node_name())):
         names |= {
             c["name"].decode() if isinstance(c["name"], bytes) else c["name"]
             for c in raw.xinfo_consumers(stream, "simdask")
@@ -275,7 +277,7 @@ def test_stop_cancels_busy_loops_and_hands_their_requests_over(own_store, dask_c
     for thread in callers:
         thread.start()
     deadline = time.monotonic() + 30
-    while raw.xpending("simdask:requests", "simdask")["pending"] < 2:  # both loops are busy
+    while held_requests(raw) < 2:  # both loops are busy
         assert time.monotonic() < deadline, "the loops never took the requests"
         time.sleep(0.02)
     with within(1.5):

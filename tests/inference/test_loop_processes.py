@@ -13,7 +13,8 @@ import torch
 from inference_helpers import MLP, onnx_bytes
 
 import simdask
-from simdask.protocol.requests import live_loops
+from simdask.locality import node_name
+from simdask.protocol.requests import live_loops, node_stream
 
 SLOW = """
 def slow(x):
@@ -32,6 +33,8 @@ from simdask.inference.loop import LoopSettings, ServingLoop
 ServingLoop(simdask.Client(sys.argv[1]), LoopSettings(server_id=sys.argv[2], consumer=sys.argv[2] + "-0",
                                                       claim_idle_ms=3_600_000)).run()
 """
+#: Where this test's requests go: the loops run on the callers' node (docs/protocol.md, "Run requests").
+STREAM = node_stream(node_name())
 
 
 def start_loop(address: str, name: str, *flags: str) -> subprocess.Popen:
@@ -43,7 +46,7 @@ def pending(raw) -> int:
     import redis
 
     try:
-        return raw.xpending("simdask:requests", "simdask")["pending"]
+        return raw.xpending(STREAM, "simdask")["pending"]
     except redis.ResponseError:
         return 0
 
@@ -83,7 +86,7 @@ def test_requests_held_by_a_killed_loop_are_answered_by_another(dask_client):
         thread.start()
         try:
             wait_until(lambda: pending(raw) == 1, what="the doomed loop to take the request")
-            assert raw.xpending("simdask:requests", "simdask")["consumers"][0]["name"] == b"doomed-0"
+            assert raw.xpending(STREAM, "simdask")["consumers"][0]["name"] == b"doomed-0"
         finally:
             doomed.kill()
             doomed.wait()

@@ -61,6 +61,10 @@ class TorchRunner:
             )
         self._device = torch_device(spec)
         self.device = str(self._device)
+        # Batches come in every row count up to batch_size, and TorchScript's profiling executor specialises
+        # the graph for each new shape it sees: ~1 ms per recompilation over the first hundreds of runs (an
+        # MLP, benchmarks/README.md "Inference"). The plain executor runs any shape at once, as fast.
+        self._optimize = not (spec.kind == "model" and spec.batch_size > 0)
         if spec.format == "torchscript-source":
             try:
                 source = blob.decode("utf-8")
@@ -77,7 +81,7 @@ class TorchRunner:
 
     def run(self, inputs: list[np.ndarray], function: str = "") -> list[np.ndarray]:
         tensors = [torch.from_numpy(np.ascontiguousarray(a)).to(self._device) for a in inputs]
-        with torch.inference_mode():
+        with torch.inference_mode(), torch.jit.optimized_execution(self._optimize):
             if self._module is not None:
                 result = self._module(*tensors)
             else:
