@@ -55,7 +55,7 @@ SERVER_BIN = "SIMDASK_SERVER_BIN"
 #: Several simulated nodes on one machine each set their own.
 NODE = "SIMDASK_NODE"
 
-#: The names every client (Python, C, Fortran) reads to connect and to name its keys.
+#: The names every client (Python, C, Fortran) reads to connect, to name its keys and to route its run requests.
 CLIENT_NAMES = (
     ADDRESS,
     PASSWORD,
@@ -69,4 +69,5 @@ CLIENT_NAMES = (
     RUN_WRITERS,
     RUN_WRITER,
     RUN_LEASE,
+    NODE,
 )

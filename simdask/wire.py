@@ -277,8 +277,11 @@ def _block_doc(block: Placement | Mapping[str, Sequence[int]]) -> dict[str, list
         raise ValueError(f"block shape and start must be sequences of integers, got {block!r}") from None
 
 
+_NUMBERS = frozenset((int, float))
+
+
 def _is_number(value: Any) -> bool:
-    return type(value) in (int, float)  # JSON gives no subclasses; not bool
+    return type(value) in _NUMBERS  # JSON gives no subclasses; not bool
 
 
 def _check_coords(coords: Any, dims: Sequence[str] | None, shape: tuple[int, ...], members: int | None) -> None:
@@ -292,7 +295,7 @@ def _check_coords(coords: Any, dims: Sequence[str] | None, shape: tuple[int, ...
         raise ValueError('"coords" names a coordinate twice')
     for name, value in coords.items():
         axis = list(dims).index(name) if dims is not None and name in dims else None
-        if isinstance(value, list) and all(type(v) in (int, float) for v in value):
+        if isinstance(value, list) and _NUMBERS.issuperset(map(type, value)):
             if axis is None:
                 raise ValueError(f"coordinate {name!r} is a list but the tensor has no dimension {name!r}")
             if len(value) != shape[axis]:
@@ -474,6 +477,8 @@ _JSON_TOKENS = re.compile(rb'[\[\]{}"\\]')
 
 def _json_depth_exceeds(raw: bytes, limit: int) -> bool:
     """Whether arrays/objects in ``raw`` nest deeper than ``limit`` (strings skipped); linear time."""
+    if raw.count(b"[") + raw.count(b"{") <= limit:  # too few openings to nest that deep: no need to walk
+        return False
     depth = 0
     in_string = False
     escaped_until = -1

@@ -6,6 +6,7 @@ and each of its imports of simdask is checked against the layer order:
     errors, env, config, wire      the bottom: they import no other part
     _html, _progress               display helpers (HTML reprs, progress bars), at the bottom too
     transport                      connections, reply readers, cluster routing
+    locality                       node names; which node a store's servers run on
     protocol, store                what clients do on the store; starting stores
     client                         the Python client facade
     bridge, inference, training,   built on the client
@@ -38,6 +39,7 @@ LAYERS: dict[str, int] = {
     "_html": 0,  # HTML for _repr_html_ (store, client, inference, experiment, runs)
     "_progress": 0,  # tqdm progress bars
     "transport": 1,
+    "locality": 1,  # node names, and which node a store's servers say they run on (asks them through transport)
     "protocol": 2,
     "store": 2,
     "client": 3,

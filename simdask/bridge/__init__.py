@@ -2,6 +2,7 @@
 
 - :func:`open_dataset` / :func:`open_dataarray`: keys named by a template as
   a lazy Dataset, one dask chunk per key, read on the Dask workers;
+- :func:`open_colocated`: the same over several stores (co-located, one per node);
 - :func:`watch`: follow a running simulation step by step, until its
   end-of-run marker (:data:`simdask.END_OF_RUN`);
 - :func:`to_store`: xarray, dask or numpy data back into the store;
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .colocated import open_colocated
 from .dataset import open_dataarray, open_dataset
 from .to_store import to_store
 from .watch import watch
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ZarrStore",
+    "open_colocated",
     "open_dataarray",
     "open_dataset",
     "to_store",

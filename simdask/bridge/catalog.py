@@ -1,13 +1,19 @@
 """The tensors a key template matches in one store, and their headers.
 
-Keys are found with ``SCAN`` on every shard and headers read with one
-pipelined ``GETRANGE`` per key (one round trip per shard), so opening
-10,000 tensors moves a few hundred bytes each and no data. A catalog
-remembers what it has read: refreshing it reads only the new keys' headers.
+Keys are found with ``SCAN`` on every shard, one page at a time, and headers
+read with one pipelined ``GETRANGE`` per key, a batch of keys per pipeline
+(one round trip per shard and batch), so opening 10,000 tensors moves a few
+hundred bytes each and no data, and opening a million holds one page of keys
+and one batch of headers at a time besides the entries. A catalog remembers
+what it has read: refreshing it reads only the new keys' headers and forgets
+the keys gone from the store; :meth:`Catalog.probe` looks at given keys only,
+and :meth:`Catalog.forget` drops entries a caller is done with (``watch``
+keeps its bookkeeping bounded so).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,8 +26,13 @@ from .template import KeyTemplate, glob_escape
 
 __all__ = ["Entry", "Catalog"]
 
+#: Keys a server looks at per ``SCAN`` call: few round trips over a large store, a short pause of the server each.
+SCAN_COUNT = 10_000
+#: Headers read per pipeline: bounds the replies held at once (a few hundred bytes each).
+HEADER_BATCH = 10_000
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True)  # one per key: a million of them open a long run
 class Entry:
     """One matched tensor: its raw key, its template field values and its header."""
 
@@ -53,39 +64,88 @@ class Catalog:
         at = self.prefix.rstrip(".").rsplit("@", 1)
         self.run = int(at[1]) if len(at) == 2 else None
         self._entries: dict[str, Entry] = {}
-        self._ignored: set[str] = set()
+        self._ignored: set[str] = set()  # keys the glob matches and the template does not
 
     @property
     def entries(self) -> list[Entry]:
-        """Every tensor found so far."""
+        """Every tensor found so far (and not forgotten)."""
         return list(self._entries.values())
+
+    def __contains__(self, key: object) -> bool:
+        """Whether ``key`` (a raw key) is one of the entries."""
+        return key in self._entries
 
     def key(self, values: dict[str, Any]) -> str:
         """The raw key the template gives for ``values``."""
         return self.prefix + self.template.format(values)
 
-    def refresh(self) -> list[Entry]:
-        """Look for keys again; read the headers of new ones only. Returns the new entries."""
-        fields: dict[str, dict[str, Any]] = {}
-        for key in self.client.keys(glob_escape(self.prefix) + self.template.glob):
-            if key in self._entries or key in self._ignored:
-                continue
-            name = key[len(self.prefix) :]
-            values = None if is_internal(name) else self.template.parse(name)
-            if values is None:
-                self._ignored.add(key)
-            else:
-                fields[key] = values
-        keys = list(fields)
+    def refresh(self, *, skip: Callable[[dict[str, Any]], bool] | None = None) -> list[Entry]:
+        """Look for keys again: read the headers of new ones only, forget those gone from the store.
+
+        ``skip``: field values of keys to pass over (neither read nor kept).
+        Returns the new entries, sorted by key.
+        """
+        known = bool(self._entries or self._ignored)
+        found: set[str] = set()  # to forget what is gone (a first refresh has nothing to forget)
+        ignored: set[str] = set()
+        pending: dict[str, dict[str, Any]] = {}
+        added: list[Entry] = []
+        pattern = glob_escape(self.prefix) + self.template.glob
+        for _, page in self.client.session.transport.scan_pages(pattern, count=SCAN_COUNT):
+            for key in page:
+                if known:
+                    found.add(key)
+                if key in self._entries:
+                    continue
+                if key in self._ignored:
+                    ignored.add(key)
+                    continue
+                name = key[len(self.prefix) :]
+                values = None if is_internal(name) else self.template.parse(name)
+                if values is None:
+                    ignored.add(key)
+                elif skip is None or not skip(values):
+                    pending[key] = values
+            if len(pending) >= HEADER_BATCH:
+                added += self._read(pending)
+                pending = {}
+        added += self._read(pending)
+        if known:
+            self.forget([key for key in self._entries if key not in found])
+        self._ignored = ignored
+        return self._keep(added)
+
+    def probe(self, values: Iterable[dict[str, Any]]) -> list[Entry]:
+        """Look at the keys of these field values only, whatever else the store holds: read their headers
+        (one pipelined round trip per shard), keep those that exist, forget those gone.
+
+        Returns the entries of keys not known before, sorted by key.
+        """
+        pending = {self.key(v): v for v in values}
+        before = {key for key in pending if key in self._entries}
+        self.forget(before)
+        return [entry for entry in self._keep(self._read(pending)) if entry.key not in before]
+
+    def forget(self, keys: Iterable[str]) -> None:
+        """Drop these keys' entries (a refresh finds those still in the store again)."""
+        for key in keys:
+            self._entries.pop(key, None)
+
+    def _read(self, pending: dict[str, dict[str, Any]]) -> list[Entry]:
+        """The entries of the ``pending`` keys (field values by key) that exist: their headers read."""
+        if not pending:
+            return []
+        keys = list(pending)
         # Only headers here: a value's length is checked when its data are read.
-        infos = dict(zip(keys, tensors.tensor_infos(self.client.session, keys, missing_ok=True, check_length=False)))
-        added = []
-        for key in sorted(fields):
-            info = infos[key]
-            if info is not None:
-                entry = self._entries[key] = Entry(key, fields[key], info)
-                added.append(entry)
-        return added
+        infos = tensors.tensor_infos(self.client.session, keys, missing_ok=True, check_length=False)
+        return [Entry(key, pending[key], info) for key, info in zip(keys, infos) if info is not None]
+
+    def _keep(self, entries: list[Entry]) -> list[Entry]:
+        """Add entries in the order of their keys (once each: SCAN may return a key twice); returns them so."""
+        kept = sorted({entry.key: entry for entry in entries}.values(), key=lambda entry: entry.key)
+        for entry in kept:
+            self._entries[entry.key] = entry
+        return kept
 
     def require(self) -> list[Entry]:
         """:meth:`refresh`, then every entry; no match at all is a :class:`KeyNotFoundError`."""

@@ -133,8 +133,13 @@ def coordinates(placed: Sequence[Placed], *, taken: Collection[str]) -> Coordina
     """
     merged: dict[str, tuple[tuple[str, ...], np.ndarray, str]] = {}
     dims = {d for p in placed for d in p.sizes}
+    worked_out: dict[tuple[Any, ...], Coordinates] = {}  # variables whose tensors share headers (and places) agree
     for p in placed:
-        for name, (along, values) in _of_variable(p).items():
+        alike = (p.stacked, tuple(p.sizes.items()), tuple([(id(e.info), at, *o.items()) for e, at, o in p.tensors]))
+        found = worked_out.get(alike)
+        if found is None:
+            found = worked_out[alike] = _of_variable(p)
+        for name, (along, values) in found.items():
             if name in taken:
                 raise ValueError(f"variable {p.name!r}: a tensor gives a coordinate {name!r}, a name already used")
             if name in dims and along != (name,):

@@ -11,8 +11,10 @@ import numpy as np
 
 from ..client import Client
 from .catalog import Catalog, Entry
+from .gcpause import gc_paused
 from .layout import Chunks, Layout, Missing, VariableLayout, plan
-from .loading import load_block
+from .loading import BlockReader
+from .placement import place_blocks
 from .recipe import ClientRecipe, connected
 from .template import VAR
 
@@ -25,11 +27,18 @@ __all__ = ["open_dataset", "open_dataarray", "layout_of", "to_xarray"]
 
 def _dask_array(variable: VariableLayout, recipe: ClientRecipe, token: str) -> dask.array.Array:
     import dask.array as da
+    from dask._task_spec import DataNode, Task
+    from dask.array.core import getter
     from dask.highlevelgraph import HighLevelGraph
 
     name = f"simdask-{variable.name}-{token}"
-    layer: dict[Any, Any] = {(name, *index): (load_block, recipe, block) for index, block in variable.blocks.items()}
+    everything = DataNode(None, (slice(None),) * len(variable.dims))
+    layer: dict[Any, Any] = {
+        (name, *index): Task((name, *index), getter, DataNode(None, BlockReader(recipe, block)), everything)
+        for index, block in variable.blocks.items()
+    }
     graph = HighLevelGraph.from_collections(name, layer, dependencies=())
+    place_blocks(graph.layers[name], recipe, variable.blocks)  # on the workers of their keys' nodes
     meta = np.empty((0,) * len(variable.dims), dtype=variable.dtype)
     return da.Array(graph, name, chunks=variable.chunks, dtype=variable.dtype, meta=meta)
 
@@ -88,7 +97,8 @@ def open_dataset(
 ) -> xarray.Dataset:
     """Open the tensors a key template matches as a lazy :class:`xarray.Dataset`.
 
-    Only headers are read now (one pipelined round trip per shard); each dask
+    Only headers are read now (one pipelined round trip per shard and
+    10,000 keys; time and memory grow linearly with the keys); each dask
     chunk reads its tensors when computed, on the Dask worker computing it,
     through that worker process's own store connection.
 
@@ -122,11 +132,16 @@ def open_dataset(
         concat names them instead (the dimension is then not used), e.g. to
         drop the length-1 ``rank`` dimension of a run on one rank.
     chunks
-        Field dimension -> keys per dask chunk (default 1; -1: all): e.g.
-        ``{"step": 10}`` reads ten steps per task in one round trip. ``"auto"``
-        groups keys along the last field dimension into chunks of about dask's
-        ``array.chunk-size`` (128 MiB): fewer, larger tasks, which Dask runs
-        with less overhead than one task per small key.
+        ``"auto"`` (default, also for ``None``): keys are grouped along the
+        last field dimension into chunks of about dask's ``array.chunk-size``
+        (128 MiB; ``dask.config.set({"array.chunk-size": "32MiB"})`` for
+        smaller ones): fewer, larger tasks, which Dask runs with far less
+        overhead than one task per key. Or field dimension -> keys per dask
+        chunk (1 where not named; -1: all): ``{}`` gives one chunk per key
+        (per block of a global array), ``{"step": 10}`` ten steps per chunk.
+        A task reads its keys in pipelined rounds; a selection by integers
+        or slices reads only the keys it touches, not its whole chunks
+        (``docs/python.md``, "Chunks and reading speed").
     missing
         ``"raise"`` (default): a hole in the grid (say, a missing step) is a
         :class:`~simdask.KeyNotFoundError` naming the missing keys; ``"nan"``
@@ -170,8 +185,9 @@ def open_dataset(
     ... # doctest: +SKIP
     <xarray.DataArray 'theta' (step: 10, z: 64, x: 128)> ... Coordinates: step, time (step), x
     """
-    with connected(address) as client:
+    with connected(address) as client, gc_paused():  # many small objects, no cycles: gcpause.py
         catalog = Catalog(client, template, run)
+        chunks = "auto" if chunks is None else chunks
         layout = layout_of(catalog, catalog.require(), concat=concat, chunks=chunks, missing=missing, name=name)
         return to_xarray(layout, client)
 

@@ -202,6 +202,16 @@ def _with_nan(dtype: np.dtype) -> np.dtype:
     return dtype if dtype.kind in "fc" else np.dtype(np.float64)
 
 
+@dataclass(frozen=True)
+class _Laid:
+    """A variable laid out: the header forms of its tensors by grid position, and what came of them."""
+
+    forms: dict[tuple[int, ...], tuple[Any, ...]]
+    cells: dict[tuple[int, ...], Entry]
+    layout: VariableLayout
+    placed: list[Placed]
+
+
 class _Planner:
     def __init__(
         self,
@@ -238,13 +248,16 @@ class _Planner:
         self.gaps: list[str] = []
         self.holes: list[str] = []  # parts of global arrays no block covers, where no key is missing
         self.placed: list[Placed] = []  # variables whose tensors give coordinates
+        self._geometries: dict[int, tuple[wire.TensorInfo, tuple[int, ...], tuple[int, ...], tuple[int, ...]]] = {}
+        self._forms: dict[int, tuple[wire.TensorInfo, tuple[Any, ...]]] = {}
+        self._laid: list[_Laid] = []  # variables laid out without gaps, whose layout others may share
 
     def plan(self, entries: list[Entry], default_name: str) -> Layout:
         values = {f: sorted({e.fields[f] for e in entries}) for f in self.fields}
         position = {f: {v: i for i, v in enumerate(vs)} for f, vs in values.items()}
         cells: dict[str, dict[tuple[int, ...], Entry]] = {}
         for entry in entries:
-            pos = tuple(position[f][entry.fields[f]] for f in self.fields)
+            pos = tuple([position[f][entry.fields[f]] for f in self.fields])
             var_cells = cells.setdefault(str(entry.fields.get(VAR, default_name)), {})
             other = var_cells.setdefault(pos, entry)
             if other is not entry:
@@ -280,7 +293,44 @@ class _Planner:
                 f"variable {name!r}: {with_block.key!r} says where it sits in a global array (its block) but "
                 f"{without.key!r} does not: give every tensor of a variable a block, or none"
             )
-        return self._global(name, cells, values) if all(placed) else self._variable(name, cells, values)
+        forms = {pos: self._form(entry.info) for pos, entry in cells.items()}
+        for earlier in self._laid:
+            if earlier.forms == forms:  # laid out like an earlier variable (the variables of a run mostly are)
+                return self._like(earlier, name, cells)
+        gaps, holes, placed_before = len(self.gaps), len(self.holes), len(self.placed)
+        layout = self._global(name, cells, values) if all(placed) else self._variable(name, cells, values)
+        if len(self.gaps) == gaps and len(self.holes) == holes:
+            self._laid.append(_Laid(forms, cells, layout, self.placed[placed_before:]))
+        return layout
+
+    def _form(self, info: wire.TensorInfo) -> tuple[Any, ...]:
+        """What the layout of a variable takes from one of its tensor's headers (all but its key and attrs)."""
+        known = self._forms.get(id(info))
+        if known is None or known[0] is not info:
+            block = None if info.block is None else self._geometry(info)
+            form = (info.dtype, info.order, view_dims(info), view_shape(info), block, bool(info.coords))
+            known = self._forms[id(info)] = (info, form)
+        return known[1]
+
+    def _like(self, earlier: _Laid, name: str, cells: dict[tuple[int, ...], Entry]) -> VariableLayout:
+        """The layout of a variable whose tensors sit where an earlier variable's do, with its own keys."""
+        entry_of = {earlier.cells[pos].key: entry for pos, entry in cells.items()}
+        blocks = {
+            index: Block(
+                tuple([None if key is None else entry_of[key].key for key in block.keys]),
+                block.grid,
+                block.shape,
+                block.dtype,
+                block.out_dtype,
+                block.orders,
+                block.parts,
+            )
+            for index, block in earlier.layout.blocks.items()
+        }
+        for p in earlier.placed:
+            tensors = [(entry_of[entry.key], at, offsets) for entry, at, offsets in p.tensors]
+            self.placed.append(Placed(name, p.stacked, p.sizes, tensors))
+        return dataclasses.replace(earlier.layout, name=name, blocks=blocks, attrs=_common_attrs(cells.values()))
 
     def _place(
         self,
@@ -289,9 +339,8 @@ class _Planner:
         sizes: dict[str, int],
         tensors: list[tuple[Entry, tuple[int, ...], dict[str, int]]],
     ) -> None:
-        """Keep where a variable's tensors went, when they give coordinates."""
-        if any(entry.info.coords for entry, _, _ in tensors):
-            self.placed.append(Placed(name, tuple(stack), sizes, tensors))
+        """Keep where a variable's tensors went (callers build the list only when some give coordinates)."""
+        self.placed.append(Placed(name, tuple(stack), sizes, tensors))
 
     def _axis(self, f: str, dims: tuple[str, ...]) -> int | None:
         """The tensor axis that concat field ``f`` tiles, or ``None`` when these tensors lack it."""
@@ -346,19 +395,20 @@ class _Planner:
         offsets = {f: np.cumsum((0, *chunks)).tolist() for f, chunks in tile_chunks.items()}
         lengths = {d: _shape(ref)[a] for a, d in enumerate(dims)}
         lengths.update({dims[axis]: offsets[f][-1] for f, axis in tiled.items()})
-        self._place(
-            name,
-            stack,
-            {**{f: len(values[f]) for f in stack}, **lengths},
-            [
-                (
-                    entry,
-                    tuple(pos[self.fields.index(f)] for f in stack),
-                    {dims[axis]: offsets[f][pos[self.fields.index(f)]] for f, axis in tiled.items()},
-                )
-                for pos, entry in cells.items()
-            ],
-        )
+        if any(entry.info.coords for entry in cells.values()):
+            self._place(
+                name,
+                stack,
+                {**{f: len(values[f]) for f in stack}, **lengths},
+                [
+                    (
+                        entry,
+                        tuple(pos[self.fields.index(f)] for f in stack),
+                        {dims[axis]: offsets[f][pos[self.fields.index(f)]] for f, axis in tiled.items()},
+                    )
+                    for pos, entry in cells.items()
+                ],
+            )
         group = dict(self.group)
         if self.auto and stack:  # group along the last field dimension up to dask's array.chunk-size
             group[stack[-1]] = max(1, _chunk_bytes() // max(_block_bytes(ref, tiled, tile_chunks), 1))
@@ -412,6 +462,15 @@ class _Planner:
             blocks[index] = Block(tuple(keys), tuple([len(r) for r in ranges]), shape, dtype, dtype, tuple(orders))
         return _variable(name, (*stack, *dims), dtype, (*stack_chunks, *tensor_chunks), blocks, cells, bool(gaps))
 
+    def _geometry(self, info: wire.TensorInfo) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+        """A block's start, its shape and its global array's shape (row-major), worked out once per header
+        object: the tensors of a run share few of them."""
+        known = self._geometries.get(id(info))
+        if known is None or known[0] is not info:
+            placement = _placement(info)
+            known = self._geometries[id(info)] = (info, placement.start, view_shape(info), placement.shape)
+        return known[1], known[2], known[3]
+
     def _absorbed(self, cells: dict[tuple[int, ...], Entry]) -> set[str]:
         """The fields that tell apart the blocks of one global array (they give no dimension).
 
@@ -423,11 +482,11 @@ class _Planner:
         if self.concat:
             return set(self.concat)
         absorbed = set()
+        starts_of = [(pos, self._geometry(entry.info)[0]) for pos, entry in cells.items()]
         for i, f in enumerate(self.fields):
             starts: dict[tuple[int, ...], set[tuple[int, ...]]] = {}
             differ = same = False
-            for pos, entry in cells.items():
-                start = _placement(entry.info).start
+            for pos, start in starts_of:
                 seen = starts.setdefault(pos[:i] + pos[i + 1 :], set())
                 same = start in seen
                 if same:
@@ -441,14 +500,18 @@ class _Planner:
     def _global(self, name: str, cells: dict[tuple[int, ...], Entry], values: dict[str, list[Any]]) -> VariableLayout:
         """A variable whose tensors are blocks of a global array: each placed at its start."""
         ref = cells[min(cells)]
-        dims, dtype, shape = _dims(ref), ref.info.dtype, _placement(ref.info).shape
+        dims, dtype, shape = _dims(ref), ref.info.dtype, self._geometry(ref.info)[2]
+        checked: set[int] = set()  # what is checked depends on the header alone: once per header object
         for entry in cells.values():
+            if id(entry.info) in checked:
+                continue
+            checked.add(id(entry.info))
             if entry.info.dtype != dtype or _dims(entry) != dims:
                 raise TensorMismatchError(f"variable {name!r}: {_describe(entry)} does not fit {_describe(ref)}")
-            if _placement(entry.info).shape != shape:
+            if self._geometry(entry.info)[2] != shape:
                 raise TensorMismatchError(
                     f"variable {name!r}: {entry.key!r} is a block of a global array of shape "
-                    f"{_placement(entry.info).shape}, {ref.key!r} of one of shape {shape}"
+                    f"{self._geometry(entry.info)[2]}, {ref.key!r} of one of shape {shape}"
                 )
         absorbed = self._absorbed(cells)
         stack = [f for f in self.fields if f not in absorbed]
@@ -461,67 +524,101 @@ class _Planner:
         at_stack = [self.fields.index(f) for f in stack]
         at_absorbed = [self.fields.index(f) for f in self.fields if f in absorbed]
         # The chunks along each axis: between every edge of every block (one chunk per block for a grid of them).
-        edges = [sorted({0, n}) for n in shape]
-        for entry in cells.values():
-            start, size = _placement(entry.info).start, _shape(entry)
-            for a in range(len(shape)):
-                edges[a] += [start[a], start[a] + size[a]]
-        edges = [sorted(set(e)) if n else [0, 0] for e, n in zip(edges, shape)]
+        edge_sets = [{0, n} for n in shape]
+        for start, size in {self._geometry(entry.info)[:2] for entry in cells.values()}:
+            for a, edge_set in enumerate(edge_sets):
+                edge_set.update((start[a], start[a] + size[a]))
+        edges = [sorted(e) if n else [0, 0] for e, n in zip(edge_sets, shape)]
         edge_index = [{v: i for i, v in enumerate(e)} for e in edges]
         tensor_chunks = [tuple(np.diff(e).tolist()) for e in edges]
-        # Which block covers each chunk, in each global array (one per combination of the stacked fields).
+        # Which block covers each chunk, in each global array (one per combination of the stacked fields); the
+        # arrays of a run (its steps) are mostly cut alike: each way of cutting is worked out once.
         groups: dict[tuple[int, ...], list[Entry]] = {}
         for pos, entry in sorted(cells.items()):
             groups.setdefault(tuple(pos[i] for i in at_stack), []).append(entry)
-        owners = {at: self._owners(name, members, edge_index, tensor_chunks, shape) for at, members in groups.items()}
+        cuts: dict[tuple[Any, ...], np.ndarray] = {}
+        owners: dict[tuple[int, ...], tuple[list[Entry], np.ndarray]] = {}
+        for at, members in groups.items():
+            cut = tuple(self._geometry(entry.info)[:2] for entry in members)
+            owner = cuts.get(cut)
+            if owner is None:
+                owner = cuts[cut] = self._owners(name, members, edge_index, tensor_chunks, shape)[1]
+            owners[at] = (members, owner)
         self._missing(name, cells, values, stack, at_stack, at_absorbed, owners, edges)
-        self._place(
-            name,
-            stack,
-            {**{f: len(values[f]) for f in stack}, **dict(zip(dims, shape))},
-            [
-                (entry, at, dict(zip(dims, _placement(entry.info).start)))
-                for at, members in groups.items()
-                for entry in members
-            ],
-        )
+        if any(entry.info.coords for entry in cells.values()):
+            self._place(
+                name,
+                stack,
+                {**{f: len(values[f]) for f in stack}, **dict(zip(dims, shape))},
+                [
+                    (entry, at, dict(zip(dims, self._geometry(entry.info)[0])))
+                    for at, members in groups.items()
+                    for entry in members
+                ],
+            )
         group = dict(self.group)
         if self.auto and stack:  # group along the last field dimension up to dask's array.chunk-size
             most = int(np.prod([max(c) for c in tensor_chunks], dtype=np.int64)) * dtype.itemsize
             group[stack[-1]] = max(1, _chunk_bytes() // max(most, 1))
         stack_chunks = [_split(len(values[f]), group[f]) for f in stack]
         starts = [np.cumsum((0, *c)).tolist() for c in stack_chunks]
+        cells_of = list(itertools.product(*(range(len(c)) for c in tensor_chunks)))
+        taken: dict[int, dict[tuple[int, ...], tuple[int, Part | None]]] = {}  # per cut: chunk -> (block, part)
+        for owner_members, owner in owners.values():
+            if id(owner) not in taken:
+                taken[id(owner)] = self._taken(owner, owner_members, cells_of, edges, tensor_chunks)
         blocks: dict[tuple[int, ...], Block] = {}
         gaps = False
+        n_stack = len(stack)
         for index in itertools.product(*(range(len(c)) for c in (*stack_chunks, *tensor_chunks))):
-            cell = index[len(stack) :]
-            ranges = [range(starts[i][b], starts[i][b + 1]) for i, b in enumerate(index[: len(stack)])]
+            cell = index[n_stack:]
+            ranges = [range(starts[i][b], starts[i][b + 1]) for i, b in enumerate(index[:n_stack])]
             size = tuple([chunks[i] for chunks, i in zip(tensor_chunks, cell)])
-            corner = tuple([e[i] for e, i in zip(edges, cell)])
             keys: list[str | None] = []
             orders: list[Literal["C", "F"]] = []
             parts: list[Part | None] = []
             for at in itertools.product(*ranges):
-                owner = owners[at][1][cell] if at in owners else -1
-                if owner < 0:
+                found = owners.get(at)
+                k, part = taken[id(found[1])][cell] if found is not None else (-1, None)
+                if k < 0:
                     gaps = True
                     keys.append(None)
                     orders.append("C")
                     parts.append(None)
                     continue
-                entry = owners[at][0][owner]
-                start, whole = _placement(entry.info).start, _shape(entry)
+                entry = found[0][k]  # type: ignore[index]
                 keys.append(entry.key)
                 orders.append(entry.info.order)
-                inside = tuple([c - s for c, s in zip(corner, start)])
-                parts.append(None if size == whole else (whole, inside))
+                parts.append(part)
             part_list = tuple(parts) if any(p is not None for p in parts) else ()
             grid = tuple([len(r) for r in ranges])
             blocks[index] = Block(tuple(keys), grid, size, dtype, dtype, tuple(orders), part_list)
         return _variable(name, (*stack, *dims), dtype, (*stack_chunks, *tensor_chunks), blocks, cells, bool(gaps))
 
-    @staticmethod
+    def _taken(
+        self,
+        owner: np.ndarray,
+        members: list[Entry],
+        cells_of: list[tuple[int, ...]],
+        edges: list[list[int]],
+        chunks: list[tuple[int, ...]],
+    ) -> dict[tuple[int, ...], tuple[int, Part | None]]:
+        """Per chunk of one way of cutting a global array: which block covers it (-1: none), and the part of that
+        block it takes (``None``: all of it)."""
+        out: dict[tuple[int, ...], tuple[int, Part | None]] = {}
+        for cell in cells_of:
+            k = int(owner[cell])
+            if k < 0:
+                out[cell] = (-1, None)
+                continue
+            start, whole, _ = self._geometry(members[k].info)
+            size = tuple([c[i] for c, i in zip(chunks, cell)])
+            inside = tuple([e[i] - s for e, i, s in zip(edges, cell, start)])
+            out[cell] = (k, None if size == whole else (whole, inside))
+        return out
+
     def _owners(
+        self,
         name: str,
         members: list[Entry],
         edge_index: list[dict[int, int]],
@@ -531,7 +628,7 @@ class _Planner:
         """The blocks of one global array and, per chunk, which of them covers it (-1: none)."""
         owner = np.full(tuple(len(c) for c in chunks), -1, dtype=np.int64)
         for k, entry in enumerate(members):
-            start, size = _placement(entry.info).start, _shape(entry)
+            start, size, _ = self._geometry(entry.info)
             # along a global length of 0, every block holds the one (empty) chunk
             region = tuple(
                 slice(ix[s], ix[s + n]) if g else slice(0, 1) for ix, s, n, g in zip(edge_index, start, size, shape)
@@ -541,7 +638,7 @@ class _Planner:
                 other = members[int(np.asarray(taken)[np.asarray(taken) >= 0].flat[0])]
                 raise TensorMismatchError(
                     f"variable {name!r}: blocks {other.key!r} (shape {_shape(other)} at "
-                    f"{_placement(other.info).start}) and {entry.key!r} (shape {size} at {start}) overlap in "
+                    f"{self._geometry(other.info)[0]}) and {entry.key!r} (shape {size} at {start}) overlap in "
                     f"their global array of shape {shape}"
                 )
             owner[region] = k
@@ -563,13 +660,19 @@ class _Planner:
         if self.missing != "raise":
             return
         absorbed = [self.fields[i] for i in at_absorbed]
-        seen = {tuple(pos[i] for i in at_absorbed) for pos in cells}
-        have = {(tuple(pos[i] for i in at_stack), tuple(pos[i] for i in at_absorbed)) for pos in cells}
+        seen = sorted({tuple([pos[i] for i in at_absorbed]) for pos in cells})
+        have = {(tuple([pos[i] for i in at_stack]), tuple([pos[i] for i in at_absorbed])) for pos in cells}
+        uncovered: dict[int, np.ndarray] = {}  # per way of cutting (owner array): the chunks no block covers
         for at in itertools.product(*(range(len(values[f])) for f in stack)):
-            lacking = [b for b in sorted(seen) if (at, b) not in have]
+            lacking = [b for b in seen if (at, b) not in have]
             for b in lacking:
                 self.gaps.append(self._gap_key(name, {**dict(zip(stack, at)), **dict(zip(absorbed, b))}, values))
-            holes = np.argwhere(owners[at][1] < 0) if at in owners and not lacking else np.empty((0, 0), int)
+            if at not in owners or lacking:
+                continue
+            owner = owners[at][1]
+            holes = uncovered.get(id(owner))
+            if holes is None:
+                holes = uncovered[id(owner)] = np.argwhere(owner < 0)
             if len(holes):
                 cell = holes[0]
                 where = ", ".join(f"{e[i]}:{e[i + 1]}" for e, i in zip(edges, cell))

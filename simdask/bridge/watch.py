@@ -63,24 +63,102 @@ def _progress_stream(progress: bool | IO[str] | None) -> IO[str] | None:
     return progress or None
 
 
+#: Steps ahead of the last one seen whose keys one probe looks for (fewer when a step has many keys).
+LOOKAHEAD = 8
+#: Keys one probe looks for at most.
+PROBE_KEYS = 4096
+#: Steps yielded before probes replace scans: until then every poll scans, so that the values of the other fields
+#: (every variable, every rank) are those a whole scan saw, as a step's completeness depends on them.
+SCANNED_STEPS = 2
+#: Most polls between two scans of the store while probes find nothing new: a run whose steps the probes cannot
+#: foresee (an irregular ``along``) is still followed, with scans that back off to this while they find nothing.
+MAX_SCAN_WAIT = 64
+
+
 class _Steps:
-    """Which steps of a catalog are complete."""
+    """Which steps of a catalog are complete, and where to look for new keys.
+
+    Its bookkeeping stays bounded however long the run: a step is forgotten
+    (here and in the catalog) once yielded, and keys of yielded steps are
+    passed over when seen again. New keys are found by probing the keys
+    expected next (those the pending steps lack, and every combination of the
+    other fields for the next values of an integer ``along``, at the stride
+    seen last): one pipelined round trip whatever the store holds. The store
+    is scanned at every poll until :data:`SCANNED_STEPS` steps were yielded
+    (which sets the other fields' values), when the run ends, and, when
+    probes find nothing, after 1, 2, 4, ... :data:`MAX_SCAN_WAIT` such polls
+    (back to 1 when a scan finds what the probes did not).
+    """
 
     def __init__(self, catalog: Catalog, along: str) -> None:
         self.along = along
         self.others = [n for n in catalog.template.names if n != along]
         self.known: dict[str, set[Any]] = {n: set() for n in self.others}
-        self.cells: dict[Any, dict[tuple[Any, ...], Entry]] = {}
+        self.cells: dict[Any, dict[tuple[Any, ...], Entry]] = {}  # steps seen and not yielded
+        self.integer = any(f.name == along and f.is_int for f in catalog.template.fields)
+        self.newest: Any = None  # the greatest step seen
+        self.stride = 1  # between the last two steps seen (integer steps)
+        self.floor: Any = None  # every step seen at or below it was yielded
+        self.done: set[Any] = set()  # steps yielded above the floor
+        self.yielded_steps = 0
+        self.idle = 0  # polls since the last scan in which probes found nothing
+        self.wait = 1  # such polls before the next scan
 
     def add(self, entries: list[Entry]) -> None:
         for entry in entries:
             combo = tuple(entry.fields[n] for n in self.others)
             for name, value in zip(self.others, combo):
                 self.known[name].add(value)
-            self.cells.setdefault(entry.fields[self.along], {})[combo] = entry
+            step = entry.fields[self.along]
+            if self.newest is None or step > self.newest:
+                if self.newest is not None and self.integer:
+                    self.stride = step - self.newest
+                self.newest = step
+            self.cells.setdefault(step, {})[combo] = entry
 
-    def complete(self, done: set[Any], ended: bool) -> list[Any]:
-        """Steps not in ``done`` that are complete (all of them once the run has ended)."""
+    def skip(self, fields: dict[str, Any]) -> bool:
+        """Whether a key belongs to a step already yielded."""
+        step = fields[self.along]
+        return step in self.done or (self.floor is not None and step <= self.floor)
+
+    def look(self, catalog: Catalog, *, scan: bool) -> None:
+        """Find new keys (module docstring), and drop the keys the catalog found gone."""
+        found = False
+        if not scan and self.integer and self.newest is not None and self.yielded_steps >= SCANNED_STEPS:
+            found = self._probe(catalog)
+            self.idle = 0 if found else self.idle + 1
+            scan = not found and self.idle >= self.wait
+        else:
+            scan = True
+        if scan:
+            new = catalog.refresh(skip=self.skip)
+            self.add(new)
+            self.idle = 0
+            self.wait = 1 if new else min(2 * self.wait, MAX_SCAN_WAIT)
+        for step in list(self.cells):
+            cells = self.cells[step]
+            for combo in [c for c, entry in cells.items() if entry.key not in catalog]:
+                del cells[combo]
+            if not cells:
+                del self.cells[step]
+
+    def _probe(self, catalog: Catalog) -> bool:
+        """Probe the keys expected next, again while the farthest step probed has begun; whether any was new."""
+        combos = max(1, math.prod(len(values) for values in self.known.values()))
+        ahead = max(1, min(LOOKAHEAD, PROBE_KEYS // combos))
+        found = False
+        while True:
+            upcoming = [self.newest + self.stride * i for i in range(1, ahead + 1)]
+            wanted = [fields for step in self.cells for fields in self.missing(step)]
+            wanted += [fields for step in upcoming for fields in self._every(step)]
+            new = catalog.probe(wanted)
+            self.add(new)
+            found = found or bool(new)
+            if not any(entry.fields[self.along] == upcoming[-1] for entry in new):
+                return found
+
+    def complete(self, ended: bool) -> list[Any]:
+        """Steps not yielded yet that are complete (all of them once the run has ended)."""
         if not self.cells:
             return []
         last = max(self.cells)
@@ -88,21 +166,36 @@ class _Steps:
         return sorted(
             s
             for s, cells in self.cells.items()
-            if s not in done and (ended or (s != last and len(cells) == expected and _covered(cells.values())))
+            if ended or (s != last and len(cells) == expected and _covered(cells.values()))
         )
 
     def entries(self, steps: list[Any]) -> list[Entry]:
         return [entry for s in steps for entry in self.cells[s].values()]
 
-    def missing(self, step: Any) -> list[dict[str, Any]]:
-        """Field values of the keys a step lacks (every combination of the other fields seen so far)."""
-        have = self.cells[step]
+    def yielded(self, steps: list[Any]) -> list[str]:
+        """Forget steps once yielded; returns their keys (for the catalog to forget)."""
+        keys = [entry.key for s in steps for entry in self.cells.pop(s).values()]
+        self.done.update(steps)
+        self.yielded_steps += len(steps)
+        lowest = min(self.cells) if self.cells else None
+        below = [s for s in self.done if lowest is None or s < lowest]
+        if below:
+            self.floor = max(below) if self.floor is None else max(self.floor, *below)
+            self.done.difference_update(below)
+        return keys
+
+    def _every(self, step: Any) -> list[dict[str, Any]]:
+        """Field values of every combination of the other fields seen so far, at ``step``."""
         names = list(self.known)
         return [
             {**dict(zip(names, combo)), self.along: step}
             for combo in itertools.product(*(sorted(self.known[n]) for n in names))
-            if combo not in have
         ]
+
+    def missing(self, step: Any) -> list[dict[str, Any]]:
+        """Field values of the keys a step lacks (every combination of the other fields seen so far)."""
+        have = self.cells.get(step, {})
+        return [fields for fields in self._every(step) if tuple(fields[n] for n in self.others) not in have]
 
 
 def _covered(entries: Iterable[Entry]) -> bool:
@@ -157,7 +250,16 @@ def watch(
 ) -> Iterator[xarray.Dataset]:
     """Yield the steps of a running simulation as lazy Datasets, as they become complete.
 
-    Each poll scans for keys and reads the headers of new ones only. A step
+    Each poll looks for the keys expected next (those the pending steps
+    lack, and those of the next steps of an integer ``along``, at the stride
+    seen last) in one pipelined round trip, and reads the headers of new ones
+    only; the store is scanned for keys at every poll until two steps were
+    yielded, when the run ends, and now and then while those probes find nothing
+    (after 1, 2, 4, ... up to 64 such polls), so that irregular steps are
+    found too. A step is forgotten once yielded, and keys of yielded steps
+    are passed over afterwards, so the cost of a step and the memory held
+    stay the same over any number of steps; keys deleted before their step
+    was yielded (a writer keeping its last steps only) are forgotten. A step
     is complete when it holds every combination of the other fields seen so
     far, the blocks of each global array (tensors with a ``block``) cover it,
     and a later step has begun; when the writer puts the tensor
@@ -254,9 +356,9 @@ def _follow(
     progress: bool | IO[str] | None,
 ) -> Iterator[xarray.Dataset]:
     template = source.template
-    steps = _Steps(source.catalog, along_name) if source.catalog else None
+    steps = _Steps(source.catalog, along_name) if source.catalog is not None else None
     shown = _Progress(_progress_stream(progress), template)
-    done: set[Any] = set()
+    count, last = 0, None  # steps yielded, and the last of them
     since = time.monotonic()
 
     def timed_out(cause: StoreTimeoutError | None = None) -> WatchTimeoutError:
@@ -272,7 +374,7 @@ def _follow(
             else (f"; a writer outside a run ends it by putting the tensor {END_OF_RUN!r}")
         )
         return WatchTimeoutError(
-            f"{what} in the store at {client.address} within {timeout} s ({len(done)} step(s) so far{hint})"
+            f"{what} in the store at {client.address} within {timeout} s ({count} step(s) so far{hint})"
             + ("" if cause is None else f"; the store did not answer: {cause}")
         )
 
@@ -283,16 +385,16 @@ def _follow(
                 raise timed_out()  # not the store's doing: a last poll would have no time left to answer
             try:
                 with client.session.limit(left):  # never held across the yields below
-                    if source.look(started=bool(done)):
+                    if source.look(started=bool(count)):
                         assert source.catalog is not None
                         steps = _Steps(source.catalog, along_name)
                     # before the scan: everything written before the end is seen
                     ended = source.ended()
                     if steps is not None and source.catalog is not None:
-                        steps.add(source.catalog.refresh())
+                        steps.look(source.catalog, scan=ended)
             except StoreTimeoutError as exc:
                 raise timed_out(exc) from None
-            ready = steps.complete(done, ended) if steps is not None else []
+            ready = steps.complete(ended) if steps is not None else []
             if ended and missing == "raise" and steps is not None and source.catalog is not None:
                 _check_complete(source.catalog, steps, ready)
             for group in [ready] if batch and ready else [[s] for s in ready]:
@@ -300,11 +402,12 @@ def _follow(
                 layout = layout_of(
                     source.catalog, steps.entries(group), concat=concat, chunks=chunks, missing=missing, name=name
                 )
-                done.update(group)
+                source.catalog.forget(steps.yielded(group))
+                count, last = count + len(group), group[-1]
                 yield to_xarray(layout, client)
                 since = time.monotonic()
             waiting = time.monotonic() - since
-            shown.show(len(done), max(done) if done else None, waiting)
+            shown.show(count, last, waiting)
             if ended:
                 return
             if timeout is not None and waiting > timeout:

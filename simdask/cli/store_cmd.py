@@ -22,7 +22,7 @@ from ..client import Client
 from ..errors import SimdaskError
 from ..inference.stats import loop_records
 from ..protocol.requests import live_loops
-from ..store import Store, reap_stale_stores
+from ..store import Store, join_cluster, reap_stale_stores
 from ..transport import Address
 
 DEFAULT_RUN_DIR = Path(".simdask") / "store"
@@ -62,9 +62,23 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="N serving loops run with the store (a process of its own, log in the run directory): "
         "run_model/run_script need no other inference service",
     )
+    start.add_argument(
+        "--no-form",
+        action="store_true",
+        help="--kind cluster: start this node's --shards servers only, for `simdask store join` to form one "
+        "cluster of several nodes' servers",
+    )
     start.add_argument("--foreground", action="store_true", help="run until interrupted, then stop the store")
     _add_run_dir(start)
     start.set_defaults(run=_start)
+
+    join = actions.add_parser(
+        "join", help="form one cluster store of the servers that `store start --no-form` started on several nodes"
+    )
+    join.add_argument("shard_dirs", nargs="+", type=Path, metavar="SHARD_RUN_DIR", help="each node's run directory")
+    join.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the cluster (default 60)")
+    _add_run_dir(join)
+    join.set_defaults(run=_join)
 
     stop = actions.add_parser("stop", help="stop the store started in a run directory")
     _add_run_dir(stop)
@@ -103,6 +117,7 @@ def _start(args: argparse.Namespace) -> int:
         persist=args.persist,
         run_dir=args.run_dir.resolve(),
         serve=args.serve,
+        form=not args.no_form,
     )
     store.start(detach=not args.foreground)
     wakeup = catch_stop_signals() if args.foreground else None
@@ -115,6 +130,14 @@ def _start(args: argparse.Namespace) -> int:
     if store.password_file is not None:
         print(f'export {env.PASSWORD}="$(cat {shlex.quote(str(store.password_file))})"', flush=True)
     return _serve(store, wakeup) if wakeup is not None else 0
+
+
+def _join(args: argparse.Namespace) -> int:
+    password = os.environ.get(env.PASSWORD) or None
+    store = join_cluster(args.run_dir.resolve(), args.shard_dirs, password=password, timeout=args.timeout)
+    print(f"simdask store (cluster of {store.shards} shards) formed at {store.address}", file=sys.stderr)
+    print(f"export {env.ADDRESS}={store.address}", flush=True)
+    return 0
 
 
 def catch_stop_signals() -> int:

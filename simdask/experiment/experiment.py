@@ -42,7 +42,7 @@ from .entities import DaskCluster, Ensemble, Entity, Model, StoreEntity, smartsi
 from .generate import generate_run_dir
 from .jobs import BatchSettings, Job, JobScript, Status
 from .launchers import get_launcher
-from .scripts import colocated_lines, record_exit, store_command
+from .scripts import colocated_lines, record_exit, spread_cluster_lines, store_command
 from .shell import check_directive, check_name, check_walltime
 from .summary import Summary, SummaryRow
 
@@ -115,6 +115,7 @@ class Experiment:
         account: str | None = None,
         directives: Sequence[str] = (),
         serve: int = 0,
+        nodes: int = 1,
     ) -> StoreEntity:
         """A store: ``"standalone"``, ``"cluster"`` (``shards`` >= 3 servers) or ``"colocated"`` with ``model``.
 
@@ -126,6 +127,12 @@ class Experiment:
         co-located store is one server per node of ``model`` on a Unix socket,
         started in the model's job before its ranks and stopped after them;
         only that model gets its address.
+
+        Under Slurm or PBS, a cluster store's job spans ``nodes`` nodes and
+        its shards run on all of them (``shards`` over ``nodes``, rounded
+        up, per node), each tagged with its node, then form one cluster:
+        each node holds part of the data, and Dask tasks that read it are
+        placed on that node's workers (``docs/locality.md``).
 
         Every store has a password: ``password``, else one the store
         generates (``password=""``: none, for a store on loopback only). Jobs
@@ -144,6 +151,8 @@ class Experiment:
             raise ValueError(f"kind must be one of {', '.join(_STORE_KINDS)}, got {kind!r}")
         if kind == "cluster" and shards < 3:
             raise ValueError(f"a cluster store needs at least 3 shards, got {shards}")
+        if nodes != 1 and (kind != "cluster" or not self._launcher.batch_system or nodes < 1):
+            raise ValueError(f"nodes={nodes}: only a cluster store spans nodes, under a batch launcher (Slurm, PBS)")
         if (kind == "colocated") != (model is not None):
             raise ValueError("a co-located store needs model=..., and only a co-located one takes a model")
         if password is not None:
@@ -175,7 +184,7 @@ class Experiment:
         if self._shared_store() is not None:
             raise EntityStateError(f"experiment {self.name!r} already has a store ({self._shared_store()!r})")
         name = name or "store"
-        batch = self._batch(walltime=walltime, queue=queue, account=account, directives=directives)
+        batch = self._batch(nodes, walltime=walltime, queue=queue, account=account, directives=directives)
         store = StoreEntity(
             name,
             self.exp_path / name,
@@ -415,18 +424,26 @@ class Experiment:
             )
         shutil.rmtree(store.path, ignore_errors=True)  # a state file left by an earlier run must not be read
         private_dir(store.path)
+        spread = store.clustered and self._launcher.batch_system  # shards on every node of the job
+        if spread and store.password is None:  # the nodes' shards share one: made here, read from its file
+            store.password = secrets.token_urlsafe(32)
         if store.password_file is not None:  # given: the job reads it from there (a generated one lands there)
             write_private(store.password_file, str(store.password))
         env = {envvars.SERVER_BIN: str(binary)}
         host = store.interface or config.get("experiment.interface")
         if not host and not self._launcher.batch_system:
             host = "127.0.0.1"
-        command = store_command(self._launcher, self._python(), store, host)
+        exitcode = f"{store.name}.exitcode"
+        if spread:
+            timeout = float(config.get("experiment.store-timeout"))
+            body = spread_cluster_lines(self._launcher, self._python(), store, host, exitcode, timeout)
+        else:
+            body = record_exit([store_command(self._launcher, self._python(), store, host)], exitcode)
         script = JobScript(
             store.name,
             "store",
             store.path,
-            record_exit([command], f"{store.name}.exitcode"),
+            body,
             env,
             store.batch,
             store.env_files,

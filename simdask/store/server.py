@@ -40,6 +40,10 @@ class ServerConfig:
     cluster: bool = False
     cluster_node_timeout_ms: int = 5000
     extra: Mapping[str, str] = field(default_factory=dict)
+    #: The node the server runs on (:func:`simdask.locality.node_name`): its ``availability-zone`` where the
+    #: server has that setting (``zone``), and a cluster shard's ``cluster-announce-hostname``.
+    node: str | None = None
+    zone: bool = False
 
     def render(self, run_dir: Path) -> str:
         """The config file's text; a value that could end its line or its quotes is refused."""
@@ -71,6 +75,10 @@ class ServerConfig:
                 f'cluster-config-file "{run_dir / "nodes.conf"}"',
                 f"cluster-node-timeout {int(self.cluster_node_timeout_ms)}",
             ]
+        if self.node and self.zone:
+            lines.append(f'availability-zone "{q("node", self.node)}"')
+        if self.node and self.cluster:
+            lines.append(f'cluster-announce-hostname "{q("node", self.node)}"')
         lines += [
             f"{q('setting', name, quoted=False)} {q(f'setting {name}', value, quoted=False)}"
             for name, value in self.extra.items()

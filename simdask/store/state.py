@@ -152,7 +152,9 @@ def server_processes(state: dict[str, Any], password: str | None = None) -> list
         ServerProcess.from_pid(
             s["pid"],
             binary,
-            ServerConfig(host=s["host"], port=s["port"], unix_socket=s["unix_socket"], password=password),
+            ServerConfig(
+                host=s["host"], port=s["port"], unix_socket=s["unix_socket"], password=password, node=s.get("node")
+            ),
             Path(s["run_dir"]),
         )
         for s in state.get("servers", [])

@@ -38,6 +38,7 @@ import shutil
 import socket
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
@@ -46,8 +47,9 @@ import psutil
 
 from .. import config, env
 from ..errors import StoreError, StoreStartError
+from ..locality import check_node_name, node_name
 from ..transport import credentials_file, format_addresses
-from .binary import find_server_binary
+from .binary import find_server_binary, has_availability_zone
 from .cluster import form_cluster
 from .display import store_html, store_line
 from .files import private_dir, write_private
@@ -159,7 +161,7 @@ class Store:
     kind
         ``"standalone"``, ``"unix"`` or ``"cluster"``.
     shards
-        Number of servers of a cluster (>= 3).
+        Number of servers of a cluster (>= 3; default 3, or one per node of ``nodes`` when more).
     host
         IP address, interface name or host name to bind to (loopback by default).
     port
@@ -189,6 +191,20 @@ class Store:
         Seconds to wait for the servers (and the cluster) to be ready.
     server_config
         Extra server settings, e.g. ``{"io-threads": "2"}``.
+    node
+        The node the store's servers say they run on
+        (:func:`simdask.locality.store_nodes` asks them); default
+        :func:`simdask.locality.node_name`.
+    form
+        ``False``: start a cluster's servers without forming the cluster
+        (any number of shards), for :func:`~simdask.store.join_cluster` to
+        form one cluster of the servers of several nodes.
+    nodes
+        A cluster's shards spread over these nodes: shard ``i`` counts as
+        running on ``nodes[i % len(nodes)]`` (all still on this machine's
+        ``host``): several simulated nodes on one machine, for placement
+        by node (``docs/locality.md``). ``Experiment.create_store`` starts
+        the shards on the nodes themselves.
     serve
         Serving loops the store runs itself, so that ``run_model`` and
         ``run_script`` need no other inference service (as RedisAI ran models
@@ -207,7 +223,7 @@ class Store:
         self,
         kind: StoreKind = "standalone",
         *,
-        shards: int = 3,
+        shards: int | None = None,
         host: str = "127.0.0.1",
         port: int | None = None,
         socket_path: str | Path | None = None,
@@ -219,10 +235,22 @@ class Store:
         startup_timeout: float | None = None,
         server_config: dict[str, str] | None = None,
         serve: int = 0,
+        node: str | None = None,
+        nodes: Sequence[str] | None = None,
+        form: bool = True,
     ) -> None:
         if kind not in ("standalone", "unix", "cluster"):
             raise ValueError(f"kind must be 'standalone', 'unix' or 'cluster', got {kind!r}")
-        if kind == "cluster" and shards < 3:
+        if nodes is not None and (kind != "cluster" or node is not None or not nodes):
+            raise ValueError("nodes=[...] spreads the shards of a cluster store, and replaces node=")
+        self.node_names = [check_node_name(n) for n in nodes or [node or node_name()]]
+        if shards is None:
+            shards = max(3, len(self.node_names))
+        if kind == "cluster" and shards < len(self.node_names):
+            raise ValueError(f"{len(self.node_names)} nodes need at least as many shards, got {shards}")
+        if not form and (kind != "cluster" or serve):
+            raise ValueError("form=False is for the servers of a cluster store, without serving loops")
+        if kind == "cluster" and form and shards < 3:
             raise ValueError(f"a cluster store needs at least 3 shards, got {shards}")
         if password is not None:
             check_password(password)
@@ -254,6 +282,7 @@ class Store:
         self._watchdog: Watchdog | None = None
         self.serve = serve
         self.serving: ServingProcess | None = None
+        self.form = form
 
     @property
     def password_file(self) -> Path | None:
@@ -341,7 +370,7 @@ class Store:
                 retry = self.port is None and self.kind != "unix" and "already in use" in str(exc)
                 if not retry or attempt == _PORT_ATTEMPTS - 1:
                     raise
-        if self.kind == "cluster":
+        if self.kind == "cluster" and self.form:
             form_cluster(self.servers, deadline)
 
     def _start_serving(self, binary: Path, owner: Owner, detach: bool) -> None:
@@ -399,6 +428,8 @@ class Store:
             persist=self.persist,
             extra=self.server_config,
             cluster_node_timeout_ms=int(config.get("store.cluster-node-timeout")),
+            node=self.node_names[0],
+            zone=has_availability_zone(binary),
         )
         if self.kind == "unix":
             path = self._socket_path or str(self.run_dir / "store.sock")
@@ -422,7 +453,8 @@ class Store:
         servers = []
         for i, port in enumerate(ports):
             run_dir = self.run_dir / f"shard-{i}" if cluster else self.run_dir
-            conf = replace(base, host=self.host, port=port, cluster=cluster)
+            node = self.node_names[i % len(self.node_names)]
+            conf = replace(base, host=self.host, port=port, cluster=cluster, node=node)
             servers.append(ServerProcess(binary, conf, run_dir))
         return servers
 
@@ -444,6 +476,7 @@ class Store:
                     "host": s.config.host,
                     "port": s.config.port,
                     "unix_socket": s.config.unix_socket,
+                    "node": s.config.node,
                 }
                 for s in self.servers
             ],
@@ -477,6 +510,7 @@ class Store:
         store = cls(state["kind"], shards=max(3, len(state["servers"])), run_dir=run_dir, password=password)
         store.shards = len(state["servers"])
         store.servers = server_processes(state, password)
+        store.node_names = [s.config.node for s in store.servers if s.config.node] or store.node_names
         if state.get("serving"):
             store.serving = ServingProcess.from_state(state["serving"])
             store.serve = store.serving.loops

@@ -23,7 +23,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -267,17 +267,20 @@ class Transport:
     def scan(self, pattern: str, *, count: int = 1000) -> list[list[str]]:
         """Keys matching a glob, one list per server (``SCAN`` on every shard, never ``KEYS``; ``count`` keys
         looked at per call). A key that is not UTF-8 comes back with U+FFFD where its bytes are not."""
-        groups = []
+        groups: dict[Address, list[str]] = {node: [] for node in self.nodes()}
+        for node, page in self.scan_pages(pattern, count=count):
+            groups[node] += page
+        return list(groups.values())
+
+    def scan_pages(self, pattern: str, *, count: int = 1000) -> Iterator[tuple[Address, list[str]]]:
+        """:meth:`scan` one ``SCAN`` reply at a time, (server, keys): a caller holds one page, not every key."""
         for node in self.nodes():
-            found: list[str] = []
             cursor = b"0"
             while True:
                 cursor, batch = self.execute_on(node, "SCAN", cursor, "MATCH", pattern, "COUNT", count)
-                found += [k.decode("utf-8", "replace") for k in batch]
+                yield node, [k.decode("utf-8", "replace") for k in batch]
                 if cursor == b"0":
                     break
-            groups.append(found)
-        return groups
 
     def nodes(self) -> list[Address]:
         """Every primary server of the store."""

@@ -103,3 +103,25 @@ def test_xarray_to_zarr_and_open_zarr_on_the_store(dask_client, store_client):
     xr.testing.assert_identical(back.compute(), ds.compute())
     np.testing.assert_allclose(float(back.u.mean().compute()), data.mean())
     assert sorted(zstore._children("")) == ["t", "u", "zarr.json"]
+
+
+def test_grouped_chunks_on_the_workers_equal_a_local_compute(dask_client, store_client):
+    """The default chunks (several keys per task, read in rounds) give on the cluster what they give locally."""
+    rng = np.random.default_rng(3)
+    full = rng.random((9, 4, 5))
+    for s in range(9):
+        store_client.put_tensor(f"grp/w_{s}", np.zeros(2))
+        if s != 4:  # a gap in u: NaN
+            store_client.put_tensor(f"grp/u_{s}", np.asfortranarray(full[s].T), dims=("x", "y"))
+    ds = simdask.open_dataset("grp/{var}_{step:d}", store_client, missing="nan")
+    assert ds.u.data.npartitions == 1
+    by_step = simdask.open_dataset("grp/{var}_{step:d}", store_client, missing="nan", chunks={"step": 2})
+    reduced = {name: d.u.max(("x", "y")) for name, d in (("grouped", ds), ("pairs", by_step))}
+    local = {name: r.compute(scheduler="sync") for name, r in reduced.items()}
+    on_workers = {name: r.compute() for name, r in reduced.items()}
+    expected = full.max(axis=(1, 2))
+    expected[4] = np.nan
+    for name in reduced:
+        np.testing.assert_array_equal(local[name].values, expected)
+        np.testing.assert_array_equal(on_workers[name].values, expected)
+    np.testing.assert_array_equal(ds.u.isel(step=7).compute().values, full[7])

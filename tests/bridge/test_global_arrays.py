@@ -44,7 +44,7 @@ def test_uneven_1d_blocks_open_as_the_global_array(client, rng):
             client.put_tensor(f"rank{rank}/u_{s}", part, dims=("x",), block={"shape": (16,), "start": (starts[b],)})
     ds = simdask.open_dataset(TEMPLATE, client)
     assert ds.u.dims == ("step", "x") and "rank" not in ds.coords
-    assert ds.u.data.chunks == ((1, 1, 1), tuple(widths))  # one chunk per block
+    assert ds.u.data.chunks == ((3,), tuple(widths))  # one chunk per block (steps grouped: chunks="auto")
     np.testing.assert_array_equal(ds.u.values, full)
     by_concat = simdask.open_dataset(TEMPLATE, client, concat={"rank": "x"}, chunks={"step": -1})
     assert by_concat.u.data.chunks == ((3,), tuple(widths))
@@ -63,7 +63,7 @@ def test_uneven_2d_and_3d_decompositions(client, rng):
         put_blocks(client, full3 + s, [[2, 3], [1, 4], [3, 2]], var="q", step=s, dims=("z", "y", "x"))
     q = simdask.open_dataarray(TEMPLATE, client)
     assert q.dims == ("step", "z", "y", "x") and q.dtype == np.int32
-    assert q.data.chunks == ((1, 1), (2, 3), (1, 4), (3, 2))
+    assert q.data.chunks == ((2,), (2, 3), (1, 4), (3, 2))
     np.testing.assert_array_equal(q.values, np.stack([full3, full3 + 1]))
     np.testing.assert_array_equal(q.sum(("y", "x")).values, np.stack([full3, full3 + 1]).sum(axis=(2, 3)))
 
@@ -86,7 +86,7 @@ def test_blocks_off_a_grid_and_moving_between_steps(client, rng):
                     block={"shape": (4, 6), "start": (y, x)},
                 )
     ds = simdask.open_dataset(TEMPLATE, client, concat={"rank": "x"}, missing="nan")
-    assert ds.u.data.chunks == ((1, 1), (2, 2), (2, 1, 1, 2))
+    assert ds.u.data.chunks == ((2,), (2, 2), (2, 1, 1, 2))
     np.testing.assert_array_equal(ds.u.values, full)
 
 
@@ -214,7 +214,7 @@ def test_fortran_and_c_blocks_open_to_the_same_dataset(client, rng):
     from_c = simdask.open_dataset("c{rank:d}_{step:d}", client, name="theta")
     from_fortran = simdask.open_dataset("f{rank:d}_{step:d}", client, name="theta")
     assert from_fortran.theta.dims == ("step", "z", "x") and from_fortran.theta.attrs == {"units": "K"}
-    assert from_fortran.theta.data.chunks == from_c.theta.data.chunks == ((1, 1), (2, 3), (4, 1, 3))
+    assert from_fortran.theta.data.chunks == from_c.theta.data.chunks == ((2,), (2, 3), (4, 1, 3))
     xr.testing.assert_identical(from_fortran.compute(), from_c.compute())
     np.testing.assert_array_equal(from_fortran.theta.values, steps)
     assert from_fortran.time.dims == ("step",) and from_fortran.time.values.tolist() == [0.0, 60.0]
@@ -225,7 +225,7 @@ def test_to_zarr_of_uneven_global_arrays(client, rng, tmp_path):
     path = tmp_path / "theta.zarr"
     written = simdask.to_zarr("f{rank:d}_{step:d}", path, client, name="theta")
     kept = xr.open_zarr(path)
-    assert kept.theta.encoding["chunks"] == (1, 3, 4)  # the largest block: zarr needs regular chunks
+    assert kept.theta.encoding["chunks"] == (2, 3, 4)  # the largest block: zarr needs regular chunks
     xr.testing.assert_identical(kept.compute(), written.compute())
     xr.testing.assert_identical(
         kept.compute(), simdask.open_dataset("c{rank:d}_{step:d}", client, name="theta").compute()
@@ -249,7 +249,7 @@ def test_to_store_writes_coords_and_blocks_that_open_back(client, rng):
     assert info.coords == {"time": 1.5, "x": (np.arange(10) * 0.1)[3:8].tolist(), "y": [0, 1, 2, 3]}
     assert info.block == simdask.wire.Placement(shape=(4, 10), start=(0, 3))
     back = simdask.open_dataarray("w_{step:d}_{b:d}", client, name="w")
-    assert back.data.chunks == ((1, 1, 1), (4,), (3, 5, 2))
+    assert back.data.chunks == ((3,), (4,), (3, 5, 2))
     xr.testing.assert_identical(back.compute(), array.compute())
     simdask.to_store(array[:1].compute(), "plain_{step:d}", client, coords=False)
     assert client.tensor_info("plain_0").coords == {}

@@ -22,8 +22,11 @@ def test_one_field_template(client, rng):
     assert list(ds.data_vars) == ["u"]
     assert ds.u.dims == ("step", "dim_0", "dim_1")
     assert ds.step.values.tolist() == [2, 7, 10]
-    assert ds.u.data.chunks == ((1, 1, 1), (4,), (3,))
+    assert ds.u.data.chunks == ((3,), (4,), (3,))  # chunks="auto": the steps grouped up to dask's chunk size
     np.testing.assert_array_equal(ds.u.values, np.stack([data[s] for s in sorted(steps)]))
+    per_key = simdask.open_dataset("u.step{step:d}", client, chunks={})
+    assert per_key.u.data.chunks == ((1, 1, 1), (4,), (3,))
+    np.testing.assert_array_equal(per_key.u.values, ds.u.values)
     np.testing.assert_allclose(float(ds.u.mean()), np.mean([data[s] for s in steps]))
 
 
@@ -50,7 +53,7 @@ def test_concat_tiles_uneven_blocks(client, rng):
             client.put_tensor(f"rank{r}/u_{s}", full[s, :, edges[r] : edges[r + 1]], dims=("y", "x"))
     ds = simdask.open_dataset("rank{rank:d}/{var}_{step:d}", client, concat={"rank": "x"})
     assert ds.u.dims == ("step", "y", "x")
-    assert ds.u.data.chunks == ((1, 1, 1), (4,), tuple(widths))
+    assert ds.u.data.chunks == ((3,), (4,), tuple(widths))
     np.testing.assert_array_equal(ds.u.values, full)
     np.testing.assert_allclose(ds.u.mean("x").values, full.mean(axis=2))
     by_axis = simdask.open_dataset("rank{rank:d}/{var}_{step:d}", client, concat={"rank": 1})
@@ -89,7 +92,7 @@ def test_fortran_order_tensors(client, rng):
     assert client.tensor_info("f.0").order == "F"
     expected = np.stack(data)
     opened = simdask.open_dataset("f.{step:d}", client).f
-    assert opened.dims == ("step", "j", "i") and opened.data.chunks == ((1,) * 4, (4,), (3,))
+    assert opened.dims == ("step", "j", "i") and opened.data.chunks == ((4,), (4,), (3,))
     np.testing.assert_array_equal(opened.transpose("step", "i", "j").values, expected)
     grouped = simdask.open_dataset("f.{step:d}", client, chunks={"step": 3})
     assert grouped.f.data.chunks[0] == (3, 1)
@@ -239,3 +242,44 @@ def test_auto_chunks_group_keys_up_to_dasks_chunk_size(client, rng):
     np.testing.assert_array_equal(stacked.values, data.transpose(1, 0, 2))
     with pytest.raises(TypeError, match="or be 'auto'"):
         simdask.open_dataset("r{rank:d}/s{step:d}", client, chunks="big")
+
+
+def test_keys_found_page_by_page_and_headers_read_in_batches(client, monkeypatch):
+    from simdask.bridge import catalog
+
+    monkeypatch.setattr(catalog, "SCAN_COUNT", 7)  # many SCAN pages, several header pipelines per shard
+    monkeypatch.setattr(catalog, "HEADER_BATCH", 5)
+    client.put_tensors({f"s.{i}": np.full(2, i) for i in range(40)})
+    client.put_tensor("s.x", np.zeros(2))  # matches the glob, not the template
+    client.put_tensor("s.40", np.zeros((3, 3)))  # does not fit: its header was read
+    with pytest.raises(simdask.TensorMismatchError, match=r"'s\.40'"):
+        simdask.open_dataarray("s.{step:d}", client)
+    client.delete_tensor("s.40")
+    da = simdask.open_dataarray("s.{step:d}", client)
+    assert da.shape == (40, 2)
+    np.testing.assert_array_equal(da.values[:, 0], np.arange(40))
+
+
+def test_variables_laid_out_alike_read_their_own_keys(client, rng):
+    # u and v sit alike (one layout worked out, shared); w is cut differently; v's attrs differ from u's
+    full = {name: rng.random((3, 4, 6)) for name in "uvw"}
+    cuts = {"u": [0, 2, 6], "v": [0, 2, 6], "w": [0, 5, 6]}
+    for name, data in full.items():
+        for s in range(3):
+            for rank in range(2):
+                a, b = cuts[name][rank], cuts[name][rank + 1]
+                client.put_tensor(
+                    f"rank{rank}/{name}_{s}",
+                    np.ascontiguousarray(data[s, :, a:b]),
+                    dims=("y", "x"),
+                    attrs={"units": "K" if name == "v" else "m/s"},
+                    coords={"time": s / 2},
+                    block={"shape": (4, 6), "start": (0, a)},
+                )
+    ds = simdask.open_dataset("rank{rank:d}/{var}_{step:d}", client)
+    assert ds.u.data.chunks == ds.v.data.chunks == ((3,), (4,), (2, 4))
+    assert ds.w.data.chunks == ((3,), (4,), (5, 1))
+    assert ds.v.attrs == {"units": "K"} and ds.u.attrs == {"units": "m/s"}
+    assert ds.time.values.tolist() == [0, 0.5, 1]
+    for name, data in full.items():
+        np.testing.assert_array_equal(ds[name].values, data)

@@ -124,6 +124,84 @@ def test_refreshing_reads_only_new_headers(client):
     raw.close()
 
 
+def test_a_refresh_forgets_deleted_keys_and_reads_them_again_when_rewritten(client):
+    from simdask.bridge.catalog import Catalog
+
+    client.put_tensors({f"u.{s}": np.zeros(2) for s in range(5)})
+    catalog = Catalog(client, "u.{step:d}")
+    assert len(catalog.refresh()) == 5
+    client.delete_tensor("u.1")
+    client.delete_tensor("u.3")
+    assert catalog.refresh() == [] and [e.key for e in catalog.entries] == ["u.0", "u.2", "u.4"]
+    client.put_tensor("u.3", np.zeros((2, 2)))
+    assert [(e.key, e.info.shape) for e in catalog.refresh()] == [("u.3", (2, 2))]
+    # a probe looks at given keys only: it finds new ones and forgets those gone
+    client.delete_tensor("u.0")
+    client.put_tensor("u.9", np.zeros(1))
+    assert [e.key for e in catalog.probe([{"step": 0}, {"step": 9}, {"step": 10}])] == ["u.9"]
+    assert "u.0" not in catalog and "u.9" in catalog and "u.10" not in catalog
+
+
+def _scans(client) -> int:
+    """SCAN calls the (standalone) store has answered so far."""
+    raw = client.redis()
+    try:
+        return int(raw.info("commandstats").get("cmdstat_scan", {}).get("calls", 0))
+    finally:
+        raw.close()
+
+
+def test_a_long_watch_keeps_bounded_bookkeeping_and_does_not_rescan_every_step(standalone_store, monkeypatch):
+    for name in ("SIMDASK_KEY_PREFIX", "SIMDASK_KEY_PREFIXES_IN"):
+        monkeypatch.delenv(name, raising=False)
+    with simdask.Client(standalone_store.address) as client:
+        client.flush()
+        keep, steps = 5, 150  # the writer keeps its last 5 steps, as a long simulation may
+
+        def write(step: int) -> None:
+            client.put_tensors({f"{var}.{step}": np.full(2, float(step)) for var in "uv"})
+            if step >= keep:
+                client.delete_tensor(f"u.{step - keep}")
+                client.delete_tensor(f"v.{step - keep}")
+
+        write(0)
+        stream = simdask.watch("{var}.{step:d}", client, interval=0, timeout=30, progress=False)
+        scans = _scans(client)
+        sizes = []
+        for step in range(1, steps + 1):
+            write(step)
+            ds = next(stream)
+            assert int(ds.step[0]) == step - 1 and float(ds.u[0, 0]) == step - 1
+            state = stream.gi_frame.f_locals
+            tracked, catalog = state["steps"], state["source"].catalog
+            sizes.append((len(catalog.entries), len(tracked.cells), len(tracked.done)))
+        stream.close()
+        # the pending step only (two keys), no yielded step remembered one by one; scans only at the start
+        assert max(sizes) <= (2, 1, 1), max(sizes)
+        assert _scans(client) - scans <= 3
+
+
+def test_keys_deleted_before_their_step_is_yielded_are_forgotten(client):
+    client.put_tensors({"u.0": np.zeros(2), "v.0": np.zeros(2), "u.1": np.ones(2)})  # step 1 lacks v
+    stream = simdask.watch("{var}.{step:d}", client, missing="nan", interval=0.01, timeout=10)
+    assert next(stream).step.values.tolist() == [0]
+    client.delete_tensor("u.1")  # a consumer dropped step 1 before the watch yielded it
+    client.put_tensors({"u.2": np.full(2, 2.0), "v.2": np.full(2, 2.0)})
+    client.put_tensor(simdask.END_OF_RUN, np.array(3))
+    rest = [ds.compute() for ds in stream]
+    assert [int(ds.step[0]) for ds in rest] == [2]
+    np.testing.assert_array_equal(rest[0].u.values, [[2.0, 2.0]])
+
+
+def test_steps_the_probes_cannot_foresee_are_found_by_a_scan(client):
+    client.put_tensors({f"u.{s}": np.full(1, s) for s in range(3)})
+    stream = simdask.watch("u.{step:d}", client, interval=0.01, timeout=10)
+    assert [int(next(stream).step[0]) for _ in range(2)] == [0, 1]
+    client.put_tensors({"u.500": np.full(1, 500), "u.1000": np.full(1, 1000)})  # far past what probes look at
+    assert [int(next(stream).step[0]) for _ in range(2)] == [2, 500]
+    stream.close()
+
+
 # -- writers that die (docs/protocol.md, "Runs": when a watch knows that a run failed) ---------------------------
 
 # A writer of run SIMDASK_RUN_ID that puts step 0 ("write") or nothing ("idle"), says so, then waits to be killed.

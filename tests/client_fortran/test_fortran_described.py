@@ -67,7 +67,11 @@ def test_a_decomposed_field_described_in_fortran_opens_as_from_python(native_for
     assert info.coords == {"x": [2.6, 3.1, 3.6], "time": 60.0}
     truth = expected()
     from_fortran = simdask.open_dataset("ftheta_{step:d}_{rank:d}", store_client, name="theta")
-    assert from_fortran.theta.data.chunks == ((1, 1), (2, 3), (4, 1, 3))  # one chunk per block
+    assert from_fortran.theta.data.chunks == (
+        (2,),
+        (2, 3),
+        (4, 1, 3),
+    )  # steps grouped (chunks="auto"), a chunk per block in space
     xr.testing.assert_identical(from_fortran.compute(), truth)
     put_from_python_in_c_order(store_client, truth)
     from_python = simdask.open_dataset("ptheta_{step:d}_{rank:d}", store_client, name="theta")

@@ -27,7 +27,7 @@ def test_a_worker_killed_mid_computation(own_store):
         DaskClient(cluster) as dask_client,
     ):
         dask_client.wait_for_workers(2)
-        ds = simdask.open_dataset("u.{step:d}", client)
+        ds = simdask.open_dataset("u.{step:d}", client, chunks={})
         assert ds.u.data.npartitions == STEPS  # one task per stored step
         future = dask_client.compute(ds.u.mean())
         deadline = time.monotonic() + 30
