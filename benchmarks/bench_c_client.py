@@ -52,15 +52,15 @@ def sh(cmd: list, **kw) -> str:
     return proc.stdout
 
 
-def build(build_dir: Path) -> Path:
-    """Install client_c under build_dir/prefix and compile c_bench against it."""
+def build(build_dir: Path, source: str = "c_bench.c") -> Path:
+    """Install client_c under build_dir/prefix and compile benchmarks/``source`` (c_bench.c) against it."""
     prefix = build_dir / "prefix"
     sh(["cmake", "-S", ROOT / "client_c", "-B", build_dir / "c", "-DCMAKE_BUILD_TYPE=Release"])
     sh(["cmake", "--build", build_dir / "c", "-j", "2"])
     sh(["cmake", "--install", build_dir / "c", "--prefix", prefix])
     env = dict(os.environ, PKG_CONFIG_PATH=str(prefix / "lib" / "pkgconfig"))
     flags = sh(["pkg-config", "--cflags", "--libs", "simdask", "hiredis"], env=env).split()
-    exe = build_dir / "c_bench"
+    exe = build_dir / Path(source).stem
     sh(
         [
             "gcc",
@@ -68,7 +68,7 @@ def build(build_dir: Path) -> Path:
             "-std=c11",
             "-D_POSIX_C_SOURCE=200809L",
             "-Wall",
-            ROOT / "benchmarks" / "c_bench.c",
+            ROOT / "benchmarks" / source,
             *flags,
             f"-Wl,-rpath,{prefix / 'lib'}",
             "-o",
@@ -122,7 +122,8 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         exe = build(opts.build or Path(tmp))
-        with Store() as store:
+        # no password: the bare-socket and redis-benchmark baselines do not authenticate (loopback only)
+        with Store(password="") as store:
             port = int(store.address.rsplit(":", 1)[1])
             print(f"store: {store.address} (standalone, TCP loopback); {opts.rounds} rounds, median MB/s")
             print(f"{'op':<22}" + "".join(f"{s + ' MiB':>16}" for s in opts.sizes.split(",")))
