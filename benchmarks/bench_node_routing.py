@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from bench_inference import MLP  # the latency benchmark's model (benchmarks/ is the script's folder)
 
 import simdask
 from simdask import env
@@ -35,16 +36,6 @@ from simdask.protocol import RunRequest
 from simdask.protocol.requests import loop_nodes, new_reply_key, run_request
 
 MODES = {"single stream": "", "routed": "n0", "routed, no loop on the node": "n2"}
-
-
-class MLP(torch.nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.l1 = torch.nn.Linear(64, 128)
-        self.l2 = torch.nn.Linear(128, 64)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.l2(torch.relu(self.l1(x)))
 
 
 def start_loop(address: str) -> subprocess.Popen:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
@@ -23,7 +22,7 @@ from ..client import Client
 from ..errors import KeyNotFoundError, TensorMismatchError
 from ..locality import store_nodes
 from .catalog import Catalog, Entry
-from .dataset import layout_of
+from .dataset import assemble, layout_of
 from .layout import Block, Chunks, Layout, Missing, VariableLayout
 from .loading import load_block
 from .placement import active_client, block_node, place
@@ -118,13 +117,7 @@ class _Reader:
         return da.Array(graph, name, chunks=variable.chunks, dtype=variable.dtype, meta=meta)
 
     def dataset(self, layout: Layout) -> xarray.Dataset:
-        import xarray as xr
-
-        token = uuid.uuid4().hex
-        variables = {v.name: xr.Variable(v.dims, self.array(v, token), attrs=v.attrs) for v in layout.variables}
-        coords: dict[str, Any] = {dim: np.asarray(values) for dim, values in layout.coords.items()}
-        coords.update(layout.tensor_coords)
-        return xr.Dataset(variables, coords=coords)
+        return assemble(layout, self.array)
 
 
 def open_colocated(

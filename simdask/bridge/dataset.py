@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -43,16 +43,21 @@ def _dask_array(variable: VariableLayout, recipe: ClientRecipe, token: str) -> d
     return da.Array(graph, name, chunks=variable.chunks, dtype=variable.dtype, meta=meta)
 
 
-def to_xarray(layout: Layout, client: Client) -> xarray.Dataset:
-    """The lazy Dataset of a layout; its chunks are read with ``client``'s recipe wherever they are computed."""
+def assemble(layout: Layout, array_of: Callable[[VariableLayout, str], dask.array.Array]) -> xarray.Dataset:
+    """The lazy Dataset of a layout, each variable's dask array made by ``array_of(variable, token)``."""
     import xarray as xr
 
-    recipe = ClientRecipe(client)
     token = uuid.uuid4().hex  # a store's data change under the same keys: never let dask reuse old results
-    variables = {v.name: xr.Variable(v.dims, _dask_array(v, recipe, token), attrs=v.attrs) for v in layout.variables}
+    variables = {v.name: xr.Variable(v.dims, array_of(v, token), attrs=v.attrs) for v in layout.variables}
     coords: dict[str, Any] = {dim: np.asarray(values) for dim, values in layout.coords.items()}
     coords.update(layout.tensor_coords)
     return xr.Dataset(variables, coords=coords)
+
+
+def to_xarray(layout: Layout, client: Client) -> xarray.Dataset:
+    """The lazy Dataset of a layout; its chunks are read with ``client``'s recipe wherever they are computed."""
+    recipe = ClientRecipe(client)
+    return assemble(layout, lambda variable, token: _dask_array(variable, recipe, token))
 
 
 def _default_name(catalog: Catalog) -> str:
