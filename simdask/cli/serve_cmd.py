@@ -50,7 +50,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--threads",
         type=int,
         metavar="N",
-        help="run N serving loops as threads of this process, without Dask (one node's service)",
+        help="run N serving loops as threads of this process, without Dask (one node's service); their models run on "
+        "one thread each unless OMP_NUM_THREADS, MKL_NUM_THREADS or OPENBLAS_NUM_THREADS say otherwise (as Dask's "
+        "workers)",
     )
     serve.add_argument(
         "--exit-with",
@@ -151,6 +153,11 @@ def _stopped(received: int, stop: Callable[[float], int]) -> int:
     return 130 if interrupted else 0
 
 
+#: The numeric libraries' thread counts a ``--threads`` process sets to 1 unless given: each serving loop runs
+#: its models on one core (its batches are what make it fast), instead of every loop using every core.
+_ONE_THREAD = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
 def _serve_threads(args: argparse.Namespace) -> int:
     """``--threads N``: run until SIGINT (130) or SIGTERM (0), or until a process of ``--exit-with`` ends (1)."""
     from ..inference.threads import ThreadedServer
@@ -161,6 +168,8 @@ def _serve_threads(args: argparse.Namespace) -> int:
         owners = [psutil.Process(pid) for pid in args.exit_with]
     except psutil.NoSuchProcess as exc:
         raise SystemExit(f"simdask serve: process {exc.pid} of --exit-with does not run") from None
+    for name in _ONE_THREAD:  # as Dask's nanny does for its workers, before a model's runtime reads them
+        os.environ.setdefault(name, "1")
     wakeup = catch_stop_signals()
     server = ThreadedServer(args.address, args.threads, name=args.name, gpu=True if args.gpu else None).start()
     print(
