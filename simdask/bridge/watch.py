@@ -82,8 +82,8 @@ class _Steps:
     (here and in the catalog) once yielded, and keys of yielded steps are
     passed over when seen again. New keys are found by probing the keys
     expected next (those the pending steps lack, and every combination of the
-    other fields for the next values of an integer ``along``, at the stride
-    seen last): one pipelined round trip whatever the store holds. The store
+    other fields for the next values of an integer ``along``, at the smallest stride
+    seen): one pipelined round trip whatever the store holds. The store
     is scanned at every poll until :data:`SCANNED_STEPS` steps were yielded
     (which sets the other fields' values), when the run ends, and, when
     probes find nothing, after 1, 2, 4, ... :data:`MAX_SCAN_WAIT` such polls
@@ -97,7 +97,7 @@ class _Steps:
         self.cells: dict[Any, dict[tuple[Any, ...], Entry]] = {}  # steps seen and not yielded
         self.integer = any(f.name == along and f.is_int for f in catalog.template.fields)
         self.newest: Any = None  # the greatest step seen
-        self.stride = 1  # between the last two steps seen (integer steps)
+        self.stride: int | None = None  # the smallest gap between two steps seen (integer steps)
         self.floor: Any = None  # every step seen at or below it was yielded
         self.done: set[Any] = set()  # steps yielded above the floor
         self.yielded_steps = 0
@@ -111,10 +111,19 @@ class _Steps:
                 self.known[name].add(value)
             step = entry.fields[self.along]
             if self.newest is None or step > self.newest:
-                if self.newest is not None and self.integer:
-                    self.stride = step - self.newest
                 self.newest = step
             self.cells.setdefault(step, {})[combo] = entry
+        if self.integer and entries:
+            self._narrow_stride()
+
+    def _narrow_stride(self) -> None:
+        """The stride only ever narrows, to the smallest gap between the steps seen, whatever order the keys came
+        in (a scan's order is the store's): probing at a stride wider than the writer's would find a later step
+        first and pass over the ones between."""
+        seen = sorted({*self.cells, *self.done, *(() if self.floor is None else (self.floor,))})
+        gaps = [b - a for a, b in zip(seen, seen[1:])]
+        if gaps:
+            self.stride = min(gaps) if self.stride is None else min(self.stride, *gaps)
 
     def skip(self, fields: dict[str, Any]) -> bool:
         """Whether a key belongs to a step already yielded."""
@@ -148,7 +157,7 @@ class _Steps:
         ahead = max(1, min(LOOKAHEAD, PROBE_KEYS // combos))
         found = False
         while True:
-            upcoming = [self.newest + self.stride * i for i in range(1, ahead + 1)]
+            upcoming = [self.newest + (self.stride or 1) * i for i in range(1, ahead + 1)]
             wanted = [fields for step in self.cells for fields in self.missing(step)]
             wanted += [fields for step in upcoming for fields in self._every(step)]
             new = catalog.probe(wanted)
@@ -251,8 +260,8 @@ def watch(
     """Yield the steps of a running simulation as lazy Datasets, as they become complete.
 
     Each poll looks for the keys expected next (those the pending steps
-    lack, and those of the next steps of an integer ``along``, at the stride
-    seen last) in one pipelined round trip, and reads the headers of new ones
+    lack, and those of the next steps of an integer ``along``, at the smallest stride
+    seen) in one pipelined round trip, and reads the headers of new ones
     only; the store is scanned for keys at every poll until two steps were
     yielded, when the run ends, and now and then while those probes find nothing
     (after 1, 2, 4, ... up to 64 such polls), so that irregular steps are

@@ -14,6 +14,8 @@ import pytest
 import xarray as xr
 
 import simdask
+from simdask.bridge.catalog import Catalog
+from simdask.bridge.watch import _Steps
 from simdask.errors import RunFailedError
 
 WRITER = textwrap.dedent(
@@ -110,8 +112,6 @@ def test_no_steps_at_all_times_out(watched):
 
 
 def test_refreshing_reads_only_new_headers(client):
-    from simdask.bridge.catalog import Catalog
-
     raw = client.redis()
     client.put_tensor("u.0", np.zeros(2))
     client.put_tensor("u.1", np.zeros(2))
@@ -200,6 +200,24 @@ def test_steps_the_probes_cannot_foresee_are_found_by_a_scan(client):
     client.put_tensors({"u.500": np.full(1, 500), "u.1000": np.full(1, 1000)})  # far past what probes look at
     assert [int(next(stream).step[0]) for _ in range(2)] == [2, 500]
     stream.close()
+
+
+def test_steps_a_scan_saw_out_of_order_set_the_stride_and_none_is_passed_over(client):
+    # a scan returns keys in the store's hash order (say 3, 10, 0, ...): the probes' stride is the smallest gap
+    # between the steps seen, never the gap between two keys in that order, or the probes would find step 17
+    # first and pass over 11-16
+    client.put_tensors({f"u.{s}": np.full(1, s) for s in range(11)})
+    catalog = Catalog(client, "u.{step:d}")
+    by_step = {e.fields["step"]: e for e in catalog.refresh()}
+    steps = _Steps(catalog, "step")
+    steps.add([by_step[s] for s in (3, 10, 0, 1, 2, 4, 5, 6, 7, 8, 9)])
+    assert steps.stride == 1
+    stream = simdask.watch("u.{step:d}", client, batch=True, interval=0.01, timeout=10)
+    seen = [int(s) for s in next(stream).step.values]
+    client.put_tensors({f"u.{s}": np.full(1, s) for s in range(11, 40)})
+    client.put_tensor(simdask.END_OF_RUN, np.array(39))
+    seen += [int(s) for ds in stream for s in ds.step.values]
+    assert seen == list(range(40))
 
 
 # -- writers that die (docs/protocol.md, "Runs": when a watch knows that a run failed) ---------------------------
