@@ -50,6 +50,8 @@ __all__ = ["active_client", "block_node", "optimize", "place", "place_blocks", "
 _WORKER_NODES: dict[tuple[str, frozenset[str]], dict[str, tuple[str, ...]]] = {}
 _LOCK = threading.Lock()
 _CACHED_CLUSTERS = 16  # worker sets remembered (a cluster that scales has a new set each time)
+#: Seconds the workers are given to say their node; when they do not answer in time, nothing is placed.
+ASK_TIMEOUT_S = 10.0
 
 
 def active_client() -> distributed.Client | None:
@@ -74,7 +76,11 @@ def worker_nodes(client: distributed.Client) -> dict[str, tuple[str, ...]]:
     found = _WORKER_NODES.get(cache_key)
     if found is None:
         by_node: dict[str, list[str]] = collections.defaultdict(list)
-        for worker, node in client.run(node_name, workers=sorted(workers), on_error="ignore").items():
+        try:
+            answers = client.run(node_name, workers=sorted(workers), on_error="ignore", callback_timeout=ASK_TIMEOUT_S)
+        except TimeoutError:  # a worker too busy to answer: place nothing, compute as Dask decides
+            return {}
+        for worker, node in answers.items():
             if isinstance(node, str):  # a worker that left meanwhile answers with its error
                 by_node[node].append(worker)
         found = {node: tuple(sorted(ws)) for node, ws in by_node.items()}
