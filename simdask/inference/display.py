@@ -35,13 +35,21 @@ def server_line(server: InferenceServer) -> str:
     return f"<simdask.InferenceServer {server.name!r} {loops}, store {server.client.address}>"
 
 
-def _workers(server: InferenceServer) -> dict[str, str]:
-    """The worker each loop's task runs on, as the scheduler says (by task key)."""
+def _workers(server: InferenceServer) -> dict[str, str] | None:
+    """The worker each loop's task runs on, as the scheduler says (by task key); ``None``: it did not say."""
     try:
         processing: dict[str, Any] = server.dask.processing()
     except Exception:  # a scheduler that went away: the loop records still say where loops answered
-        return {}
+        return None
     return {str(key): worker for worker, keys in processing.items() for key in keys}
+
+
+def _state(status: str, placed: bool, known: bool) -> str:
+    """A loop's state as shown: Dask's ``pending`` is ``running`` once the scheduler has the task on a worker,
+    ``waiting for a worker`` before (its worker busy, or its GPU still held by a loop that is ending)."""
+    if status != "pending":
+        return status
+    return "running" if placed or not known else "waiting for a worker"
 
 
 def server_html(server: InferenceServer) -> str:
@@ -62,7 +70,8 @@ def server_html(server: InferenceServer) -> str:
         rows = []
         for consumer, future in zip(server.consumers, server.futures):
             record = records.get(consumer)
-            where = workers.get(str(future.key)) or (record.worker if record else "")
+            placed = (workers or {}).get(str(future.key))
+            where = placed or (record.worker if record else "")
             device = ("GPU" if record.gpu else "CPU") if record else ""
             counts = sorted(record.served.items()) if record else []
             served = ", ".join(f"{label} ({dev}): {n}" for (label, dev), n in counts)
@@ -70,7 +79,7 @@ def server_html(server: InferenceServer) -> str:
             rows.append(
                 [
                     esc(consumer),
-                    badge("running" if status == "pending" else status, _TONES.get(status, "ok")),
+                    badge(_state(status, bool(placed), workers is not None), _TONES.get(status, "ok")),
                     esc(where),
                     esc(device),
                     esc(served or unknown or ("nothing yet" if record is None else "")),

@@ -32,7 +32,7 @@ import psutil
 from .. import _html, config, env, wire
 from ..errors import RunFailedError, RunNotFoundError, SimdaskError
 from ..transport import Request, deadline
-from .scripts import BEGIN_RUN, END_RUN
+from .scripts import BEGIN_RUN, END_RUN, RUN_INFO
 from .session import Session, seconds_setting
 from .tensors import delete_tensors, key_exists
 
@@ -331,10 +331,11 @@ def _writer(index: int, record: Any, alive: bool, began: float, now: float, leas
 
 
 def run_info(session: Session, group: str, run: int, *, lease: float | None = None) -> RunInfo | None:
-    """Run ``run`` of ``group`` (``None`` when there is no such run): one round trip, two with a heartbeat check."""
+    """Run ``run`` of ``group`` (``None`` when there is no such run): its record, the store's time and every
+    writer's heartbeat, read at one instant (one round trip)."""
     base = registry_key(group)
-    transport = session.transport
-    fields, now_reply = transport.run([Request(base, [("HGETALL", f"{base}:{run}"), ("TIME",)])])[0]
+    request = Request(base, [("EVAL", RUN_INFO, 1, base, run)], idempotent=True)
+    fields, now_reply, alive = session.transport.run([request])[0]
     if not fields:
         return None
     record = {_decode(k): v for k, v in zip(fields[::2], fields[1::2])}
@@ -343,10 +344,8 @@ def run_info(session: Session, group: str, run: int, *, lease: float | None = No
     except (KeyError, ValueError) as exc:
         raise RunNotFoundError(f"run {run} of writer group {group!r} has a malformed registry entry ({exc})") from None
     now = float(_decode(now_reply[0])) + float(_decode(now_reply[1])) / 1e6
-    alive_keys = [f"{base}:{run}:alive:{i}" for i in range(writers)]
-    replies = transport.run([Request(k, [("EXISTS", k)]) for k in alive_keys])
     lease = lease_seconds(lease)
-    members = tuple(_writer(i, record.get(f"w:{i}"), bool(replies[i]), began, now, lease) for i in range(writers))
+    members = tuple(_writer(i, record.get(f"w:{i}"), bool(alive[i]), began, now, lease) for i in range(writers))
     return RunInfo(group, run, _decode(record.get("token", "")), writers, began, ended, members, now)
 
 

@@ -6,7 +6,7 @@ client sends the same bytes, so the store caches one compiled copy.
 
 from __future__ import annotations
 
-__all__ = ["BEGIN_RUN", "CLEANUP_CHUNKS", "END_RUN", "LOOP_ALIVE", "SUBMIT"]
+__all__ = ["BEGIN_RUN", "CLEANUP_CHUNKS", "END_RUN", "LOOP_ALIVE", "RUN_INFO", "SUBMIT"]
 
 #: ``EVAL CLEANUP_CHUNKS n <head key 1> ... <head key n> <chunk key prefix 1> ... <prefix n>``:
 #: unlink the chunks of every chunked tensor currently stored at the head keys
@@ -83,6 +83,18 @@ if doc.ended == nil then
 end
 redis.call('DEL', run .. ':alive:' .. ARGV[2])
 return tonumber(redis.call('HGET', run, 'ended'))
+"""
+
+#: ``EVAL RUN_INFO 1 <registry> <run>``: what a reader needs of run ``<run>``, read at one instant:
+#: ``{HGETALL <registry>:<run>, TIME, {EXISTS <registry>:<run>:alive:<i> for each writer i}}``. Read
+#: apart, a writer that ends between the record and its heartbeat (``END_RUN`` drops it) would look dead.
+#: Python readers only; it writes nothing.
+RUN_INFO = """\
+local run = KEYS[1] .. ':' .. ARGV[1]
+local alive = {}
+local writers = tonumber(redis.call('HGET', run, 'writers')) or 0
+for i = 0, writers - 1 do alive[i + 1] = redis.call('EXISTS', run .. ':alive:' .. i) end
+return {redis.call('HGETALL', run), redis.call('TIME'), alive}
 """
 
 #: ``EVAL SUBMIT 5 <loops> <stream> <reply key> <node loops> <node stream> <reply ttl s> <message> <field>

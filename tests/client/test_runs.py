@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import dask
@@ -174,6 +175,34 @@ def test_watch_waits_for_the_next_run_and_never_shows_the_last_one(run_store):
     for proc in procs:
         proc.communicate(timeout=60)
     assert seen == [(0, 70.0), (1, 71.0), (2, 72.0)]
+
+
+def test_a_writer_ending_while_its_run_is_read_is_never_taken_for_dead(run_store, monkeypatch):
+    """The record and the heartbeats are read at one instant: ending drops the heartbeat, and a record read
+    before it with a heartbeat read after it would name a live writer dead."""
+    monkeypatch.setenv("SIMDASK_KEY_PREFIX", "sim")
+    writer = simdask.Client()
+    monkeypatch.delenv("SIMDASK_KEY_PREFIX")
+    reader = _reader()
+    dead: list[runs.RunInfo] = []
+    stop = threading.Event()
+
+    def read() -> None:
+        while not stop.is_set():
+            info = runs.run_info(reader._session, "sim", writer.run or 1)
+            if info is not None and info.dead:
+                dead.append(info)
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    try:
+        for cycle in range(200):
+            writer.begin_run(f"cycle{cycle}", writer=0, writers=2)
+            writer.end_run()
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert not dead, dead[0]
 
 
 def test_a_killed_writer_fails_the_watch_naming_it(run_store):

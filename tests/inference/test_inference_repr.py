@@ -21,12 +21,49 @@ def test_an_inference_server_shows_its_loops_and_what_they_served(standalone_sto
         client.put_tensor("x", np.arange(3.0))
         client.run_script("ops", "double", ["x"], ["y"])
         assert repr(server).startswith("<simdask.InferenceServer '<shown>' 2 loops (2 pending)")
-        deadline = time.monotonic() + 10  # the loop records its answer in the round trip after the answer itself
-        while "script:ops" not in (html := server._repr_html_()) and time.monotonic() < deadline:
+        deadline = time.monotonic() + 30  # the loop records its answer in the round trip after the answer itself;
+        # the loop that served nothing may still wait for its worker (the GPU a loop of an earlier test held)
+        while time.monotonic() < deadline:
+            html = server._repr_html_()
+            if "script:ops" in html and html.count(">running</b>") == 2:
+                break
             time.sleep(0.05)
         assert "&lt;shown&gt;-0" in html and "&lt;shown&gt;-1" in html and "<shown>" not in html
-        assert html.count(">running</b>") == 2
+        assert html.count(">running</b>") == 2, html
         assert "script:ops (cpu): 1" in html and html.count("nothing yet") == 1  # the loop that answered, the other
         workers = dask_client.scheduler_info()["workers"]
         assert sum(address in html for address in workers) == 2  # each loop's worker
     assert "not serving" in server._repr_html_()
+
+
+def _hold_the_gpu(event_name: str) -> bool:
+    from distributed import Event
+
+    return Event(event_name).wait(timeout=60)
+
+
+def test_a_loop_not_yet_on_a_worker_shows_that_it_waits(standalone_store, dask_client, monkeypatch):
+    from distributed import Event
+
+    for name in ("SIMDASK_KEY_PREFIX", "SIMDASK_KEY_PREFIXES_IN"):
+        monkeypatch.delenv(name, raising=False)
+    release = Event("simdask-test-release-the-gpu", client=dask_client)
+    holder = dask_client.submit(_hold_the_gpu, release.name, resources={"GPU": 1}, pure=False)
+    deadline = time.monotonic() + 30
+    while not any(holder.key in keys for keys in dask_client.processing().values()):
+        assert time.monotonic() < deadline, "the task holding the GPU never started"
+        time.sleep(0.05)
+    server = simdask.InferenceServer(standalone_store.address, dask_client, name="held")
+    try:
+        with server:
+            while (html := server._repr_html_()).count(">running</b>") != 1:
+                assert time.monotonic() < deadline, html
+                time.sleep(0.05)
+            assert html.count(">waiting for a worker</b>") == 1  # the GPU loop: its one GPU is held
+            release.set()
+            while server._repr_html_().count(">running</b>") != 2:
+                assert time.monotonic() < deadline, server._repr_html_()
+                time.sleep(0.05)
+    finally:
+        release.set()
+        assert holder.result(timeout=30) is True
