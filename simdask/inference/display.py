@@ -35,21 +35,35 @@ def server_line(server: InferenceServer) -> str:
     return f"<simdask.InferenceServer {server.name!r} {loops}, store {server.client.address}>"
 
 
-def _workers(server: InferenceServer) -> dict[str, str] | None:
-    """The worker each loop's task runs on, as the scheduler says (by task key); ``None``: it did not say."""
+def _placements(server: InferenceServer) -> dict[str, tuple[str, bool]] | None:
+    """Where each loop's task is, as the scheduler says (by task key): its worker, and whether it has started
+    there (a loop leaves its worker's thread pool as it starts: Dask then counts it long-running). A task not
+    started yet waits for a thread or for the resource it needs (the GPU a loop that is ending still holds).
+    ``None``: the scheduler did not say."""
+    keys = [str(f.key) for f in server.futures]
+
+    def placements(dask_scheduler: Any) -> dict[str, tuple[str, bool]]:
+        found = {}
+        for key in keys:
+            ts = dask_scheduler.tasks.get(key)
+            if ts is not None and ts.processing_on is not None:
+                found[key] = (ts.processing_on.address, ts in ts.processing_on.long_running)
+        return found
+
     try:
-        processing: dict[str, Any] = server.dask.processing()
-    except Exception:  # a scheduler that went away: the loop records still say where loops answered
+        return dict(server.dask.run_on_scheduler(placements))
+    except Exception:  # a scheduler that went away or runs no functions: the loop records still say where
         return None
-    return {str(key): worker for worker, keys in processing.items() for key in keys}
 
 
-def _state(status: str, placed: bool, known: bool) -> str:
-    """A loop's state as shown: Dask's ``pending`` is ``running`` once the scheduler has the task on a worker,
-    ``waiting for a worker`` before (its worker busy, or its GPU still held by a loop that is ending)."""
-    if status != "pending":
-        return status
-    return "running" if placed or not known else "waiting for a worker"
+def _state(status: str, placement: tuple[str, bool] | None, known: bool) -> str:
+    """A loop's state as shown: Dask's ``pending`` is ``running`` once the loop has started on its worker,
+    ``waiting on its worker`` while the worker holds it back, ``waiting for a worker`` before one has it."""
+    if status != "pending" or not known:
+        return "running" if status == "pending" else status
+    if placement is None:
+        return "waiting for a worker"
+    return "running" if placement[1] else "waiting on its worker"
 
 
 def server_html(server: InferenceServer) -> str:
@@ -66,12 +80,12 @@ def server_html(server: InferenceServer) -> str:
             unknown = ""
         except Exception as exc:  # the store went away: show the loops Dask knows
             records, unknown = {}, f"store not reachable: {exc}"
-        workers = _workers(server)
+        placements = _placements(server)
         rows = []
         for consumer, future in zip(server.consumers, server.futures):
             record = records.get(consumer)
-            placed = (workers or {}).get(str(future.key))
-            where = placed or (record.worker if record else "")
+            placement = (placements or {}).get(str(future.key))
+            where = placement[0] if placement else (record.worker if record else "")
             device = ("GPU" if record.gpu else "CPU") if record else ""
             counts = sorted(record.served.items()) if record else []
             served = ", ".join(f"{label} ({dev}): {n}" for (label, dev), n in counts)
@@ -79,7 +93,7 @@ def server_html(server: InferenceServer) -> str:
             rows.append(
                 [
                     esc(consumer),
-                    badge(_state(status, bool(placed), workers is not None), _TONES.get(status, "ok")),
+                    badge(_state(status, placement, placements is not None), _TONES.get(status, "ok")),
                     esc(where),
                     esc(device),
                     esc(served or unknown or ("nothing yet" if record is None else "")),

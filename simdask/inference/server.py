@@ -51,6 +51,11 @@ class InferenceServer:
     claim_idle
         Seconds after which requests a silent loop held are claimed by another.
 
+    In Jupyter it shows a table of its loops: each one's state (``running``;
+    ``waiting on its worker`` while the worker's threads or its GPU are busy;
+    ``waiting for a worker``; Dask's ``finished``, ``error``, ...), its
+    worker, its device and what it served, by model.
+
     Examples
     --------
     >>> with InferenceServer(store.address, dask_client):     # doctest: +SKIP

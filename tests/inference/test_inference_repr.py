@@ -59,7 +59,7 @@ def test_a_loop_not_yet_on_a_worker_shows_that_it_waits(standalone_store, dask_c
             while (html := server._repr_html_()).count(">running</b>") != 1:
                 assert time.monotonic() < deadline, html
                 time.sleep(0.05)
-            assert html.count(">waiting for a worker</b>") == 1  # the GPU loop: its one GPU is held
+            assert html.count(">waiting on its worker</b>") == 1  # the GPU loop: its worker's one GPU is held
             release.set()
             while server._repr_html_().count(">running</b>") != 2:
                 assert time.monotonic() < deadline, server._repr_html_()

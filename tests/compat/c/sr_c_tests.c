@@ -768,7 +768,8 @@ static int case_models(const char *torch_file, const char *script_file)
     return failures;
 }
 
-/* run_model / run_script without any serving loop: an error within a second that says what to start. */
+/* run_model / run_script without any serving loop: an error at once (within 5 s on a loaded machine, not the
+ * run timeout) that says what to start. */
 static int case_no_service(void)
 {
     void *c = connect_client();
@@ -781,12 +782,12 @@ static int case_no_service(void)
     EXPECT(SRRuntimeError, run_model(c, N("m_torch"), in, in_len, 1, out, out_len, 1));
     double took = now_s() - t0;
     printf("run_model: %s\n", SRGetLastError());
-    CHECK(took < 1.0, "run_model took %.2f s to fail", took);
+    CHECK(took < 5.0, "run_model took %.2f s to fail", took);
     MSG_HAS("serving loop");
     t0 = now_s();
     EXPECT(SRRuntimeError, run_script(c, N("s_file"), N("twice"), in, in_len, 1, out, out_len, 1));
     printf("run_script: %s\n", SRGetLastError());
-    CHECK(now_s() - t0 < 1.0, "run_script took %.2f s to fail", now_s() - t0);
+    CHECK(now_s() - t0 < 5.0, "run_script took %.2f s to fail", now_s() - t0);
     EXPECT(SRParameterError, run_model_multigpu(c, N("m"), in, in_len, 1, out, out_len, 1, 0, 0, 0));
     EXPECT(SRParameterError, run_script(c, N("s"), NULL, 0, in, in_len, 1, out, out_len, 1));
     OK(DeleteCClient(&c));
