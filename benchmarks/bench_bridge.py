@@ -12,7 +12,8 @@ One run, figures compared as ratios within it (this machine is noisy):
   (dask) ``open_dataset(...).u.mean().compute()`` on a 2-worker LocalCluster
          (processes, 1 thread each), with the default ``chunks="auto"`` (16
          keys of 8 MiB per task, dask's 128 MiB ``array.chunk-size``, read
-         one 8 MiB key per round trip); with ``chunks={}`` (one key per
+         one 8 MiB key per round trip, the two workers taking turns per
+         round: ``simdask/bridge/turns.py``); with ``chunks={}`` (one key per
          task, the default before issue 14); and, as a diagnostic,
          ``mean(skipna=False)``: xarray's default NaN-skipping mean makes a
          copy and a mask of every chunk, which costs about as much CPU as

@@ -17,14 +17,16 @@ from ..protocol import tensors
 from .buffers import pool
 from .layout import Block, Part
 from .recipe import ClientRecipe
+from .turns import machine_turn
 
 __all__ = ["ROUND_BYTES", "BlockReader", "load_block", "rounds", "touched", "write_block"]
 
 #: Tensor bytes a block's read pipelines in one round trip. Valkey spends ~3x the CPU per byte sending large
 #: values that queue behind one another (a pipeline of 8 MiB ``GET``s, or of 128 KiB ones past ~512 KiB in all:
 #: their replies are copied into its output buffers) than sending one at a time to a reader that takes it at
-#: once; small tensors still share a round trip. Values queued for two readers at once cost it the same, so a
-#: process's threads take turns, a round each (benchmarks/README.md, "xarray/Dask bridge").
+#: once; small tensors still share a round trip. Values queued for two readers at once cost it the same, so the
+#: processes and threads of a machine take turns, a round each (:mod:`.turns`; benchmarks/README.md, "xarray/Dask
+#: bridge").
 ROUND_BYTES = 512 * 1024
 
 
@@ -125,11 +127,12 @@ def _as_stored(view: np.ndarray, order: str) -> np.ndarray:
 
 def _read(recipe: ClientRecipe, keys: list[str], outs: list[np.ndarray]) -> None:
     """Receive ``keys`` into ``outs``, pipelined in rounds of about :data:`ROUND_BYTES` (a larger tensor alone),
-    one round of this process's threads at a time per store (:meth:`ClientRecipe.reading`)."""
-    session = recipe.client().session
+    one round of this machine's processes and threads at a time per store (:func:`~.turns.machine_turn`)."""
+    client = recipe.client()
+    session = client.session
     try:
         for start, stop in rounds([out.nbytes for out in outs]):
-            with recipe.reading():
+            with machine_turn(client.address):
                 tensors.get_tensors(session, keys[start:stop], outs=outs[start:stop], what="load")
     except TensorMismatchError as exc:
         raise TensorMismatchError(f"{exc}: it changed since it was opened; open it again") from None

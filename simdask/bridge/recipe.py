@@ -10,7 +10,6 @@ connections (the transport checks the process id).
 from __future__ import annotations
 
 import contextlib
-import os
 import pickle
 import threading
 from collections.abc import Iterator
@@ -20,9 +19,7 @@ from ..client import Client
 __all__ = ["ClientRecipe", "connected"]
 
 _CLIENTS: dict[bytes, Client] = {}
-_READING: dict[bytes, threading.Lock] = {}
 _LOCK = threading.Lock()
-os.register_at_fork(after_in_child=_READING.clear)  # a lock held by another thread at the fork stays held
 
 
 @contextlib.contextmanager
@@ -61,16 +58,6 @@ class ClientRecipe:
                 if client is None:
                     client = _CLIENTS[self._state] = pickle.loads(self._state)
         return client
-
-    def reading(self) -> threading.Lock:
-        """This process's lock for receiving tensor data from the recipe's store: its threads take turns (valkey
-        sends one reader's large values at a time more cheaply: ``simdask/bridge/loading.py``). It is held for
-        one pipelined round, which the client's socket timeout and retry window bound."""
-        lock = _READING.get(self._state)
-        if lock is None:
-            with _LOCK:
-                lock = _READING.setdefault(self._state, threading.Lock())
-        return lock
 
     def __getstate__(self) -> bytes:
         return self._state

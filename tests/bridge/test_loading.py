@@ -84,21 +84,3 @@ def test_grouped_chunks_equal_one_chunk_per_key(client, rng, scheduler):
             np.testing.assert_array_equal(opened.values, expected)
             np.testing.assert_array_equal(opened[2:4, 1:3].values, expected[2:4, 1:3])
             np.testing.assert_allclose(opened.mean(("y", "x")).values, np.nanmean(expected, axis=(1, 2)))
-
-
-def test_threads_take_turns_per_store_and_a_forked_child_gets_its_own_turn(client):
-    import os
-
-    from simdask.bridge.recipe import ClientRecipe
-
-    recipe = ClientRecipe(client)
-    lock = recipe.reading()
-    assert ClientRecipe(client).reading() is lock  # one per store and options, in this process
-    with simdask.Client(client.address, socket_timeout=91.0) as other:
-        assert ClientRecipe(other).reading() is not lock
-    with lock:  # held by this thread while the process forks: the child must not wait on it
-        pid = os.fork()
-        if pid == 0:
-            os._exit(0 if recipe.reading().acquire(timeout=5) else 1)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
