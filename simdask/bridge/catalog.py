@@ -4,11 +4,14 @@ Keys are found with ``SCAN`` on every shard, one page at a time, and headers
 read with one pipelined ``GETRANGE`` per key, a batch of keys per pipeline
 (one round trip per shard and batch), so opening 10,000 tensors moves a few
 hundred bytes each and no data, and opening a million holds one page of keys
-and one batch of headers at a time besides the entries. A catalog remembers
-what it has read: refreshing it reads only the new keys' headers and forgets
-the keys gone from the store; :meth:`Catalog.probe` looks at given keys only,
-and :meth:`Catalog.forget` drops entries a caller is done with (``watch``
-keeps its bookkeeping bounded so).
+and one batch of headers at a time besides the entries. The lookup of the
+current run (``run=None``) goes in one pipeline with the first ``SCAN`` on a
+standalone store once this process has seen the group's prefix there: the
+scan is of that prefix, done again when a new run has begun since. A catalog
+remembers what it has read: refreshing it reads only the new keys' headers
+and forgets the keys gone from the store; :meth:`Catalog.probe` looks at
+given keys only, and :meth:`Catalog.forget` drops entries a caller is done
+with (``watch`` keeps its bookkeeping bounded so).
 """
 
 from __future__ import annotations
@@ -19,9 +22,11 @@ from typing import Any
 
 from .. import wire
 from ..client import Client
-from ..errors import KeyNotFoundError
-from ..protocol import tensors
+from ..errors import KeyNotFoundError, error_from_reply
+from ..protocol import runs, tensors
 from ..protocol.keys import is_internal
+from ..transport import ErrorReply, Request
+from ..transport.transport import scan_command
 from .template import KeyTemplate, glob_escape
 
 __all__ = ["Entry", "Catalog"]
@@ -30,6 +35,10 @@ __all__ = ["Entry", "Catalog"]
 SCAN_COUNT = 10_000
 #: Headers read per pipeline: bounds the replies held at once (a few hundred bytes each).
 HEADER_BATCH = 10_000
+#: Groups' current key prefixes last found, by (store address, group): a later catalog scans the same prefix
+#: while it looks the run up, in one round trip. Bounded: forgotten all at once past this many.
+_PREFIXES: dict[tuple[str, str], str] = {}
+_MAX_PREFIXES = 256
 
 
 @dataclass(frozen=True, slots=True)  # one per key: a million of them open a long run
@@ -60,11 +69,42 @@ class Catalog:
     def __init__(self, client: Client, template: str | KeyTemplate, run: int | str | None = None) -> None:
         self.client = client
         self.template = template if isinstance(template, KeyTemplate) else KeyTemplate(template)
-        self.prefix = client.run_key_prefix(run)
+        self._first: tuple[bytes, list[bytes]] | None = None  # the first SCAN reply, when sent with the lookup
+        self.prefix = self._look_up(run)
         at = self.prefix.rstrip(".").rsplit("@", 1)
         self.run = int(at[1]) if len(at) == 2 else None
         self._entries: dict[str, Entry] = {}
         self._ignored: set[str] = set()  # keys the glob matches and the template does not
+
+    def _look_up(self, run: int | str | None) -> str:
+        """The key prefix of ``run``; for the current run of a group whose prefix this process has seen on a
+        standalone store, looked up in one pipeline with the first ``SCAN`` of that prefix (kept for
+        :meth:`refresh` when the prefix is still the same)."""
+        client = self.client
+        group = client.current_run_lookup() if run is None and not client.is_cluster else None
+        if group is None:
+            return client.run_key_prefix(run)
+        seen = (client.address, group)
+        guess = _PREFIXES.get(seen)
+        if guess is None:
+            prefix = client.run_key_prefix(run)
+        else:
+            key, command = runs.current_run_command(group)
+            scan = scan_command(self._pattern(guess), SCAN_COUNT)
+            current, first = client.session.transport.run([Request(key, (command,)), Request(None, (scan,))])
+            for reply, sent in ((current, command), (first, scan)):
+                if isinstance(reply, ErrorReply):
+                    raise error_from_reply(reply, f"{sent[0]} at {client.address}")
+            prefix = runs.key_prefix(group, None if current is None else int(current))
+            self._first = (first[0], first[1]) if prefix == guess else None
+        if len(_PREFIXES) >= _MAX_PREFIXES:
+            _PREFIXES.clear()
+        _PREFIXES[seen] = prefix
+        return prefix
+
+    def _pattern(self, prefix: str) -> str:
+        """The ``SCAN`` pattern of the template's keys under ``prefix``."""
+        return glob_escape(prefix) + self.template.glob
 
     @property
     def entries(self) -> list[Entry]:
@@ -90,8 +130,9 @@ class Catalog:
         ignored: set[str] = set()
         pending: dict[str, dict[str, Any]] = {}
         added: list[Entry] = []
-        pattern = glob_escape(self.prefix) + self.template.glob
-        for _, page in self.client.session.transport.scan_pages(pattern, count=SCAN_COUNT):
+        first, self._first = self._first, None
+        pages = self.client.session.transport.scan_pages(self._pattern(self.prefix), count=SCAN_COUNT, first=first)
+        for _, page in pages:
             for key in page:
                 if known:
                     found.add(key)

@@ -256,15 +256,20 @@ class Client(ModelMethods, AdminMethods):
         if not self._prefixes.use_tensor_prefix:
             return ""
         group = self._group(prefix)
-        if run is None:
-            if group == self._prefixes.put_prefix and self._runs.run is not None:
-                scoped = runs.run_prefix(group, self._runs.run)
-            else:
-                current = runs.current_run(self._session, group)
-                scoped = group if current is None else runs.run_prefix(group, current)
-        else:
-            scoped = runs.run_prefix(group, runs.find_run(self._session, group, run))
-        return f"{scoped}." if scoped else ""
+        if run is not None:
+            return runs.key_prefix(group, runs.find_run(self._session, group, run))
+        if self.current_run_lookup(prefix) is None:
+            return runs.key_prefix(group, self._runs.run)
+        return runs.key_prefix(group, runs.current_run(self._session, group))
+
+    def current_run_lookup(self, prefix: str | None = None) -> str | None:
+        """The writer group whose current run :meth:`run_key_prefix` (``run=None``) looks up in the store
+        (:func:`~simdask.protocol.runs.current_run`), or ``None`` when it looks up nothing (no prefix, or this
+        client's own run): the bridge sends that lookup along with its first ``SCAN``."""
+        if not self._prefixes.use_tensor_prefix:
+            return None
+        group = self._group(prefix)
+        return None if group == self._prefixes.put_prefix and self._runs.run is not None else group
 
     def reading_run(self, prefix: str | None = None) -> int | None:
         """The run this client's reads of a writer group use (``None``: plain keys, the group has no runs)."""

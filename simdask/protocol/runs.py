@@ -46,9 +46,11 @@ __all__ = [
     "WriterInfo",
     "check_launch",
     "current_run",
+    "current_run_command",
     "delete_run",
     "find_run",
     "identity_from_env",
+    "key_prefix",
     "lease_seconds",
     "list_runs",
     "plain_key",
@@ -364,9 +366,27 @@ def find_run(session: Session, group: str, run: int | str) -> int:
 
 def current_run(session: Session, group: str) -> int | None:
     """The latest run begun in ``group`` (``None``: the group has no runs)."""
-    key = registry_key(group)
-    value = session.transport.execute(key, "HGET", key, "current")
+    key, command = current_run_command(group)
+    value = session.transport.execute(key, *command)
     return None if value is None else int(value)
+
+
+def current_run_command(group: str) -> tuple[str, tuple[str, str, str]]:
+    """The key and command :func:`current_run` sends (its reply: the run number or nil), for a caller that
+    sends them in a pipeline with others."""
+    key = registry_key(group)
+    return key, ("HGET", key, "current")
+
+
+def key_prefix(group: str, run: int | None) -> str:
+    """The key prefix, with its trailing dot (``""`` for none), of run ``run`` of ``group`` (``None``: its plain
+    keys).
+
+    >>> key_prefix("sim", 3), key_prefix("sim", None), key_prefix("", 3), key_prefix("", None)
+    ('sim@3.', 'sim.', '@3.', '')
+    """
+    scoped = group if run is None else run_prefix(group, run)
+    return f"{scoped}." if scoped else ""
 
 
 def record_launch(session: Session, group: str, run_id: str, pid: int) -> None:

@@ -34,7 +34,7 @@ from .deadlines import current_deadline
 from .replies import Reader, read_replies
 from .slots import SLOT_COUNT, key_slot
 
-__all__ = ["IDEMPOTENT_COMMANDS", "Request", "Transport"]
+__all__ = ["IDEMPOTENT_COMMANDS", "Request", "Transport", "scan_command"]
 
 log = logging.getLogger("simdask.transport")
 
@@ -123,6 +123,12 @@ class Request:
         if self.idempotent is not None:
             return self.idempotent
         return all(_name(command) in IDEMPOTENT_COMMANDS for command in self.commands)
+
+
+def scan_command(pattern: str, count: int) -> tuple[Any, ...]:
+    """The ``SCAN`` that starts a scan of the keys matching ``pattern``, ``count`` keys looked at per call
+    (:meth:`Transport.scan_pages` goes on with its reply)."""
+    return ("SCAN", b"0", "MATCH", pattern, "COUNT", count)
 
 
 def _broken(error: StoreConnectionError, sent: bool) -> StoreConnectionError:
@@ -272,15 +278,24 @@ class Transport:
             groups[node] += page
         return list(groups.values())
 
-    def scan_pages(self, pattern: str, *, count: int = 1000) -> Iterator[tuple[Address, list[str]]]:
-        """:meth:`scan` one ``SCAN`` reply at a time, (server, keys): a caller holds one page, not every key."""
+    def scan_pages(
+        self, pattern: str, *, count: int = 1000, first: tuple[bytes, list[bytes]] | None = None
+    ) -> Iterator[tuple[Address, list[str]]]:
+        """:meth:`scan` one ``SCAN`` reply at a time, (server, keys): a caller holds one page, not every key.
+
+        ``first``: the reply (cursor, keys) of a standalone server's first ``SCAN 0`` of ``pattern``, sent
+        before in a pipeline with other commands: its keys are the first page, and the scan goes on from its
+        cursor.
+        """
+        if first is not None and self.is_cluster:
+            raise ValueError("scan_pages(first=...) goes on with one server's scan: not for a cluster")
         for node in self.nodes():
-            cursor = b"0"
+            cursor, batch = first if first is not None else self.execute_on(node, *scan_command(pattern, count))
             while True:
-                cursor, batch = self.execute_on(node, "SCAN", cursor, "MATCH", pattern, "COUNT", count)
                 yield node, [k.decode("utf-8", "replace") for k in batch]
                 if cursor == b"0":
                     break
+                cursor, batch = self.execute_on(node, "SCAN", cursor, "MATCH", pattern, "COUNT", count)
 
     def nodes(self) -> list[Address]:
         """Every primary server of the store."""
