@@ -109,13 +109,16 @@ def _serve(args: argparse.Namespace) -> int:
 def _close(dask_client: Any, cluster: Any) -> None:
     """Close the Dask client and the local cluster, at most :data:`_CLOSE_S` seconds; then end the processes of
     this one still running (workers that did not close in time), so that nothing outlives the command."""
-    try:
+    with contextlib.suppress(TimeoutError):
         dask_client.close(timeout=_CLOSE_S / 4)
+    try:
         if cluster is not None:
             cluster.close(timeout=_CLOSE_S)
         return
     except TimeoutError:
         pass
+    if cluster is not None:  # its processes end below: Dask's exit hook would close it again, waiting up to 10 s
+        cluster.shutdown_on_close = False
     left = [p for p in psutil.Process().children(recursive=True) if not _ended(p)]
     for proc in left:
         with contextlib.suppress(psutil.Error):
