@@ -36,10 +36,11 @@ def test_an_inference_server_shows_its_loops_and_what_they_served(standalone_sto
     assert "not serving" in server._repr_html_()
 
 
-def _hold_the_gpu(event_name: str) -> bool:
+def _hold_the_gpu(started: str, release: str) -> bool:
     from distributed import Event
 
-    return Event(event_name).wait(timeout=60)
+    Event(started).set()
+    return Event(release).wait(timeout=60)
 
 
 def test_a_loop_not_yet_on_a_worker_shows_that_it_waits(standalone_store, dask_client, monkeypatch):
@@ -47,12 +48,11 @@ def test_a_loop_not_yet_on_a_worker_shows_that_it_waits(standalone_store, dask_c
 
     for name in ("SIMDASK_KEY_PREFIX", "SIMDASK_KEY_PREFIXES_IN"):
         monkeypatch.delenv(name, raising=False)
+    started = Event("simdask-test-gpu-held", client=dask_client)
     release = Event("simdask-test-release-the-gpu", client=dask_client)
-    holder = dask_client.submit(_hold_the_gpu, release.name, resources={"GPU": 1}, pure=False)
+    holder = dask_client.submit(_hold_the_gpu, started.name, release.name, resources={"GPU": 1}, pure=False)
+    assert started.wait(timeout=30), "the task holding the GPU never started"
     deadline = time.monotonic() + 30
-    while not any(holder.key in keys for keys in dask_client.processing().values()):
-        assert time.monotonic() < deadline, "the task holding the GPU never started"
-        time.sleep(0.05)
     server = simdask.InferenceServer(standalone_store.address, dask_client, name="held")
     try:
         with server:
@@ -67,3 +67,5 @@ def test_a_loop_not_yet_on_a_worker_shows_that_it_waits(standalone_store, dask_c
     finally:
         release.set()
         assert holder.result(timeout=30) is True
+        started.clear()
+        release.clear()
