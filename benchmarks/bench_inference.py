@@ -3,7 +3,8 @@
 Measures, in one run on one store and one Dask cluster:
 
 - in-process latency of a 64-128-64 MLP at batch 1 (TorchScript, and ONNX);
-- ``run_model`` round trip (inputs already in the store) and the full
+- ``run_model`` round trip (inputs already in the store; also with two input
+  keys in turn, which the loop's read-ahead never holds) and the full
   put -> run_model -> get cycle, p50 and p99, through one serving loop;
 - throughput with N concurrent callers (separate processes, like simulation
   ranks) with batching off (``batch_size=0``: every request is read, run and
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import itertools
 import multiprocessing
 import subprocess
 import tempfile
@@ -145,8 +147,11 @@ def main() -> None:
         client.set_model("mlp_onnx", buffer.getvalue(), "ONNX")
         client.set_model("mlp_batched", scripted, "TORCH", batch_size=64)
         client.put_tensor("x", x)
+        client.put_tensor("x_other", x)
         with simdask.InferenceServer(store.address, dask_client):
             rt_torch = timed(lambda: client.run_model("mlp", ["x"], ["y"]), args.requests)
+            in_turn = itertools.cycle(["x", "x_other"])  # never the last request's input: read after the wake-up
+            rt_miss = timed(lambda: client.run_model("mlp", [next(in_turn)], ["y"]), args.requests)
             rt_onnx = timed(lambda: client.run_model("mlp_onnx", ["x"], ["y"]), args.requests)
 
             def cycle() -> None:
@@ -173,6 +178,7 @@ def main() -> None:
         ("TorchScript in-process", in_torch, None),
         ("ONNX Runtime in-process", in_onnx, None),
         ("run_model TorchScript (inputs in store)", rt_torch, in_torch),
+        ("run_model TorchScript, two inputs in turn (no read-ahead)", rt_miss, in_torch),
         ("run_model ONNX (inputs in store)", rt_onnx, in_onnx),
         ("put + run_model + get, TorchScript", rt_cycle, in_torch),
     ]

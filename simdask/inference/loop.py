@@ -57,6 +57,7 @@ from ..protocol.runs import plain_key
 from ..transport import ErrorReply, Request, check_transaction, read_reply_list
 from .backends import Runner, load_runner
 from .batching import Batch, join_inputs, plan_batches, split_outputs
+from .readahead import ReadAhead
 from .stats import answer_records
 
 __all__ = [
@@ -334,6 +335,7 @@ class ServingLoop:
         self._seen: dict[tuple[str, str], tuple[Any, ModelSpec]] = {}  # settings last read: (their bytes, spec)
         self._waiting: dict[str, _Waiting] = {}
         self._draining = False
+        self._ahead = ReadAhead(self.transport)
         self._lease = _Lease(
             self.session, settings.consumer, settings.lease_ms, stop_key(settings.server_id), self.node
         )
@@ -396,7 +398,9 @@ class ServingLoop:
                 block = min(block, max(1, int((held.since + held.timeout_s - now) * 1000)))
         return block
 
-    def _read(self, block_ms: int) -> list[RunRequest]:
+    def _read(self, block_ms: int, read_ahead: bool = True) -> list[RunRequest]:
+        """The requests that arrived within ``block_ms``, with the reads of
+        :class:`~simdask.inference.readahead.ReadAhead` pipelined behind the blocking read."""
         stream_ids = [">"] * len(self.streams)
         command = (
             "XREADGROUP",
@@ -411,14 +415,22 @@ class ServingLoop:
             *self.streams,
             *stream_ids,
         )
-        reply = self.transport.run([Request(REQUEST_STREAM, [command])], timeout=block_ms / 1000 + 30)[0]
+        ahead = self._ahead.commands() if read_ahead else []
+        read = Request(REQUEST_STREAM, [command, *ahead], self._ahead.reader(ahead) if ahead else None)
+        reply = self.transport.run([read], timeout=block_ms / 1000 + 30)[0]
+        reply, values = reply if ahead else (reply, [])
+        if isinstance(reply, ErrorReply) and ahead:  # the plain read follows redirections and retries
+            self._ahead.take(ahead, [], [])
+            return self._read(block_ms, read_ahead=False)
         if isinstance(reply, ErrorReply):
             if reply.startswith("NOGROUP"):
                 ensure_groups(self.session, self.node)  # the stream was deleted (e.g. FLUSHALL): recreate it ...
                 self._lease.renew()  # ... and the lease with it
                 return []
             raise ResponseError(f"reading run requests at {self.transport.node_for(REQUEST_STREAM)}: {reply}")
-        return [r for stream, entries in (reply or []) for r in self._parse(stream.decode(), entries)]
+        requests = [r for stream, entries in (reply or []) for r in self._parse(stream.decode(), entries)]
+        self._ahead.take(ahead, values, requests)
+        return requests
 
     def _claim(self) -> list[RunRequest]:
         """Requests to serve that no live loop will: those a silent loop held for ``claim_idle_ms`` on this
@@ -483,7 +495,8 @@ class ServingLoop:
         the others one by one (``batch_size=0``: the model takes one request at
         a time). Each unit costs two round trips: the model's settings and the
         inputs in one pipeline, then the outputs and the answers in one
-        transaction.
+        transaction; one, when the read ahead of the blocking read
+        (:class:`~simdask.inference.readahead.ReadAhead`) holds them all.
         """
         groups: dict[tuple[Kind, str], list[RunRequest]] = {}
         for request in requests:
@@ -529,7 +542,8 @@ class ServingLoop:
     def _fetch(
         self, kind: Kind, name: str, requests: list[RunRequest]
     ) -> tuple[ModelSpec | SimdaskError | None, list[_Job]]:
-        """The model's settings and the requests' inputs, in one pipelined round trip.
+        """The model's settings and the requests' inputs, in one pipelined round trip (none for what was read
+        ahead with the requests).
 
         The settings are read each time, so that a model stored again is
         loaded again; decoding them is skipped while their bytes are those
@@ -540,8 +554,14 @@ class ServingLoop:
         """
         seen = self._seen.get((kind, name))
         skip = seen is not None and seen[1].on_gpu and not self.settings.gpu
-        keys = [] if skip else [key for r in requests for key in r.inputs]
-        head, *values = self.transport.run([spec_request(kind, name), *tensors.get_requests(keys)])
+        ahead = [{} if skip else self._ahead.inputs(r) for r in requests]
+        keys = [] if skip else list(dict.fromkeys(k for r, a in zip(requests, ahead) for k in r.inputs if k not in a))
+        head = self._ahead.settings(kind, name, requests)
+        pipeline = [*([spec_request(kind, name)] if head is None else []), *tensors.get_requests(keys)]
+        replies = self.transport.run(pipeline) if pipeline else []
+        if head is None:
+            head, *replies = replies
+        read = dict(zip(keys, replies))
         spec: ModelSpec | SimdaskError | None
         if seen is not None and seen[0] == head:
             spec = seen[1]
@@ -555,10 +575,7 @@ class ServingLoop:
                 self._seen.pop((kind, name), None)
         if skip:
             return spec, [_Job(request) for request in requests]
-        jobs, position = [], 0
-        for request in requests:
-            jobs.append(_Job(request, self._inputs(request, values[position : position + len(request.inputs)])))
-            position += len(request.inputs)
+        jobs = [_Job(r, self._inputs(r, [at.get(k, read.get(k)) for k in r.inputs])) for r, at in zip(requests, ahead)]
         return spec, jobs
 
     def _inputs(self, request: RunRequest, replies: list[Any]) -> list[np.ndarray] | str:
@@ -651,6 +668,8 @@ class ServingLoop:
             else:
                 inputs.append(read)
                 ready.append(index)
+        if ready:  # the next request most likely needs what the last one did
+            self._ahead.plan(jobs[ready[-1]].request, inputs[-1])
         runs = 0
         for batch in plan_batches(inputs, spec.batch_size):
             members = [ready[m] for m in batch.members]
@@ -720,6 +739,7 @@ class ServingLoop:
                 ]
             except Exception as exc:  # an output no tensor can hold (dtype, shape), or a key that cannot be one
                 outcome[i] = f"ERR the {spec.kind} gave an output that cannot be stored: {_error_text(exc)}"
+        self._ahead.forget([e.key for e in encoded])
         answers = [(group[i], o if isinstance(o, str) else "OK") for i, o in sorted(outcome.items())]
         if not self.transport.is_cluster and not any(e.chunks for e in encoded):
             commands = [("MULTI",), *tensors.head_commands(encoded)]
