@@ -65,22 +65,30 @@ def test_threads_take_turns_and_a_forked_child_is_not_blocked_by_a_thread_lock()
     thread.join(WAIT_S)
 
 
-def test_a_killed_holder_releases_its_turn():
+def _holder(address: str) -> int:
+    """A forked process that takes ``address``'s turn and keeps it until killed; its pid, once it holds it."""
     ready_r, ready_w = os.pipe()
     pid = os.fork()
     if pid == 0:
         signal.alarm(int(WAIT_S) * 3)
-        with machine_turn("tcp://127.0.0.1:3"):
+        with machine_turn(address):
             os.write(ready_w, b"x")
-            signal.pause()  # killed while holding the turn
+            signal.pause()
         os._exit(0)
-    assert os.read(ready_r, 1) == b"x"
+    try:
+        assert os.read(ready_r, 1) == b"x"
+    finally:
+        os.close(ready_r)
+        os.close(ready_w)
+    return pid
+
+
+def test_a_killed_holder_releases_its_turn():
+    pid = _holder("tcp://127.0.0.1:3")
     assert _taken_elsewhere("tcp://127.0.0.1:3")
     os.kill(pid, signal.SIGKILL)
     os.waitpid(pid, 0)
     assert not _taken_elsewhere("tcp://127.0.0.1:3")
-    os.close(ready_r)
-    os.close(ready_w)
 
 
 def test_reads_go_on_when_the_lock_file_cannot_be_opened(client, monkeypatch, tmp_path):
@@ -106,16 +114,8 @@ def test_a_chunk_read_into_one_buffer_equals_per_key_reads(client, order):
 
 
 def test_a_holder_that_never_lets_go_delays_a_read_by_the_patience_only():
-    ready_r, ready_w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        signal.alarm(int(WAIT_S) * 3)
-        with machine_turn("tcp://127.0.0.1:5"):
-            os.write(ready_w, b"x")
-            signal.pause()  # a stopped holder: it keeps the turn until killed
-        os._exit(0)
+    pid = _holder("tcp://127.0.0.1:5")  # as a stopped holder: it keeps the turn until killed
     try:
-        assert os.read(ready_r, 1) == b"x"
         for patience in (0.2, WAIT_S * 10):  # the second read waits not at all: this process gave up turns
             entered = threading.Event()
 
