@@ -49,7 +49,6 @@ from ..protocol.requests import (
     REQUEST_STREAM,
     drop_loops,
     known_nodes,
-    mark_loops_alive,
     node_stream,
     nodes_without_loops,
 )
@@ -57,6 +56,7 @@ from ..protocol.runs import plain_key
 from ..transport import ErrorReply, Request, check_transaction, read_reply_list
 from .backends import Runner, load_runner
 from .batching import Batch, join_inputs, plan_batches, split_outputs
+from .lease import Lease
 from .readahead import ReadAhead
 from .stats import answer_records
 
@@ -81,7 +81,6 @@ HANDOVER_CONSUMER = "simdask-handover"
 _MAX_MESSAGE = 2000
 _STOP_CHECK_S = 0.2
 _MAX_STORE_PAUSE_S = 2.0  # longest wait between attempts while the store cannot be reached
-_END_LEASE_S = 0.5  # a stopping loop's try at ending its lease (a store that is away: the lease runs out)
 
 
 def stop_key(server_id: str) -> str:
@@ -215,68 +214,6 @@ class LoopSettings:
             )
 
 
-class _Lease:
-    """A loop's lease in the store (``LOOPS_KEY``, and its node's set), renewed every ``lease_ms / 4`` by a
-    thread of its own, so that a loop busy in a long model run stays alive; ended when the block is left, or
-    when the stop key appears (a loop stuck in a model run that never returns is not alive for new requests)."""
-
-    def __init__(self, session: Session, consumer: str, lease_ms: int, stop: str, node: str) -> None:
-        self.session = session
-        self.consumer = consumer
-        self.node = node
-        self.lease_ms = lease_ms
-        self.stop_key = stop
-        self._lock = threading.Lock()  # a renewal and the end never cross: nothing renews an ended lease
-        self._ended = False
-        self._wake = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name=f"simdask-lease-{consumer}", daemon=True)
-
-    def renew(self) -> None:
-        """Renew the lease now (unless it ended); a store that cannot be reached is tried at the next beat."""
-        with self._lock:
-            if self._ended:
-                return
-            try:
-                with self.session.limit(self.lease_ms / 2000):
-                    mark_loops_alive(self.session, [self.consumer], self.lease_ms, self.node)
-            except SimdaskError as exc:
-                log.debug("%s: renewing its lease failed: %s", self.consumer, exc)
-
-    def end(self) -> None:
-        """End the lease in the store, once; it is not renewed after this."""
-        with self._lock:
-            if self._ended:
-                return
-            self._ended = True
-            try:
-                with self.session.limit(_END_LEASE_S):
-                    drop_loops(self.session, [self.consumer], [self.node])
-            except SimdaskError as exc:  # the lease ends by itself
-                log.debug("%s: ending its lease failed: %s", self.consumer, exc)
-
-    def _beat(self) -> None:
-        while not self._wake.wait(self.lease_ms / 4000) and not self._ended:
-            try:
-                with self.session.limit(self.lease_ms / 2000):
-                    told = self.session.transport.execute(self.stop_key, "EXISTS", self.stop_key)
-            except SimdaskError as exc:
-                log.debug("%s: looking for its stop key failed: %s", self.consumer, exc)
-                told = False
-            if told:
-                self.end()
-                return
-            self.renew()
-
-    def __enter__(self) -> _Lease:
-        self.renew()
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._wake.set()
-        self.end()
-
-
 @dataclass
 class _Job:
     """A run request and its inputs: ``None`` until they are read, then the arrays or why they could not be
@@ -336,9 +273,7 @@ class ServingLoop:
         self._waiting: dict[str, _Waiting] = {}
         self._draining = False
         self._ahead = ReadAhead(self.transport)
-        self._lease = _Lease(
-            self.session, settings.consumer, settings.lease_ms, stop_key(settings.server_id), self.node
-        )
+        self._lease = Lease(self.session, settings.consumer, settings.lease_ms, stop_key(settings.server_id), self.node)
 
     # -- the loop ----------------------------------------------------------------
 
