@@ -6,6 +6,11 @@ Measures, in one run on one store and one Dask cluster:
 - ``run_model`` round trip (inputs already in the store; also with two input
   keys in turn, which the loop's read-ahead never holds) and the full
   put -> run_model -> get cycle, p50 and p99, through one serving loop;
+- where one request's time goes: the CPU time the caller, the serving loop's
+  worker process and the store's server each spend per request (``run_model``
+  of a batch-1 request, one at a time), against its p50; and the in-process
+  call again after 0.5 ms idle between calls, as a serving loop calls it
+  (woken by each request, with caches the other processes used meanwhile);
 - throughput with N concurrent callers (separate processes, like simulation
   ranks) with batching off (``batch_size=0``: every request is read, run and
   answered alone) and on (``batch_size=64``: the loop joins what is pending),
@@ -24,12 +29,14 @@ import argparse
 import io
 import itertools
 import multiprocessing
+import os
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+import psutil
 import torch
 from distributed import Client as DaskClient
 from distributed import LocalCluster
@@ -59,6 +66,30 @@ def timed(action, count: int) -> list[float]:
         action()
         samples.append(time.perf_counter() - start)
     return samples
+
+
+def after_idle(action, count: int, idle_s: float = 0.0005) -> list[float]:
+    """``action``'s time when the thread sleeps ``idle_s`` before each call."""
+    samples = []
+    for _ in range(count):
+        time.sleep(idle_s)
+        start = time.perf_counter()
+        action()
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+def cpu_seconds(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return times.user + times.system
+
+
+def cpu_per_call(action, count: int, processes: dict[str, psutil.Process]) -> dict[str, float]:
+    """CPU µs per call of ``action`` (called ``count`` times in turn) in each process, and the calls' p50."""
+    before = {name: cpu_seconds(p) for name, p in processes.items()}
+    samples = timed(action, count)
+    per_call = {name: (cpu_seconds(p) - before[name]) / (count + 1) * 1e6 for name, p in processes.items()}
+    return {**per_call, "p50": percentiles(samples)[0]}
 
 
 def caller(address: str, model: str, index: int, count: int, barrier) -> list[float]:
@@ -121,8 +152,13 @@ def main() -> None:
     scripted = torch.jit.script(model)
     x = np.random.default_rng(0).random((1, 64), dtype=np.float32)
     tensor = torch.from_numpy(x)
-    with torch.inference_mode():
-        in_torch = timed(lambda: scripted(tensor), args.requests)
+
+    def run_in_process() -> None:
+        with torch.inference_mode():
+            scripted(tensor)
+
+    in_torch = timed(run_in_process, args.requests)
+    in_torch_idle = after_idle(run_in_process, args.requests)
     buffer = io.BytesIO()
     torch.onnx.export(
         model,
@@ -160,6 +196,13 @@ def main() -> None:
                 client.get_tensor("y")
 
             rt_cycle = timed(cycle, args.requests)
+            worker_pid = next(iter(dask_client.run(os.getpid).values()))
+            processes = {
+                "caller": psutil.Process(),
+                "loop": psutil.Process(worker_pid),
+                "store": psutil.Process(store.servers[0].pid),
+            }
+            cpu = cpu_per_call(lambda: client.run_model("mlp", ["x"], ["y"]), args.requests, processes)
             runs_before = stats_of(client)
             loads: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
             for _ in range(args.rounds):
@@ -176,6 +219,7 @@ def main() -> None:
 
     rows = [
         ("TorchScript in-process", in_torch, None),
+        ("TorchScript in-process, 0.5 ms idle before each call", in_torch_idle, None),
         ("ONNX Runtime in-process", in_onnx, None),
         ("run_model TorchScript (inputs in store)", rt_torch, in_torch),
         ("run_model TorchScript, two inputs in turn (no read-ahead)", rt_miss, in_torch),
@@ -188,6 +232,13 @@ def main() -> None:
         p50, p99 = percentiles(samples)
         above = f"{p50 - percentiles(base)[0]:,.0f}" if base is not None else ""
         print(f"| {label} | {p50:,.0f} | {p99:,.0f} | {above} |")
+    print()
+    print("CPU per run_model request (TorchScript, inputs in store), µs:")
+    print()
+    print("| caller | serving loop's worker | store | sum | p50 meanwhile |")
+    print("| ---: | ---: | ---: | ---: | ---: |")
+    spent = cpu["caller"] + cpu["loop"] + cpu["store"]
+    print(f"| {cpu['caller']:,.0f} | {cpu['loop']:,.0f} | {cpu['store']:,.0f} | {spent:,.0f} | {cpu['p50']:,.0f} |")
     runs = {m: stats.get(f"runs|model:{m}", 0) - runs_before.get(f"runs|model:{m}", 0) for m in ("mlp", "mlp_batched")}
     answered = {m: stats.get(f"answered|{m}", 0) - runs_before.get(f"answered|{m}", 0) for m in ("mlp", "mlp_batched")}
     print()
