@@ -8,12 +8,21 @@ store, once per store kind.
 from __future__ import annotations
 
 import ipaddress
+import signal
 import socket
 
 import psutil
 import pytest
 
 import simdask
+
+
+def pytest_configure(config):
+    """Tests press Ctrl-C (SIGINT) on the processes they start. A shell that runs the suite in the background
+    (``make test &``, ``nohup``) hands SIGINT down ignored, and a program started with it ignored never sees
+    Ctrl-C; a handler of our own is reset to the default in every program the tests start."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
