@@ -58,21 +58,13 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
     return float(np.percentile(samples, 50) * 1e6), float(np.percentile(samples, 99) * 1e6)
 
 
-def timed(action, count: int) -> list[float]:
+def timed(action, count: int, idle_s: float = 0.0) -> list[float]:
+    """``action``'s time over ``count`` calls after a first one, the thread sleeping ``idle_s`` before each."""
     action()
     samples = []
     for _ in range(count):
-        start = time.perf_counter()
-        action()
-        samples.append(time.perf_counter() - start)
-    return samples
-
-
-def after_idle(action, count: int, idle_s: float = 0.0005) -> list[float]:
-    """``action``'s time when the thread sleeps ``idle_s`` before each call."""
-    samples = []
-    for _ in range(count):
-        time.sleep(idle_s)
+        if idle_s:
+            time.sleep(idle_s)
         start = time.perf_counter()
         action()
         samples.append(time.perf_counter() - start)
@@ -154,7 +146,7 @@ def main() -> None:
     tensor = torch.from_numpy(x)
     with torch.inference_mode():
         in_torch = timed(lambda: scripted(tensor), args.requests)
-        in_torch_idle = after_idle(lambda: scripted(tensor), args.requests)
+        in_torch_idle = timed(lambda: scripted(tensor), args.requests, idle_s=0.0005)
     buffer = io.BytesIO()
     torch.onnx.export(
         model,
